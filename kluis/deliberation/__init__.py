@@ -1,1 +1,41 @@
-"""kluis.deliberation"""
+"""kluis.deliberation: the authorisation as a file the program enforces.
+
+Public API:
+- `load(path) -> Deliberation` (checked; raises DeliberationError), `parse`, `problems`,
+  `load_dir`, `find` — kluis.deliberation.load
+- `validate(deliberation, lines, file) -> list[Problem]` — kluis.deliberation.validate
+- `CATALOGUE`, `scheme(name)`, `Scheme` — the coarsening schemes (kluis.deliberation.coarsening)
+- `resolve(source) -> ResolvedSource`, `DERIVED` — variable sources (kluis.deliberation.sources)
+- `check_in_force(d, today, registry)`, `status` — dates (kluis.deliberation.dates)
+"""
+
+from kluis.deliberation.coarsening import CATALOGUE, Scheme, scheme
+from kluis.deliberation.dates import Status, check_in_force, status
+from kluis.deliberation.errors import DeliberationError, NotInForce, Problem
+from kluis.deliberation.load import find, load, load_dir, parse, problems
+from kluis.deliberation.model import Deliberation
+from kluis.deliberation.sources import DERIVED, ResolvedSource, UnknownSource, resolve
+from kluis.deliberation.validate import validate
+
+__all__ = [
+    "CATALOGUE",
+    "DERIVED",
+    "Deliberation",
+    "DeliberationError",
+    "NotInForce",
+    "Problem",
+    "ResolvedSource",
+    "Scheme",
+    "Status",
+    "UnknownSource",
+    "check_in_force",
+    "find",
+    "load",
+    "load_dir",
+    "parse",
+    "problems",
+    "resolve",
+    "scheme",
+    "status",
+    "validate",
+]

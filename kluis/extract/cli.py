@@ -1,7 +1,104 @@
-"""The `kluis extract` command (filled in by its owner)."""
+"""The `kluis extract` command: everything a deliberation authorises, and nothing more."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
 
 import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from kluis.engine import ENGINES, EngineOptions
+from kluis.extract.formats import FORMATS
+
+_err = Console(stderr=True)
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    parts = tuple(dict.fromkeys(p.strip() for p in text.split(",") if p.strip()))
+    bad = [p for p in parts if p not in FORMATS]
+    if bad:
+        raise typer.BadParameter(f"unknown format(s) {bad}; choose from {', '.join(FORMATS)}")
+    return parts or ("parquet",)
+
+
+def extract(
+    deliberation: Path = typer.Argument(..., help="Deliberation file, e.g. deliberations/26-104.yaml."),
+    warehouse: Path = typer.Option(..., "--warehouse", help="Warehouse directory."),
+    phase: str = typer.Option(..., "--phase", help="development | full"),
+    out: Path = typer.Option(..., "--out", help="Output directory (published atomically)."),
+    engine: str = typer.Option("duckdb", "--engine", help=f"{' | '.join(ENGINES)}"),
+    format: str = typer.Option(
+        "parquet", "--format", help="Comma-separated: parquet (always), sav, dta."
+    ),
+    keystore: Path | None = typer.Option(
+        None, "--keystore", help="Key store (default: $KLUIS_KEYSTORE or ~/.kluis/keys)."
+    ),
+    today: str | None = typer.Option(
+        None, "--today", help="Date for the in-force check (YYYY-MM-DD; default: today)."
+    ),
+    enterprises: Path | None = typer.Option(
+        None, "--enterprises", help="Input enterprise list (employer studies, e.g. NBB CSV)."
+    ),
+    memory_limit: str = typer.Option("6GB", "--memory-limit", help="DuckDB memory limit."),
+    threads: int = typer.Option(2, "--threads", help="DuckDB threads."),
+) -> None:
+    """Extract the pseudonymised, coarsened tables a deliberation authorises."""
+    from kluis.deliberation import DeliberationError, NotInForce
+    from kluis.extract.plan import EnforcementError
+    from kluis.extract.publish import PublishError
+    from kluis.extract.run import run_extract
+    from kluis.pseudonym import KeyStoreError
+    from kluis.warehouse.layout import WarehouseLayoutError
+
+    if phase not in ("development", "full"):
+        raise typer.BadParameter("--phase must be development or full")
+    if engine not in ENGINES:
+        raise typer.BadParameter(f"--engine must be one of {', '.join(ENGINES)}")
+    try:
+        day = dt.date.fromisoformat(today) if today else None
+    except ValueError:
+        raise typer.BadParameter(f"--today {today!r} is not a date (YYYY-MM-DD)") from None
+    inputs = {"enterprises": enterprises} if enterprises else {}
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=_err
+    ) as bar:
+        task = bar.add_task("starting", total=None)
+        try:
+            published = run_extract(
+                deliberation,
+                warehouse,
+                phase,
+                out,
+                engine=engine,
+                formats=_formats(format),
+                keystore=keystore,
+                today=day,
+                inputs=inputs,
+                engine_options=EngineOptions(memory_limit=memory_limit, threads=threads),
+                progress=lambda message: bar.update(task, description=message),
+            )
+        except (
+            DeliberationError,
+            NotInForce,
+            KeyStoreError,
+            EnforcementError,
+            PublishError,
+            WarehouseLayoutError,
+            FileNotFoundError,
+            ValueError,
+        ) as exc:
+            bar.stop()
+            _err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from None
+    rows = published.manifest["rows"]
+    total = sum(n for per_year in rows.values() for n in per_year.values())
+    typer.echo(f"published {published.out} ({len(rows)} tables, {total:,} rows)")
+    for table, per_year in rows.items():
+        typer.echo(f"  {table}: " + ", ".join(f"{y}: {n:,}" for y, n in per_year.items()))
 
 
 def register(app: typer.Typer) -> None:
     """Add `kluis extract` to the main app."""
+    app.command("extract")(extract)

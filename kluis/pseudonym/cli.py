@@ -1,5 +1,81 @@
-"""CLI commands of kluis.pseudonym (filled in by its owner)."""
+"""`kluis keys create|show|destroy`: the per-deliberation pseudonymisation keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 import typer
+import yaml
+from rich.console import Console
+
+from kluis.pseudonym.keystore import KeyStore, KeyStoreError
 
 app = typer.Typer(no_args_is_help=True)
+_err = Console(stderr=True)
+
+_DELIB = typer.Argument(..., help="Deliberation number (26/104), slug (26-104) or its YAML file.")
+_STORE = typer.Option(
+    None, "--keystore", help="Key store directory (default: $KLUIS_KEYSTORE or ~/.kluis/keys)."
+)
+
+
+def _number(deliberation: str) -> str:
+    """Accept a deliberation file as well as a number: read only its `number` field."""
+    path = Path(deliberation)
+    if path.suffix in {".yaml", ".yml"}:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            return str(data["number"])
+        except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+            raise KeyStoreError(f"{path}: cannot read the deliberation number ({exc})") from None
+    return deliberation
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    _err.print(f"[red]error:[/red] {exc}")
+    return typer.Exit(1)
+
+
+@app.command()
+def create(deliberation: str = _DELIB, keystore: Path | None = _STORE) -> None:
+    """Create the secret key of a deliberation (refuses to replace an existing key)."""
+    try:
+        store = KeyStore(keystore)
+        key = store.create(_number(deliberation))
+    except KeyStoreError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"created key for {key.deliberation}: fingerprint {key.fingerprint}")
+    typer.echo(f"stored in {store.path(key.deliberation)} (mode 0600)")
+
+
+@app.command()
+def show(deliberation: str = _DELIB, keystore: Path | None = _STORE) -> None:
+    """Show a key's fingerprint and creation date (never the key itself)."""
+    try:
+        store = KeyStore(keystore)
+        key = store.load(_number(deliberation))
+    except KeyStoreError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"deliberation: {key.deliberation}")
+    typer.echo(f"created:      {key.created}")
+    typer.echo(f"fingerprint:  {key.fingerprint}")
+    typer.echo(f"file:         {store.path(key.deliberation)}")
+
+
+@app.command()
+def destroy(
+    deliberation: str = _DELIB,
+    keystore: Path | None = _STORE,
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+) -> None:
+    """Overwrite and delete a key (at retention): its pseudonyms can never be re-linked."""
+    try:
+        store = KeyStore(keystore)
+        number = _number(deliberation)
+        path = store.path(number)
+        if not yes:
+            typer.confirm(f"Destroy {path}? This cannot be undone", abort=True)
+        fp = store.destroy(number)
+    except KeyStoreError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"destroyed key {fp} ({path})")

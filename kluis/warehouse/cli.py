@@ -3,3 +3,8 @@
 import typer
 
 app = typer.Typer(no_args_is_help=True)
+
+# `kluis warehouse nbb-list` (issue 5): a synthetic National Bank enterprise list for 24/074.
+from kluis.warehouse.nbb import nbb_list_command  # noqa: E402
+
+app.command("nbb-list")(nbb_list_command)

@@ -1,0 +1,89 @@
+"""Whether a deliberation may be used on a given day.
+
+A deliberation authorises extraction only from the day it takes effect, until another deliberation
+that ends it takes effect (seed 26/104, point 20: "Op de datum van inwerkingtreding van deze
+beraadslaging houdt de beraadslaging nr. 24/130 ... op uitwerking te hebben"), and never after its
+retention date, by which the data must have been destroyed. `today` is always passed in, so tests
+and audits can ask about any day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from kluis.deliberation.errors import NotInForce
+from kluis.deliberation.model import Deliberation
+
+State = Literal["not_yet_in_effect", "in_force", "ended", "retention_passed"]
+
+Registry = Mapping[str, Deliberation] | Iterable[Deliberation]
+
+
+@dataclass(frozen=True)
+class Status:
+    """The state of a deliberation on a day, with the reason in words."""
+
+    state: State
+    reason: str
+    ended_by: str | None = None
+
+    @property
+    def in_force(self) -> bool:
+        return self.state == "in_force"
+
+
+def _deliberations(registry: Registry | None) -> list[Deliberation]:
+    if registry is None:
+        from kluis.deliberation.load import load_dir
+
+        return list(load_dir().values())
+    if isinstance(registry, Mapping):
+        return list(registry.values())
+    return list(registry)
+
+
+def ended_by(
+    d: Deliberation, today: dt.date, registry: Registry | None = None
+) -> Deliberation | None:
+    """The deliberation in force by `today` that ends `d`, if any (the earliest to take effect)."""
+    enders = [
+        other
+        for other in _deliberations(registry)
+        if other.number != d.number and d.number in other.ends and other.effective <= today
+    ]
+    return min(enders, key=lambda o: (o.effective, o.number), default=None)
+
+
+def status(d: Deliberation, today: dt.date, registry: Registry | None = None) -> Status:
+    """The state of `d` on `today`. `registry` holds the other deliberations (default: the
+    files in deliberations/)."""
+    if today < d.effective:
+        return Status("not_yet_in_effect", f"it takes effect on {d.effective} (today is {today})")
+    if today > d.retention:
+        return Status(
+            "retention_passed",
+            f"its retention date {d.retention} has passed (today is {today}): the data must have "
+            "been destroyed; only a new deliberation can extend it",
+        )
+    ender = ended_by(d, today, registry)
+    if ender is not None:
+        return Status(
+            "ended",
+            f"it was ended by deliberation {ender.number}, in effect since {ender.effective}",
+            ended_by=ender.number,
+        )
+    return Status(
+        "in_force",
+        f"in force since {d.effective}; data to be destroyed by {d.retention}",
+    )
+
+
+def check_in_force(d: Deliberation, today: dt.date, registry: Registry | None = None) -> Status:
+    """Refuse (NotInForce) unless `d` is in force on `today`; extraction calls this first."""
+    s = status(d, today, registry)
+    if not s.in_force:
+        raise NotInForce(d.number, s.reason)
+    return s

@@ -1,0 +1,54 @@
+"""Problems found in a deliberation file, each located at a YAML line and a field path.
+
+A steward fixing a file needs 'FILE:LINE: field: message', not a traceback: every parse, schema
+and semantic error becomes a `Problem`, and `DeliberationError` carries all of them at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+FieldPath = tuple[str | int, ...]
+
+
+def format_path(path: FieldPath) -> str:
+    """('tables', 0, 'next_year', 2) -> 'tables[0].next_year[2]'."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(file)"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a deliberation file."""
+
+    file: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        return f"{where}: {self.field}: {self.message}"
+
+
+class DeliberationError(Exception):
+    """A deliberation file that cannot be used, with every problem found in it."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class NotInForce(Exception):
+    """Extraction refused: the deliberation is not in force on the given date."""
+
+    def __init__(self, number: str, reason: str) -> None:
+        self.number = number
+        self.reason = reason
+        super().__init__(f"deliberation {number} is not in force: {reason}")

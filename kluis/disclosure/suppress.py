@@ -1,0 +1,245 @@
+"""Secondary suppression: hide as little as possible so that every unsafe cell stays protected.
+
+The model is Fischetti-Salazar's: a pattern protects an unsafe cell t by amount d upwards when the
+attacker can find a table that agrees with everything published, is non-negative, and has t
+raised by d. For each (unsafe cell, value system, direction) the MIP carries such a perturbation y
+as continuous variables; a cell may move only if it is hidden (big-M link to its binary).
+
+Small tables are solved as one MIP with HiGHS (scipy.optimize.milp). Large tables are decomposed:
+the attacker's audit finds unsafe cells not yet protected, and for each a MIP is solved on its
+neighbourhood (its own code, its parent and a few siblings on every dimension), with the cells
+already hidden free. Protection found on a sub-table is protection on the whole table (every cell
+outside it is held fixed), and hiding more never helps the attacker, so the loop only grows the
+pattern; it ends when the audit finds nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from kluis.disclosure.audit import check_protection
+from kluis.disclosure.linear import TableStructure, restricted_relations
+
+
+@dataclass
+class System:
+    """One published quantity of every cell (counts, or response totals) and its protection."""
+
+    name: str
+    values: np.ndarray
+    up: np.ndarray
+    lo: np.ndarray
+    lower: float = 0.0  # what everybody knows: no cell is below this
+    unit: float = 1.0
+
+
+@dataclass
+class Result:
+    hidden: np.ndarray
+    method: str
+    rounds: int = 0
+    mips: int = 0
+    seconds: float = 0.0
+    log: list[str] = field(default_factory=list)
+
+
+class ProtectionError(RuntimeError):
+    """Some unsafe cell cannot be protected by any pattern the model can find."""
+
+
+def default_cost(counts: np.ndarray) -> np.ndarray:
+    """Information loss of hiding a cell: grows with its size, so margins are hidden last."""
+    return 1.0 + np.log1p(np.maximum(counts, 0.0))
+
+
+def _targets(systems: list[System], cells: np.ndarray) -> list[tuple[int, int, float]]:
+    """(cell, system, signed amount) every pattern must allow the attacker's table to move."""
+    out = []
+    for t in cells:
+        for si, s in enumerate(systems):
+            if s.up[t] > 0:
+                out.append((int(t), si, float(s.up[t])))
+            room = s.values[t] - s.lower
+            down = min(s.lo[t], room)
+            if down > 1e-9 * max(1.0, abs(s.values[t])):
+                out.append((int(t), si, -float(down)))
+    return out
+
+
+def fs_mip(
+    m: sp.csr_matrix,
+    systems: list[System],
+    cells: np.ndarray,
+    targets: list[tuple[int, int, float]],
+    hidden: np.ndarray,
+    cost: np.ndarray,
+    n_dims: int,
+    time_limit: float = 60.0,
+) -> np.ndarray | None:
+    """Fischetti-Salazar MIP on `cells` (others fixed); returns the cells to hide, or None.
+
+    `targets` hold positions into `cells`; `hidden` (aligned with `cells`) are free.
+    """
+    n = cells.size
+    rel = restricted_relations(m, cells)
+    k = len(targets)
+    if k == 0:
+        return hidden.copy()
+    big = {
+        si: max(abs(a) for _, s_, a in targets if s_ == si) * n_dims
+        for si in {t[1] for t in targets}
+    }
+    n_var = n * (k + 1)
+    c = np.concatenate([np.where(hidden, 0.0, cost), np.zeros(n * k)])
+    lb = np.concatenate([hidden.astype(float), np.full(n * k, -np.inf)])
+    ub = np.concatenate([np.ones(n), np.full(n * k, np.inf)])
+    blocks_eq, blocks_link = [], []
+    eye = sp.identity(n, format="csr")
+    for q, (pos, si, amount) in enumerate(targets):
+        s = systems[si]
+        vals = s.values[cells]
+        lb[pos] = 1.0
+        off = n * (q + 1)
+        lb[off + pos] = ub[off + pos] = amount
+        # equality rows: rel @ y_q = 0
+        blocks_eq.append(
+            sp.hstack(
+                [
+                    sp.csr_matrix((rel.shape[0], n * (q + 1))),
+                    rel,
+                    sp.csr_matrix((rel.shape[0], n * (k - q - 1))),
+                ]
+            )
+        )
+        up_cap = np.full(n, big[si])
+        down_cap = np.minimum(np.maximum(vals - s.lower, 0.0), big[si])
+        # y - U x <= 0 ; -y - D x <= 0
+        left = sp.hstack(
+            [-sp.diags(up_cap), sp.csr_matrix((n, n * q)), eye, sp.csr_matrix((n, n * (k - q - 1)))]
+        )
+        right = sp.hstack(
+            [
+                -sp.diags(down_cap),
+                sp.csr_matrix((n, n * q)),
+                -eye,
+                sp.csr_matrix((n, n * (k - q - 1))),
+            ]
+        )
+        blocks_link += [left, right]
+    a_eq = sp.vstack(blocks_eq).tocsr()
+    a_link = sp.vstack(blocks_link).tocsr()
+    cons = [
+        LinearConstraint(a_eq, 0.0, 0.0),
+        LinearConstraint(a_link, -np.inf, 0.0),
+    ]
+    integrality = np.concatenate([np.ones(n), np.zeros(n * k)])
+    res = milp(
+        c,
+        constraints=cons,
+        integrality=integrality,
+        bounds=Bounds(lb, ub),
+        options={"time_limit": time_limit, "disp": False, "mip_rel_gap": 1e-4},
+    )
+    if res.x is None:
+        return None
+    assert n_var == res.x.size
+    return res.x[:n] > 0.5
+
+
+def _neighbourhood(
+    ts: TableStructure, cell: int, hidden: np.ndarray, cost: np.ndarray, width: int
+) -> np.ndarray:
+    """Cells of the sub-table around `cell`: per dimension its node, parent, children, siblings."""
+    coord = ts.coords()[cell]
+    per_dim = []
+    for k, d in enumerate(ts.dims):
+        node = coord[k]
+        par = d.parent
+        picks = {int(node)}
+        cand = []
+        if par[node] >= 0:
+            picks.add(int(par[node]))
+            cand += [int(s) for s in np.flatnonzero(par == par[node]) if s != node]
+        cand += [int(ch) for ch in np.flatnonzero(par == node)]
+        if cand:
+            # cheapest siblings/children along this line, hidden ones first
+            stride = int(np.prod(ts.shape[k + 1 :]))
+            idx = cell + (np.array(cand) - node) * stride
+            order = np.lexsort((cost[idx], ~hidden[idx]))
+            picks.update(int(cand[i]) for i in order[:width])
+        per_dim.append(np.array(sorted(picks)))
+    return ts.sub_index(per_dim)
+
+
+def suppress(
+    ts: TableStructure,
+    systems: list[System],
+    primary: np.ndarray,
+    cost: np.ndarray | None = None,
+    exact_limit: int = 12_000,
+    width: int = 3,
+    max_rounds: int = 50,
+    time_limit: float = 20.0,
+) -> Result:
+    """Choose complementary suppressions for the unsafe cells in `primary`."""
+    t0 = time.perf_counter()
+    m = ts.relations()
+    n = ts.n_cells
+    if cost is None:
+        cost = default_cost(systems[0].values)
+    hidden = primary.copy()
+    prim_idx = np.flatnonzero(primary)
+    targets = _targets(systems, prim_idx)
+    res = Result(hidden=hidden, method="none")
+    if m.shape[0] == 0 or not targets:
+        res.method = "primary only"
+        res.seconds = time.perf_counter() - t0
+        return res
+    if n * (len(targets) + 1) <= exact_limit:
+        sol = fs_mip(m, systems, np.arange(n), targets, hidden, cost, len(ts.dims), time_limit)
+        if sol is None:
+            raise ProtectionError("no suppression pattern protects every unsafe cell")
+        res.hidden = sol | hidden
+        res.method = "optimal MIP"
+        res.mips = 1
+    else:
+        res.method = "decomposed MIP"
+    # audit-driven repair loop (for the exact MIP this is a verification)
+    for rnd in range(max_rounds):
+        violated = np.zeros(n, dtype=bool)
+        for s in systems:
+            chk = check_protection(
+                m, s.values, res.hidden, s.up, s.lo, s.lower, exact=False, unit=s.unit
+            )
+            violated |= chk.violated
+        res.rounds = rnd + 1
+        todo = np.flatnonzero(violated)
+        res.log.append(f"round {rnd + 1}: {todo.size} unsafe cell(s) not yet protected")
+        if todo.size == 0:
+            break
+        order = todo[np.argsort(-systems[0].values[todo], kind="stable")]
+        for t in order:
+            w = width
+            while True:
+                cells = _neighbourhood(ts, int(t), res.hidden, cost, w)
+                tpos = int(np.searchsorted(cells, t))
+                tg = [(tpos, si, a) for _, si, a in _targets(systems, np.array([t]))]
+                sol = fs_mip(
+                    m, systems, cells, tg, res.hidden[cells], cost[cells], len(ts.dims), time_limit
+                )
+                res.mips += 1
+                if sol is not None:
+                    res.hidden[cells[sol]] = True
+                    break
+                if w >= max(d.size for d in ts.dims):
+                    raise ProtectionError(f"cell {t}: no pattern in its neighbourhood protects it")
+                w = w * 3
+    else:
+        raise ProtectionError(f"protection not reached after {max_rounds} rounds")
+    res.seconds = time.perf_counter() - t0
+    return res

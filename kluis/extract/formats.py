@@ -1,0 +1,250 @@
+"""Output files: the builder's data in its final types, as Parquet, SPSS .sav and Stata .dta.
+
+Every writer is deterministic: same rows in, same bytes out. Parquet uses fixed writer settings
+and fixed row-group sizes (whatever batch sizes the engine streamed); SPSS and Stata headers
+carry a creation timestamp, which is overwritten with a fixed one.
+
+SPSS and Stata get integer codes with value labels (Stata can label integers only): category
+code i = the i-th category of the column (1-based), booleans 0 = no, 1 = yes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from kluis.extract.context import ColumnMeta, OutputTable
+
+FORMATS = ("parquet", "sav", "dta")
+ROW_GROUP = 500_000
+_PARQUET = {
+    "compression": "zstd",
+    "compression_level": 3,
+    "version": "2.6",
+    "use_dictionary": True,
+    "write_statistics": True,
+}
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+STATA_MAX = 31  # Stata allows 32, but the value-label set shares the name and needs 31
+_FIXED_SAV_STAMP = b"01 Jan 7000:00:00"  # creation date (9 bytes) + time (8 bytes)
+_FIXED_DTA_STAMP = b"01 Jan 1970 00:00"
+BOOLEAN_LABELS = {0: "no", 1: "yes"}
+
+
+class OutputError(ValueError):
+    """Data that does not fit its declared column (names the table, column and value)."""
+
+
+def arrow_type(col: ColumnMeta) -> pa.DataType:
+    """The Arrow type a column is written with."""
+    return {
+        "pseudonym": pa.int64(),
+        "year": pa.int16(),
+        "category": pa.dictionary(pa.int16(), pa.string()),
+        "boolean": pa.bool_(),
+        "integer": pa.int64(),
+        "number": pa.float64(),
+        "yearmonth": pa.string(),
+        "string": pa.string(),
+    }[col.kind]
+
+
+def arrow_schema(table: OutputTable) -> pa.Schema:
+    return pa.schema([pa.field(c.name, arrow_type(c)) for c in table.columns])
+
+
+def _category(table: str, col: ColumnMeta, arr: pa.Array) -> pa.Array:
+    values = pa.array([v for v, _ in col.categories], type=pa.string())
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.cast(arr.type.value_type)
+    if pa.types.is_integer(arr.type):
+        lo, hi = pc.min(arr).as_py(), pc.max(arr).as_py()
+        if lo is not None and (lo < 1 or hi > len(values)):
+            bad = lo if lo < 1 else hi
+            raise OutputError(f"{table}.{col.name}: code {bad} outside 1..{len(values)}")
+        idx = pc.subtract(arr, 1).cast(pa.int16())
+    else:
+        arr = arr.cast(pa.string())
+        idx = pc.index_in(arr, value_set=values)
+        unknown = pc.and_(pc.is_null(idx), pc.is_valid(arr))
+        if pc.any(unknown).as_py():
+            bad = pc.filter(arr, unknown)[0].as_py()
+            raise OutputError(f"{table}.{col.name}: value {bad!r} is not one of its categories")
+        idx = idx.cast(pa.int16())
+    return pa.DictionaryArray.from_arrays(idx, values)
+
+
+def _yearmonth(arr: pa.Array) -> pa.Array:
+    if pa.types.is_integer(arr.type):
+        year = pc.divide(arr, 100)
+        month = pc.subtract(arr, pc.multiply(year, 100))
+        mm = pc.utf8_lpad(month.cast(pa.string()), 2, "0")
+        return pc.binary_join_element_wise(year.cast(pa.string()), mm, "-")
+    return arr.cast(pa.string())
+
+
+def conform_output(table: OutputTable, data: pa.Table) -> pa.Table:
+    """The builder's rows in the declared column order and output types."""
+    missing = [c.name for c in table.columns if c.name not in data.column_names]
+    if missing:
+        raise OutputError(f"table {table.name}: builder returned no column(s) {missing}")
+    arrays = []
+    for col in table.columns:
+        arr = data.column(col.name).combine_chunks()
+        if col.kind == "category":
+            arr = _category(table.name, col, arr)
+        elif col.kind == "yearmonth":
+            arr = _yearmonth(arr)
+        else:
+            arr = arr.cast(arrow_type(col))
+        arrays.append(arr)
+    return pa.Table.from_arrays(arrays, schema=arrow_schema(table))
+
+
+def write_parquet(chunks: Iterable[pa.Table], path: Path, schema: pa.Schema) -> int:
+    """Write conformed tables in order, regrouped into fixed-size row groups; returns rows."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = 0
+    pending: list[pa.Table] = []
+    buffered = 0
+    with pq.ParquetWriter(path, schema, **_PARQUET) as writer:
+        for chunk in chunks:
+            pending.append(chunk)
+            buffered += chunk.num_rows
+            while buffered >= ROW_GROUP:
+                whole = pa.concat_tables(pending)
+                writer.write_table(whole.slice(0, ROW_GROUP), row_group_size=ROW_GROUP)
+                rest = whole.slice(ROW_GROUP)
+                pending, buffered = [rest], rest.num_rows
+                rows += ROW_GROUP
+        if buffered or rows == 0:
+            whole = pa.concat_tables(pending) if pending else schema.empty_table()
+            writer.write_table(whole, row_group_size=ROW_GROUP)
+            rows += whole.num_rows
+    return rows
+
+
+def value_label(value: str, label: str) -> str:
+    """Text of a value label in SPSS/Stata: the value, plus its label when that says more."""
+    return value if not label or label == value else f"{value} {label}"
+
+
+def _statistical_frame(table: OutputTable, data: pa.Table) -> tuple[pd.DataFrame, dict]:
+    """Pandas frame with integer codes for SPSS/Stata, plus the value labels per column."""
+    frame: dict[str, object] = {}
+    labels: dict[str, dict[int, str]] = {}
+    for col in table.columns:
+        arr = data.column(col.name).combine_chunks()
+        if col.kind == "category":
+            # re-derive codes from values: a dictionary read back may be ordered differently
+            codes = pc.add(_category(table.name, col, arr).indices.cast(pa.int32()), 1)
+            frame[col.name] = _numeric(codes)
+            labels[col.name] = {
+                i + 1: value_label(v, lab) for i, (v, lab) in enumerate(col.categories)
+            }
+        elif col.kind == "boolean":
+            frame[col.name] = _numeric(arr.cast(pa.int8()))
+            labels[col.name] = dict(BOOLEAN_LABELS)
+        elif col.kind in ("yearmonth", "string"):
+            frame[col.name] = np.array(arr.fill_null("").to_pylist(), dtype=object)
+        else:
+            frame[col.name] = _numeric(arr)
+    return pd.DataFrame(frame), labels
+
+
+def _numeric(arr: pa.Array) -> np.ndarray:
+    """Integers stay integers unless there are nulls (then float with NaN = system-missing)."""
+    if arr.null_count or pa.types.is_floating(arr.type):
+        return arr.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    return arr.cast(pa.int64()).to_numpy(zero_copy_only=False)
+
+
+def _check_names(table: OutputTable, limit: int, fmt: str) -> None:
+    for col in table.columns:
+        if not _NAME.match(col.name) or len(col.name) > limit:
+            raise OutputError(
+                f"table {table.name}: column name {col.name!r} is not valid in {fmt} "
+                f"(letters, digits, _; at most {limit} characters)"
+            )
+
+
+def stata_names(table: OutputTable) -> dict[str, str]:
+    """Column name -> Stata name (at most 32 characters). Longer names keep their suffix after
+    the last underscore (e.g. `_next`) and lose characters before it; listed in the codebook."""
+    out: dict[str, str] = {}
+    for col in table.columns:
+        name = col.name
+        if len(name) > STATA_MAX:
+            head, sep, tail = name.rpartition("_")
+            if not sep or len(tail) >= STATA_MAX - 2:
+                name = name[:STATA_MAX]
+            else:
+                name = head[: STATA_MAX - len(tail) - 1] + "_" + tail
+        out[col.name] = name
+    taken = list(out.values())
+    dup = sorted({n for n in taken if taken.count(n) > 1})
+    if dup:
+        raise OutputError(f"table {table.name}: Stata names collide after shortening: {dup}")
+    return out
+
+
+def write_sav(table: OutputTable, data: pa.Table, path: Path) -> None:
+    import pyreadstat
+
+    _check_names(table, 64, "SPSS")
+    frame, labels = _statistical_frame(table, data)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pyreadstat.write_sav(
+        frame,
+        str(path),
+        column_labels={c.name: _clip(c.label, 256) for c in table.columns},
+        variable_value_labels=labels,
+        file_label=table.name,
+    )
+    _patch(path, 92, 92 + len(_FIXED_SAV_STAMP), _FIXED_SAV_STAMP)
+
+
+def write_dta(table: OutputTable, data: pa.Table, path: Path) -> None:
+    import pyreadstat
+
+    _check_names(table, 10_000, "Stata")
+    names = stata_names(table)
+    frame, labels = _statistical_frame(table, data)
+    frame = frame.rename(columns=names)
+    labels = {names[k]: v for k, v in labels.items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pyreadstat.write_dta(
+        frame,
+        str(path),
+        column_labels={names[c.name]: _clip(c.label, 80) for c in table.columns},
+        variable_value_labels=labels,
+        file_label=_clip(table.name, 80),
+    )
+    head = path.read_bytes()[:4096]
+    at = head.find(b"<timestamp>")
+    if at < 0:
+        raise OutputError(f"{path}: unexpected Stata header (no timestamp)")
+    start = at + len(b"<timestamp>") + 1  # one length byte precedes the text
+    if head[start - 1] != len(_FIXED_DTA_STAMP):
+        raise OutputError(f"{path}: unexpected Stata timestamp length")
+    _patch(path, start, start + len(_FIXED_DTA_STAMP), _FIXED_DTA_STAMP)
+
+
+def _clip(text: str, limit: int) -> str:
+    """At most `limit` UTF-8 bytes (the formats count bytes, not characters)."""
+    raw = text.encode("utf-8")[:limit]
+    return raw.decode("utf-8", errors="ignore")
+
+
+def _patch(path: Path, start: int, end: int, value: bytes) -> None:
+    """Overwrite a header field in place (the writers stamp the current time)."""
+    with open(path, "r+b") as fh:
+        fh.seek(start)
+        fh.write(value[: end - start])

@@ -1,0 +1,247 @@
+"""Write an extract beside its target and publish it atomically.
+
+Everything goes into a hidden temporary directory next to OUT (same file system); only when
+every file, the data package, the codebook and the manifest are written and synced is it put in
+place with one rename (or an atomic exchange with a previous extract, via renameat2). A run
+killed at any moment leaves either no OUT, or the previous OUT untouched. Stale temporaries of
+dead runs are removed by the next run.
+
+Layout of OUT:
+  <table>/year=YYYY/part-0.parquet   sav/<table>_YYYY.sav   dta/<table>_YYYY.dta
+  datapackage.json   codebook.md   manifest.json
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from kluis.extract.context import ExtractContext, OutputTable
+from kluis.extract.describe import codebook, datapackage
+from kluis.extract.formats import (
+    FORMATS,
+    arrow_schema,
+    conform_output,
+    write_dta,
+    write_parquet,
+    write_sav,
+)
+
+MANIFEST = "manifest.json"
+_TMP = re.compile(r"^\.(?P<name>.+)\.tmp-(?P<pid>\d+)-[0-9a-f]+$")
+
+
+class PublishError(Exception):
+    """OUT cannot be (re)placed safely."""
+
+
+@dataclass(frozen=True)
+class Published:
+    out: Path
+    manifest: dict[str, Any]
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _check_target(out: Path) -> None:
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise PublishError(f"{out} exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).is_file():
+        raise PublishError(
+            f"{out} exists, is not empty and is not a kluis extract (no {MANIFEST}); "
+            "refusing to replace it"
+        )
+
+
+def _remove_stale(out: Path) -> None:
+    """Delete temporaries left by killed runs (their process no longer exists)."""
+    for p in out.parent.glob(f".{out.name}.tmp-*"):
+        m = _TMP.match(p.name)
+        if not m or m.group("name") != out.name:
+            continue
+        pid = int(m.group("pid"))
+        try:
+            os.kill(pid, 0)
+            alive = pid != os.getpid()
+        except ProcessLookupError:
+            alive = False
+        except PermissionError:
+            alive = True
+        if not alive:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _sorted_chunks(ctx: ExtractContext, table: OutputTable, year: int) -> Iterator[pa.Table]:
+    data = table.years[year]
+    schema = arrow_schema(table)
+    if isinstance(data, ir.Table):
+        expr = data.select(*table.column_names).order_by(list(table.sort_by))
+        for chunk in ctx.engine.to_batches(expr):
+            yield conform_output(table, chunk)
+    else:
+        if data.num_rows:
+            order = pc.sort_indices(data, sort_keys=[(k, "ascending") for k in table.sort_by])
+            data = data.take(order)
+        yield conform_output(table, data) if data.num_rows else schema.empty_table()
+
+
+def _fsync_tree(root: Path) -> None:
+    for dirpath, _dirs, files in os.walk(root):
+        for f in files:
+            fd = os.open(os.path.join(dirpath, f), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fd = os.open(dirpath, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two directories (Linux renameat2 RENAME_EXCHANGE); False if unsupported."""
+    libc_name = ctypes.util.find_library("c")
+    if not libc_name:
+        return False
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    fn = getattr(libc, "renameat2", None)
+    if fn is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    rc = fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return rc == 0
+
+
+def _swap_in(tmp: Path, out: Path) -> None:
+    if not out.exists():
+        os.rename(tmp, out)
+    elif _exchange(tmp, out):
+        shutil.rmtree(tmp)  # tmp now holds the previous extract
+    else:  # no atomic exchange: keep the old extract recoverable until the new one is in place
+        old = out.parent / f".{out.name}.old-{os.getpid()}-{secrets.token_hex(4)}"
+        os.rename(out, old)
+        os.rename(tmp, out)
+        shutil.rmtree(old)
+    fd = os.open(out.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_extract(
+    ctx: ExtractContext,
+    tables: list[OutputTable],
+    out: Path,
+    *,
+    formats: tuple[str, ...] = ("parquet",),
+    info: dict[str, Any],
+    progress: Callable[[str], None] | None = None,
+) -> Published:
+    """Write `tables` and their documentation to OUT, atomically. `info` carries the manifest
+    header (deliberation number, hash, warehouse id, key fingerprint, engine, phase, ...)."""
+    say = progress or ctx.progress
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise PublishError(f"unknown format(s) {bad}; choose from {', '.join(FORMATS)}")
+    out = Path(out).absolute()
+    _check_target(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(out)
+    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+    tmp.mkdir()
+    try:
+        rows: dict[str, dict[int, int]] = {}
+        parquet_files: dict[str, list[str]] = {}
+        for table in tables:
+            rows[table.name], parquet_files[table.name] = {}, []
+            for year in sorted(table.years):
+                say(f"writing {table.name} {year}")
+                rel = f"{table.name}/year={year}/part-0.parquet"
+                path = tmp / rel
+                n = write_parquet(_sorted_chunks(ctx, table, year), path, arrow_schema(table))
+                rows[table.name][year] = n
+                parquet_files[table.name].append(rel)
+                if "sav" in formats or "dta" in formats:
+                    data = pq.read_table(path)
+                    if "sav" in formats:
+                        write_sav(table, data, tmp / "sav" / f"{table.name}_{year}.sav")
+                    if "dta" in formats:
+                        write_dta(table, data, tmp / "dta" / f"{table.name}_{year}.dta")
+                    del data
+        formats_written = tuple(f for f in FORMATS if f in formats or f == "parquet")
+        (tmp / "datapackage.json").write_text(
+            json.dumps(datapackage(info, tables, parquet_files), indent=2, ensure_ascii=False)
+            + "\n",
+            encoding="utf-8",
+        )
+        (tmp / "codebook.md").write_text(
+            codebook(info, tables, rows, formats_written), encoding="utf-8"
+        )
+        files = {
+            p.relative_to(tmp).as_posix(): sha256_file(p)
+            for p in sorted(tmp.rglob("*"))
+            if p.is_file()
+        }
+        manifest = {
+            **{k: v for k, v in info.items() if not k.startswith("_")},
+            "formats": list(formats_written),
+            "rows": {t: {str(y): n for y, n in sorted(r.items())} for t, r in rows.items()},
+            "files": files,
+        }
+        (tmp / MANIFEST).write_text(
+            json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True) + "\n",
+            encoding="utf-8",
+        )
+        _fsync_tree(tmp)
+        say("publishing")
+        _swap_in(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return Published(out=out, manifest=manifest)
+
+
+def verify(out: Path) -> list[str]:
+    """Problems with a published extract (missing, extra or altered files); empty when sound."""
+    out = Path(out)
+    try:
+        manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return [f"{out / MANIFEST}: {exc}"]
+    problems = []
+    listed = manifest.get("files", {})
+    present = {
+        p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and p.name != MANIFEST
+    }
+    for rel in sorted(set(listed) - present):
+        problems.append(f"missing file {rel}")
+    for rel in sorted(present - set(listed)):
+        problems.append(f"unlisted file {rel}")
+    for rel in sorted(set(listed) & present):
+        if sha256_file(out / rel) != listed[rel]:
+            problems.append(f"altered file {rel}")
+    return problems

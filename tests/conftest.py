@@ -1,0 +1,45 @@
+"""Fixtures shared by every test layer: a small generated warehouse and one Spark session."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+SMALL_PERSONS = 3_000
+SMALL_YEARS = (2003, 2026)
+SMALL_SEED = 7
+
+
+@pytest.fixture(scope="session")
+def small_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated warehouse (~3,000 residents aged 15-64 a year, 2003-2026), built once per
+    test process and treated as read-only by every test."""
+    from kluis.warehouse.generate import generate_warehouse
+
+    out = tmp_path_factory.mktemp("warehouse") / "wh"
+    generate_warehouse(out, persons=SMALL_PERSONS, years=SMALL_YEARS, seed=SMALL_SEED)
+    return out
+
+
+@pytest.fixture(scope="session")
+def spark_session():
+    """One local Spark session for all Spark tests (start-up costs ~10 s)."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("kluis-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.memory", "2g")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
