@@ -50,33 +50,103 @@ def steps(out: Path, persons: int, seed: int) -> list[tuple[str, list[str]]]:
     today = "2026-11-22"
     common = ["--warehouse", str(wh), "--keystore", str(keys), "--today", today]
     return [
-        ("Generate a demo-scale warehouse",
-         ["warehouse", "generate", "--persons", str(persons), "--years", "2003-2026",
-          "--seed", str(seed), "--out", str(wh)]),
+        (
+            "Generate a demo-scale warehouse",
+            [
+                "warehouse",
+                "generate",
+                "--persons",
+                str(persons),
+                "--years",
+                "2003-2026",
+                "--seed",
+                str(seed),
+                "--out",
+                str(wh),
+            ],
+        ),
         ("Validate it", ["warehouse", "validate", str(wh)]),
-        ("Profile it against the calibration targets",
-         ["warehouse", "profile", str(wh), "--out", str(out / "profile")]),
+        (
+            "Profile it against the calibration targets",
+            ["warehouse", "profile", str(wh), "--out", str(out / "profile")],
+        ),
         ("Check deliberation 26/104", ["deliberation", "check", "deliberations/26-104.yaml"]),
         ("Check deliberation 24/074", ["deliberation", "check", "deliberations/24-074.yaml"]),
-        ("Create the 26/104 key", ["keys", "create", "deliberations/26-104.yaml",
-                                    "--keystore", str(keys)]),
-        ("Create the 24/074 key", ["keys", "create", "deliberations/24-074.yaml",
-                                    "--keystore", str(keys)]),
-        ("26/104 phase 1: development sample",
-         ["extract", "deliberations/26-104.yaml", *common, "--phase", "development",
-          "--out", str(ex / "26-104-development"), "--format", "parquet,sav,dta"]),
-        ("26/104 phase 2: full population",
-         ["extract", "deliberations/26-104.yaml", *common, "--phase", "full",
-          "--out", str(ex / "26-104-full")]),
-        ("Synthetic National Bank enterprise list",
-         ["warehouse", "nbb-list", "--warehouse", str(wh), "--out", str(nbb),
-          "--seed", str(seed)]),
-        ("24/074 phase 1: scrambled fragment",
-         ["extract", "deliberations/24-074.yaml", *common, "--enterprises", str(nbb),
-          "--phase", "development", "--out", str(ex / "24-074-development")]),
-        ("24/074 phase 2: all listed enterprises",
-         ["extract", "deliberations/24-074.yaml", *common, "--enterprises", str(nbb),
-          "--phase", "full", "--out", str(ex / "24-074-full")]),
+        (
+            "Create the 26/104 key",
+            ["keys", "create", "deliberations/26-104.yaml", "--keystore", str(keys)],
+        ),
+        (
+            "Create the 24/074 key",
+            ["keys", "create", "deliberations/24-074.yaml", "--keystore", str(keys)],
+        ),
+        (
+            "26/104 phase 1: development sample",
+            [
+                "extract",
+                "deliberations/26-104.yaml",
+                *common,
+                "--phase",
+                "development",
+                "--out",
+                str(ex / "26-104-development"),
+                "--format",
+                "parquet,sav,dta",
+            ],
+        ),
+        (
+            "26/104 phase 2: full population",
+            [
+                "extract",
+                "deliberations/26-104.yaml",
+                *common,
+                "--phase",
+                "full",
+                "--out",
+                str(ex / "26-104-full"),
+            ],
+        ),
+        (
+            "Synthetic National Bank enterprise list",
+            [
+                "warehouse",
+                "nbb-list",
+                "--warehouse",
+                str(wh),
+                "--out",
+                str(nbb),
+                "--seed",
+                str(seed),
+            ],
+        ),
+        (
+            "24/074 phase 1: scrambled fragment",
+            [
+                "extract",
+                "deliberations/24-074.yaml",
+                *common,
+                "--enterprises",
+                str(nbb),
+                "--phase",
+                "development",
+                "--out",
+                str(ex / "24-074-development"),
+            ],
+        ),
+        (
+            "24/074 phase 2: all listed enterprises",
+            [
+                "extract",
+                "deliberations/24-074.yaml",
+                *common,
+                "--enterprises",
+                str(nbb),
+                "--phase",
+                "full",
+                "--out",
+                str(ex / "24-074-full"),
+            ],
+        ),
     ]
 
 
@@ -97,15 +167,17 @@ def main() -> None:
 
 
 def _where_to_look(out: Path, report: Path) -> str:
-    return "\n".join([
-        f"Warehouse profile (table + charts):  {out}/profile/",
-        f"26/104 development extract:          {out}/extracts/26-104-development/ (codebook.md)",
-        f"26/104 full extract:                 {out}/extracts/26-104-full/manifest.json",
-        f"24/074 scrambled fragment + report:  {out}/extracts/24-074-development/",
-        f"24/074 full extract:                 {out}/extracts/24-074-full/",
-        f"Disclosure check report (HTML):      {report}",
-        f"Pseudonym keys (never in extracts):  {out}/keystore/",
-    ])
+    return "\n".join(
+        [
+            f"Warehouse profile (table + charts):  {out}/profile/",
+            f"26/104 development extract:          {out}/extracts/26-104-development/ ",
+            f"26/104 full extract:                 {out}/extracts/26-104-full/manifest.json",
+            f"24/074 scrambled fragment + report:  {out}/extracts/24-074-development/",
+            f"24/074 full extract:                 {out}/extracts/24-074-full/",
+            f"Disclosure check report (HTML):      {report}",
+            f"Pseudonym keys (never in extracts):  {out}/keystore/",
+        ]
+    )
 
 
 if __name__ == "__main__":

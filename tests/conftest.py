@@ -43,3 +43,9 @@ def spark_session():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _audit_log_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """CLI calls in tests write their audit entries to a temporary log, not the user's home."""
+    os.environ["KLUIS_AUDIT_LOG"] = str(tmp_path_factory.mktemp("audit") / "audit.jsonl")

@@ -112,6 +112,9 @@ class ExtractContext:
     today: dt.date
     inputs: Mapping[str, Path] = field(default_factory=dict)  # e.g. {"enterprises": nbb.csv}
     progress: Callable[[str], None] = lambda message: None
+    # extra files a builder hands to the publisher (name -> text), e.g. a scrambling report;
+    # written into OUT beside the data and listed and hashed in the manifest
+    attachments: dict[str, str] = field(default_factory=dict)
 
     @property
     def warehouse_years(self) -> tuple[int, int]:

@@ -130,7 +130,8 @@ def codebook(
         renamed = {k: v for k, v in stata_names(t).items() if k != v}
         if renamed and "dta" in formats:
             out.append(
-                "- Stata names are limited (31 characters here); in the .dta files these columns are "
+                "- Stata names are limited to 32 characters (fewer with many value labels); in the .dta "
+                "files these columns are "
                 "renamed: " + ", ".join(f"`{k}` → `{v}`" for k, v in renamed.items())
             )
         if t.notes or t.year_notes or (renamed and "dta" in formats):

@@ -22,6 +22,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from rich.console import Console
 
 from kluis.deliberation.coarsening import Scheme, scheme
 from kluis.deliberation.model import EmployerCellTable, EmployerPopulation, ScramblePhase
@@ -33,6 +34,7 @@ from kluis.extract.employer_records import (
     employee_records,
 )
 from kluis.extract.nbb import NbbList, load_nbb_list
+from kluis.extract.nbb_report import render as render_nbb
 from kluis.extract.plan import EnforcementError, check_output_names, plan_variable
 from kluis.extract.recode import recode
 from kluis.extract.warehouse import WarehouseTables
@@ -52,7 +54,7 @@ SOURCE_COLUMNS = {
 REPORT_FILE = "scrambling_report.json"
 
 
-class EmployerExtractError(Exception):
+class EmployerExtractError(ValueError):
     """The deliberation or the inputs do not allow an employer extract."""
 
 
@@ -277,6 +279,8 @@ def build(ctx: ExtractContext) -> list[OutputTable]:
         table_path(ctx.warehouse, "employers"), columns=["kbo_number", "rsz_number"]
     )
     nbb = load_nbb_list(path, employers, tuple(pop.enterprises.groups))
+    if nbb.warnings:  # unknown enterprises: listed to the operator, by line
+        render_nbb(nbb, Console(stderr=True))
     enterprises = ctx.engine.register(enterprise_map(nbb, ctx.key), "enterprises")
     wh = WarehouseTables(ctx.engine, ctx.warehouse)
     years = [y for y in pop.years.years if wh.has_year(y)]
@@ -325,8 +329,4 @@ def build(ctx: ExtractContext) -> list[OutputTable]:
 
 def attach(ctx: ExtractContext, name: str, text: str) -> None:
     """Hand an extra file to the publisher (listed and hashed in the manifest like the data)."""
-    attachments = getattr(ctx, "attachments", None)
-    if attachments is None:
-        attachments = {}
-        object.__setattr__(ctx, "attachments", attachments)
-    attachments[name] = text
+    ctx.attachments[name] = text

@@ -32,7 +32,7 @@ _PARQUET = {
     "write_statistics": True,
 }
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-STATA_MAX = 31  # Stata allows 32, but the value-label set shares the name and needs 31
+STATA_MAX = 32  # Stata's limit for names of variables and of value-label sets
 _FIXED_SAV_STAMP = b"01 Jan 7000:00:00"  # creation date (9 bytes) + time (8 bytes)
 _FIXED_DTA_STAMP = b"01 Jan 1970 00:00"
 BOOLEAN_LABELS = {0: "no", 1: "yes"}
@@ -176,17 +176,21 @@ def _check_names(table: OutputTable, limit: int, fmt: str) -> None:
 
 
 def stata_names(table: OutputTable) -> dict[str, str]:
-    """Column name -> Stata name (at most 32 characters). Longer names keep their suffix after
-    the last underscore (e.g. `_next`) and lose characters before it; listed in the codebook."""
+    """Column name -> Stata name. The writer names each value-label set after its variable plus
+    a counter (0, 1, ... per labelled variable) and Stata allows 32 characters for that, so
+    names are cut to 32 minus the counter's digits. Longer names keep their suffix after the
+    last underscore (e.g. `_next`) and lose characters before it; listed in the codebook."""
+    labelled = sum(1 for c in table.columns if c.kind in ("category", "boolean"))
+    limit = STATA_MAX - len(str(max(labelled - 1, 0)))
     out: dict[str, str] = {}
     for col in table.columns:
         name = col.name
-        if len(name) > STATA_MAX:
+        if len(name) > limit:
             head, sep, tail = name.rpartition("_")
-            if not sep or len(tail) >= STATA_MAX - 2:
-                name = name[:STATA_MAX]
+            if not sep or len(tail) >= limit - 2:
+                name = name[:limit]
             else:
-                name = head[: STATA_MAX - len(tail) - 1] + "_" + tail
+                name = head[: limit - len(tail) - 1] + "_" + tail
         out[col.name] = name
     taken = list(out.values())
     dup = sorted({n for n in taken if taken.count(n) > 1})

@@ -193,6 +193,14 @@ def write_extract(
                         write_dta(table, data, tmp / "dta" / f"{table.name}_{year}.dta")
                     del data
         formats_written = tuple(f for f in FORMATS if f in formats or f == "parquet")
+        for name, text in sorted(ctx.attachments.items()):  # builder's extra files (issue 5)
+            if (
+                "/" in name
+                or name.startswith(".")
+                or name in ("datapackage.json", "codebook.md", MANIFEST)
+            ):
+                raise PublishError(f"attachment name {name!r} is not allowed")
+            (tmp / name).write_text(text, encoding="utf-8")
         (tmp / "datapackage.json").write_text(
             json.dumps(datapackage(info, tables, parquet_files), indent=2, ensure_ascii=False)
             + "\n",

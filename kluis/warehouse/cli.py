@@ -8,3 +8,10 @@ app = typer.Typer(no_args_is_help=True)
 from kluis.warehouse.nbb import nbb_list_command  # noqa: E402
 
 app.command("nbb-list")(nbb_list_command)
+
+# `kluis warehouse validate` and `kluis warehouse profile` (issue 2).
+from kluis.warehouse.profile_cli import profile_command  # noqa: E402
+from kluis.warehouse.validate_cli import validate_command  # noqa: E402
+
+app.command("validate")(validate_command)
+app.command("profile")(profile_command)

@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import typer
 
@@ -148,8 +147,11 @@ def write_list(table: pa.Table, out: Path | str) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
     os.close(fd)
     try:
-        opts = pacsv.WriteOptions(include_header=True, quoting_style="none")
-        pacsv.write_csv(table.select(["kbo_number", "rsz_number", "group"]), tmp, opts)
+        cols = [table.column(c).combine_chunks() for c in ("kbo_number", "rsz_number", "group")]
+        lines = pc.binary_join_element_wise(*cols, ",")
+        body = "\n".join(lines.to_pylist())
+        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write("kbo_number,rsz_number,group\n" + (body + "\n" if body else ""))
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

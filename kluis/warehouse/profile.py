@@ -21,12 +21,16 @@ from kluis import codes as code_lists
 from kluis.warehouse.calibration import EMPLOYMENT_RATE, TARGETS, Target
 from kluis.warehouse.layout import read_meta, table_path
 
-__all__ = ["Figure", "Profile", "profile_warehouse", "MONTHLY_DAYS", "WAGE_BIN"]
+__all__ = ["Figure", "Profile", "ProfileError", "profile_warehouse", "MONTHLY_DAYS", "WAGE_BIN"]
 
 MONTHLY_DAYS = 21.67  # gross daily wage x 21.67 = gross monthly wage (calibration.wage_mean_ft)
 WAGE_BIN = 250  # EUR width of the wage histogram's bins
 WAGE_TOP = 15_000  # the last bin holds everything from here up
 _REGIONS = ("Flanders", "Wallonia", "Brussels")
+
+
+class ProfileError(Exception):
+    """The warehouse cannot be profiled (unreadable or missing files): validate it first."""
 
 
 @dataclass(frozen=True)
@@ -239,6 +243,11 @@ def profile_warehouse(
         _views(con, root, year)
         measured = _measures(con)
         dist = _distributions(con, year)
+    except duckdb.Error as exc:
+        raise ProfileError(
+            f"cannot profile {root}: {str(exc).splitlines()[0]} "
+            f"(run `kluis warehouse validate {root}` to see what is wrong)"
+        ) from exc
     finally:
         con.close()
     return Profile(

@@ -1,0 +1,167 @@
+"""Phase 1 of 24/074: the scrambled fragment keeps what it promises and hides what it must."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from test_employer_build import Tiny, collect, make_context
+
+from kluis.extract.employer import REPORT_FILE, build, enterprise_map
+from kluis.extract.employer_fragment import MAX_EMPLOYER_SHARE, choose_employers
+from kluis.extract.nbb import load_nbb_list
+
+
+def test_choose_employers_fills_the_budget_per_group():
+    rng = np.random.default_rng(0)
+    n = 2_000
+    counts = pa.table(
+        {
+            "employer_id": np.arange(1, n + 1),
+            "group": np.where(rng.random(n) < 0.2, "intervention", "control"),
+            "records": rng.integers(1, 600, n),
+        }
+    )
+    chosen = choose_employers(counts, 3_000, ("intervention", "control"), seed=9)
+    rec = dict(
+        zip(
+            counts.column("employer_id").to_pylist(),
+            counts.column("records").to_pylist(),
+            strict=True,
+        )
+    )
+    grp = dict(
+        zip(
+            counts.column("employer_id").to_pylist(),
+            counts.column("group").to_pylist(),
+            strict=True,
+        )
+    )
+    per_group = Counter()
+    for e in chosen:
+        assert rec[e] <= 3_000 * MAX_EMPLOYER_SHARE  # no employer fills the fragment
+        per_group[grp[e]] += rec[e]
+    for g in ("intervention", "control"):
+        assert 1_500 - 3_000 * MAX_EMPLOYER_SHARE < per_group[g] <= 1_500
+    again = choose_employers(counts, 3_000, ("intervention", "control"), seed=9)
+    other = choose_employers(counts, 3_000, ("intervention", "control"), seed=10)
+    assert np.array_equal(chosen, again) and not np.array_equal(chosen, other)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Tiny:
+    return Tiny(tmp_path_factory.mktemp("fragment") / "wh", seed=5)
+
+
+@pytest.fixture(scope="module")
+def development(tiny):
+    ctx = make_context(tiny, phase="development")
+    tables = build(ctx)
+    return ctx, tables, collect(ctx, tables)
+
+
+def _true_records(tiny: Tiny, employees: str) -> list[tuple]:
+    """(rsz, year, group, level, field) of every listed employee-year, counted independently."""
+    out = []
+    for year, jobs in tiny.jobs.items():
+        for p, r, _w, _f, dec31 in jobs:
+            if r in tiny.groups and (employees == "during_year" or dec31):
+                lev, fld = tiny.education[year].get(p, ("999", "999"))
+                out.append((r, year, tiny.groups[r], lev, fld))
+    return out
+
+
+def test_fragment_keeps_employer_sizes_and_education_marginals(tiny, development):
+    ctx, _tables, out = development
+    rsz_of = dict(
+        zip(
+            *(
+                enterprise_map(load_nbb_list(tiny.nbb), ctx.key).column(c).to_pylist()
+                for c in ("employer_id", "rsz_number")
+            ),
+            strict=True,
+        )
+    )
+    cells = out["employer_education"]
+    chosen = {rsz_of[e] for e in cells.column("employer_id").to_pylist()}
+    truth = [
+        t for t in _true_records(tiny, ctx.deliberation.population.employees) if t[0] in chosen
+    ]
+    got_size, got_marg = Counter(), Counter()
+    for e, y, lev, fld, n in zip(
+        *(
+            cells.column(c).to_pylist()
+            for c in ("employer_id", "year", "education_level", "education_field", "n_employees")
+        ),
+        strict=True,
+    ):
+        got_size[(rsz_of[e], y)] += n
+        got_marg[(y, tiny.groups[rsz_of[e]], lev, fld)] += n
+    # Only attributes move: each employer keeps its number of employees per year ...
+    assert got_size == Counter((r, y) for r, y, _g, _l, _f in truth)
+    # ... and each year x group keeps its education distribution exactly.
+    assert got_marg == Counter((y, g, lev, fld) for _r, y, g, lev, fld in truth)
+    # but the employers' own compositions are not shown any more.
+    true_cells = Counter((r, y, lev, fld) for r, y, _g, lev, fld in truth)
+    got_cells = Counter()
+    for e, y, lev, fld, n in zip(
+        *(
+            cells.column(c).to_pylist()
+            for c in ("employer_id", "year", "education_level", "education_field", "n_employees")
+        ),
+        strict=True,
+    ):
+        got_cells[(rsz_of[e], y, lev, fld)] += n
+    assert got_cells != true_cells
+
+
+def test_scrambling_report_is_in_the_extract(development):
+    ctx, tables, out = development
+    report = json.loads(ctx.attachments[REPORT_FILE])
+    spec = ctx.deliberation.phases.development.spec
+    assert report["swap_rate"] == spec.swap_rate
+    assert report["strata"] == ["year", *spec.strata]
+    assert report["marginals_equal"] is True
+    for var, m in report["marginals"].items():
+        assert m["before"] == m["after"], var
+    n_records = sum(out["employer_education"].column("n_employees").to_pylist())
+    assert report["records"] == report["fragment"]["records"] == n_records
+    assert report["linkage"]["success_rate"] < report["linkage"]["success_rate_unswapped"]
+    assert [r["swap_rate"] for r in report["trade_off"]] == [0.1, 0.25, 0.5, 0.75, 1.0]
+    assert any("SCRAMBLED" in n for n in tables[0].notes)
+    # The report shows amounts only in their classes, never a raw wage.
+    wages = report["marginals"]["annual_wage"]["before"]
+    assert set(wages) <= {str(i) for i in range(1, 10)}
+
+
+def test_fragment_is_reproducible_with_the_key_and_differs_without_it(tiny, development):
+    ctx, _t, out = development
+    again_ctx = make_context(tiny, phase="development")
+    again = collect(again_ctx, build(again_ctx))
+    other_ctx = make_context(tiny, phase="development", key=b"z" * 32)
+    other = collect(other_ctx, build(other_ctx))
+    key = ["employer_id", "year", "education_level", "education_field"]
+    sort = lambda t: t.sort_by([(k, "ascending") for k in key])  # noqa: E731
+    assert sort(out["employer_education"]).equals(sort(again["employer_education"]))
+    assert not sort(out["employer_education"]).equals(sort(other["employer_education"]))
+    assert again_ctx.attachments[REPORT_FILE] == ctx.attachments[REPORT_FILE]
+
+
+def test_employer_mean_age_comes_from_swapped_ages(tiny, development):
+    ctx, tables, out = development
+    report = json.loads(ctx.attachments[REPORT_FILE])
+    assert "age" in report["swap_variables"]
+    emp = out["employer_education_employers"]
+    per_year = defaultdict(set)
+    for e, y in zip(
+        emp.column("employer_id").to_pylist(), emp.column("year").to_pylist(), strict=True
+    ):
+        per_year[y].add(e)
+    cells = out["employer_education"]
+    for e, y in zip(
+        cells.column("employer_id").to_pylist(), cells.column("year").to_pylist(), strict=True
+    ):
+        assert e in per_year[y]  # every cell's employer-year has its employer row
