@@ -93,7 +93,8 @@ class Engine:
             df = self.con.raw_sql(self.con.compile(expr))
             result = df.toArrow()
         else:
-            result = self.con.to_pyarrow(expr)
+            self.con._run_pre_execute_hooks(expr)
+            result = self.con.con.sql(self.con.compile(expr)).to_arrow_table()
         return conform(result, schema) if schema is not None else result
 
     def to_batches(
@@ -162,6 +163,7 @@ def connect(
                 .config("spark.sql.shuffle.partitions", str(opts.spark_shuffle_partitions))
                 .config("spark.driver.memory", opts.spark_driver_memory)
                 .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+                .config("spark.ui.showConsoleProgress", "false")
                 .getOrCreate()
             )
             spark_session.sparkContext.setLogLevel("ERROR")

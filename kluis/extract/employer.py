@@ -32,6 +32,7 @@ from kluis.extract.employer_records import (
     aggregate_cells,
     aggregate_employers,
     employee_records,
+    listed_jobs,
 )
 from kluis.extract.nbb import NbbList, load_nbb_list
 from kluis.extract.nbb_report import render as render_nbb
@@ -306,7 +307,9 @@ def build(ctx: ExtractContext) -> list[OutputTable]:
             for s in resolved
             for col, sch in (*s.cell_means.values(), *s.employer_means.values())
         }
+        jobs = [listed_jobs(wh, y, enterprises, pop.employees) for y in years]
         frag = scrambled_fragment(
+            jobs,
             list(records.values()),
             ctx.engine,
             target=phase.records,

@@ -43,9 +43,10 @@ def keyed_seed(key: PseudonymKey, purpose: str) -> int:
     return int.from_bytes(key.subkey(purpose)[:8], "big")
 
 
-def record_counts(records_by_year: Sequence[ir.Table], engine: Engine) -> pa.Table:
-    """employer_id, group, records: employee records per employer over all years."""
-    union = ibis.union(*[r.select("employer_id", "group") for r in records_by_year])
+def record_counts(jobs_by_year: Sequence[ir.Table], engine: Engine) -> pa.Table:
+    """employer_id, group, records: employee records per employer over all years (from the
+    listed jobs alone: counting needs no education or age)."""
+    union = ibis.union(*[r.select("employer_id", "group") for r in jobs_by_year], distinct=False)
     counts = union.group_by(["employer_id", "group"]).aggregate(records=union.count())
     schema = pa.schema(
         [("employer_id", pa.int64()), ("group", pa.string()), ("records", pa.int64())]
@@ -86,7 +87,7 @@ def collect_records(
     in any order; the swap must not depend on it)."""
     ids = [int(i) for i in employer_ids]
     parts = [r.filter(r.employer_id.isin(ids)) for r in records_by_year]
-    union = ibis.union(*parts)
+    union = ibis.union(*parts, distinct=False)
     table = engine.to_arrow(union, RECORD_SCHEMA)
     keys = [(c, "ascending") for c in RECORD_SCHEMA.names]
     return table.take(pc.sort_indices(table, sort_keys=keys, null_placement="at_start"))
@@ -121,6 +122,7 @@ class Fragment:
 
 
 def scrambled_fragment(
+    jobs_by_year: Sequence[ir.Table],
     records_by_year: Sequence[ir.Table],
     engine: Engine,
     *,
@@ -134,7 +136,7 @@ def scrambled_fragment(
     trade_off_rates: Sequence[float] = TRADE_OFF_RATES,
 ) -> Fragment:
     """Choose, collect, swap and measure (see the module docstring)."""
-    counts = record_counts(records_by_year, engine)
+    counts = record_counts(jobs_by_year, engine)
     chosen = choose_employers(counts, target, groups, keyed_seed(key, "employer-fragment"))
     records = collect_records(records_by_year, engine, chosen)
     all_strata = ["year", *[s for s in strata if s != "year"]]

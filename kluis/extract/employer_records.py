@@ -50,36 +50,45 @@ RECORD_SCHEMA = pa.schema(
 )
 
 
-def employee_records(
-    wh: WarehouseTables,
-    year: int,
-    enterprises: ir.Table,
-    employees: str = "on_31_dec",
+def listed_jobs(
+    wh: WarehouseTables, year: int, enterprises: ir.Table, employees: str = "on_31_dec"
 ) -> ir.Table | None:
-    """Employees of the listed enterprises in `year`, with education and age (None when the
-    warehouse does not cover the year).
+    """The jobs of `year` at listed enterprises: insz, employer_id, group, annual_wage, fte.
 
     `enterprises` has rsz_number, group and employer_id (the pseudonym): joining it both keeps
     only listed employers and replaces the RSZ number, which is dropped here and never reaches
     an output. `employees`: 'on_31_dec' (jobs held on 31 December) or 'during_year' (every job
-    of the year)."""
+    of the year). None when the warehouse does not cover the year."""
     if employees not in ("on_31_dec", "during_year"):
         raise ValueError(f"employees must be on_31_dec or during_year, got {employees!r}")
     jobs = wh.table("employments", year)
-    py = wh.table("person_year", year)
-    if jobs is None or py is None:
+    if jobs is None:
         return None
     jobs = jobs.select("insz", "rsz_number", "gross_taxable_annual_wage", "fte", "on_31_dec")
     if employees == "on_31_dec":
         jobs = jobs.filter(jobs.on_31_dec)
     listed = jobs.join(enterprises, jobs.rsz_number == enterprises.rsz_number)
-    listed = listed.select(
+    return listed.select(
         insz=jobs.insz,
         employer_id=enterprises.employer_id,
         group=enterprises.group,
         annual_wage=jobs.gross_taxable_annual_wage,
         fte=jobs.fte,
     )
+
+
+def employee_records(
+    wh: WarehouseTables,
+    year: int,
+    enterprises: ir.Table,
+    employees: str = "on_31_dec",
+) -> ir.Table | None:
+    """Employees of the listed enterprises in `year` (see `listed_jobs`), with their education
+    level and field of the year and their age on 31 December (RECORD_SCHEMA columns)."""
+    listed = listed_jobs(wh, year, enterprises, employees)
+    py = wh.table("person_year", year)
+    if listed is None or py is None:
+        return None
     py = py.select(py_insz=py.insz, py_level=py.education_level, py_field=py.education_field)
     persons = wh.persons()
     persons = persons.select(p_insz=persons.insz, birth_date=persons.birth_date)

@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from kluis.deliberation.model import PersonPopulation, PersonYearTable
 from kluis.extract.context import ColumnMeta, ExtractContext, OutputTable
+from kluis.extract.derive import INPUTS as DERIVED_INPUTS
 from kluis.extract.derive import derive
 from kluis.extract.plan import EnforcementError, Planned, check_output_names, plan_variable
 from kluis.extract.recode import decile_cuts, recode
@@ -43,14 +44,24 @@ _NULL_TYPE = {
 }
 
 
-def population(wh: WarehouseTables, spec: PersonPopulation, year: int) -> ir.Table | None:
-    """The deliberation's population of `year`: person_year of that year joined with persons,
-    filtered on residence, age on 31 December, the waiting register and being alive."""
+def population(
+    wh: WarehouseTables, spec: PersonPopulation, year: int, columns: Sequence[str] = ()
+) -> ir.Table | None:
+    """The deliberation's population of `year` — person_year of that year joined with persons,
+    filtered on residence, age on 31 December, the waiting register and being alive — with
+    `insz` and the requested person_year / persons `columns` (narrow: cheaper joins)."""
     py = wh.table("person_year", year)
     if py is None:
         return None
     p = wh.persons()
-    t = py.join(p, py.insz == p.insz).select(py, *[p[c] for c in p.columns if c != "insz"])
+    py_cols = [c for c in dict.fromkeys(columns) if c in py.columns and c != "insz"]
+    p_cols = [c for c in dict.fromkeys(columns) if c in p.columns and c not in py_cols]
+    filters = ["birth_date", "death_date", "waiting_register"]
+    left = py.select("insz", "resident", *[c for c in py_cols if c != "resident"])
+    right = p.select(
+        __pkey=p.insz, **{c: p[c] for c in dict.fromkeys([*filters, *p_cols]) if c != "insz"}
+    )
+    t = left.join(right, left.insz == right.__pkey)
     age = ibis.literal(year, "int32") - t.birth_date.year()
     cond = [age.between(spec.age[0], spec.age[1])]
     if spec.resident:
@@ -58,12 +69,24 @@ def population(wh: WarehouseTables, spec: PersonPopulation, year: int) -> ir.Tab
     if spec.exclude_waiting_register:
         cond.append(~t.waiting_register)
     cond.append(t.death_date.isnull() | (t.death_date > dt.date(year, 12, 31)))
-    return t.filter(cond)
+    return t.filter(cond).select("insz", *dict.fromkeys([*py_cols, *p_cols]))
+
+
+def persons_columns(planned: Sequence[Planned]) -> list[str]:
+    """persons / person_year columns the planned variables read directly or via derivation."""
+    cols: list[str] = []
+    for p in planned:
+        if p.source.kind == "column" and p.source.table in ("persons", "person_year"):
+            cols.append(p.source.column)
+        elif p.source.kind == "derived":
+            cols.extend(DERIVED_INPUTS[p.source.column])
+    return list(dict.fromkeys(cols))
 
 
 class _Attached:
-    """A base table with source tables of one year left-joined under private aliases, and the
-    raw (uncoarsened) value of each planned variable at that year."""
+    """A base table (with `insz`) plus the source tables of one year left-joined under private
+    aliases — one join per table, multi-row tables pivoted by their `where` — and the raw
+    (uncoarsened) value of each planned variable at that year."""
 
     def __init__(
         self,
@@ -75,8 +98,9 @@ class _Attached:
         base_is_year: bool,
     ) -> None:
         self.year = year
-        self.refs: dict[str, str | None] = {}  # variable -> column name in base (None: absent)
-        groups: dict[tuple[str, tuple], list[Planned]] = {}
+        self.covered = wh.has_year(year)  # outside the warehouse nothing is known, not even death
+        self.refs: dict[str, str | None] = {}  # variable -> column in the table (None: absent)
+        by_table: dict[str, list[Planned]] = {}
         for p in planned:
             if p.source.kind != "column":
                 continue
@@ -84,32 +108,55 @@ class _Attached:
             if table == "persons" or (table == "person_year" and base_is_year):
                 self.refs[p.name] = p.source.column
                 continue
-            groups.setdefault((table, tuple(sorted(p.var.where.items()))), []).append(p)
-        for i, ((table, where), members) in enumerate(sorted(groups.items())):
+            by_table.setdefault(table, []).append(p)
+        n = 0
+        for table, members in sorted(by_table.items()):
             src = wh.table(table, year)
             if src is None:
-                for p in members:
-                    self.refs[p.name] = None
+                self.refs.update(dict.fromkeys((p.name for p in members), None))
                 continue
-            if where:
-                src = src.filter([src[k] == v for k, v in where])
-            alias = f"__{tag}{i}"
-            cols = sorted({p.source.column for p in members})
-            sel = src.select(
-                **{f"{alias}_key": src.insz}, **{f"{alias}_{c}": src[c] for c in cols}
-            )
-            base = base.left_join(sel, base.insz == sel[f"{alias}_key"]).drop(f"{alias}_key")
+            key = f"__{tag}k{table}"
+            pivot = bool(members[0].source.extra_keys("person"))
+            values: dict[tuple[str, tuple], str] = {}
             for p in members:
-                self.refs[p.name] = f"{alias}_{p.source.column}"
+                slot = (p.source.column, tuple(sorted(p.var.where.items())))
+                if slot not in values:
+                    values[slot] = f"__{tag}{n}"
+                    n += 1
+                self.refs[p.name] = values[slot]
+            if pivot:  # several rows per person: one conditional aggregate per (column, where)
+                sel = src.group_by(**{key: src.insz}).aggregate(
+                    **{
+                        alias: src[col].max(where=_all([src[k] == v for k, v in where]))
+                        for (col, where), alias in values.items()
+                    }
+                )
+            else:
+                wheres = {w for _c, w in values}
+                if len(wheres) > 1:
+                    raise EnforcementError(f"{table}: different `where` on a one-row table")
+                where = next(iter(wheres))
+                filt = src.filter([src[k] == v for k, v in where]) if where else src
+                sel = filt.select(
+                    **{key: filt.insz}, **{a: filt[c] for (c, _w), a in values.items()}
+                )
+            base = base.left_join(sel, base.insz == sel[key]).drop(key)
         self.table = base
 
     def raw(self, t: ir.Table, p: Planned) -> ir.Value | None:
         """The raw value of `p` at this year, from table `t` (the joined base), or None when the
         year is outside the warehouse."""
         if p.source.kind == "derived":
-            return derive(p.source.column, t, self.year)
+            return derive(p.source.column, t, self.year) if self.covered else None
         ref = self.refs[p.name]
         return None if ref is None else t[ref]
+
+
+def _all(conds: list[ir.BooleanValue]) -> ir.BooleanValue | None:
+    out = None
+    for c in conds:
+        out = c if out is None else out & c
+    return out
 
 
 class PanelBuilder:
@@ -124,16 +171,17 @@ class PanelBuilder:
         self.spec: PersonPopulation = d.population
         self.wh = WarehouseTables(ctx.engine, ctx.warehouse)
         self._cuts: dict[tuple[str, int], tuple[float, ...] | None] = {}
-        self._pop: dict[int, ir.Table | None] = {}
+        self._pop: dict[tuple[int, tuple[str, ...]], ir.Table | None] = {}
         self.sample: Sample | None = None
         self.population_sizes: dict[int, int] = {}
 
     # -- population and pseudonyms -------------------------------------------------------------
 
-    def population(self, year: int) -> ir.Table | None:
-        if year not in self._pop:
-            self._pop[year] = population(self.wh, self.spec, year)
-        return self._pop[year]
+    def population(self, year: int, columns: Sequence[str] = ()) -> ir.Table | None:
+        key = (year, tuple(columns))
+        if key not in self._pop:
+            self._pop[key] = population(self.wh, self.spec, year, columns)
+        return self._pop[key]
 
     def _pseudonym_map(self) -> ir.Table:
         """Distinct population ids over all years -> (sample) -> dense keyed sequence numbers,
@@ -179,7 +227,7 @@ class PanelBuilder:
         """Decile cut points of `p` among the full population of `year` (None outside it)."""
         key = (p.source_text, year)
         if key not in self._cuts:
-            pop = self.population(year)
+            pop = self.population(year, persons_columns([p]))
             if pop is None:
                 self._cuts[key] = None
             else:
@@ -247,10 +295,14 @@ class PanelBuilder:
         offset: list[Planned],
         direction: str,
     ) -> ir.Table:
-        pop = self.population(year)
+        current = [p for p in planned if p.kind != "pseudonym"]
+        # T±1 values read persons columns (time-invariant) from the base, the rest at T±1
+        offset_persons = [
+            p for p in offset if p.source.kind == "derived" or p.source.table == "persons"
+        ]
+        pop = self.population(year, persons_columns([*current, *offset_persons]))
         assert pop is not None
         base = pop.join(mapping, pop.insz == mapping.map_insz)
-        current = [p for p in planned if p.kind != "pseudonym"]
         cur = _Attached(self.wh, base, year, current, "t", base_is_year=True)
         step, suffix, _ = OFFSETS[direction]
         other = _Attached(self.wh, cur.table, year + step, offset, "o", base_is_year=False)

@@ -111,7 +111,7 @@ def _deciles(value: ir.NumericValue, cuts: Sequence[float] | None, scheme: Schem
 def _map(value: ir.StringValue, scheme: Scheme) -> ir.Value:
     groups = load_codes(scheme.codes).mapping(scheme.group_column)  # type: ignore[arg-type]
     # unknown codes stay as they are: publishing then names them instead of hiding them
-    return value.substitute(groups, else_=value)
+    return value.cases(*groups.items(), else_=value)  # (cheaper to compile than substitute)
 
 
 def recode(

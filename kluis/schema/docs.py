@@ -47,16 +47,35 @@ checked by `kluis warehouse validate` against exactly this declaration.
   applicable / not known" where the column is nullable.
 """
 
-_IDENTIFIERS = """\
-## Identifiers and their check digits
-
-| identifier | format | check |
-|---|---|---|
-| INSZ (national register number) | 11 digits `YYMMDDsssCC` | `sss` odd for men, even for women; `CC = 97 - (YYMMDDsss mod 97)`, computed on `2YYMMDDsss` for births from 2000 on |
-| BIS number | as INSZ | month raised by 20 (sex unknown) or 40 (sex known); same check |
-| KBO enterprise number | 10 digits, first 0 or 1 | last two = `97 - (first 8 digits mod 97)` |
-| RSZ employer registration number | 9 digits: 7-digit number + 2 check digits | kluis uses `97 - (7-digit number mod 97)` (public sources give no formula) |
-"""
+_ID_RULES = (
+    (
+        "INSZ (national register number)",
+        "11 digits `YYMMDDsssCC`",
+        "`sss` odd for men, even for women; `CC = 97 - (YYMMDDsss mod 97)`, computed on "
+        "`2YYMMDDsss` for births from 2000 on",
+    ),
+    ("BIS number", "as INSZ", "month raised by 20 (sex unknown) or 40 (sex known); same check"),
+    (
+        "KBO enterprise number",
+        "10 digits, first 0 or 1",
+        "last two = `97 - (first 8 digits mod 97)`",
+    ),
+    (
+        "RSZ employer registration number",
+        "9 digits: 7-digit number + 2 check digits",
+        "kluis uses `97 - (7-digit number mod 97)` (public sources give no formula)",
+    ),
+)
+_IDENTIFIERS = "\n".join(
+    [
+        "## Identifiers and their check digits",
+        "",
+        "| identifier | format | check |",
+        "|---|---|---|",
+        *(f"| {a} | {b} | {c} |" for a, b, c in _ID_RULES),
+        "",
+    ]
+)
 
 _VALIDATION = """\
 ## What `kluis warehouse validate` checks

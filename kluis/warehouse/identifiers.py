@@ -95,23 +95,22 @@ def _number(digits: np.ndarray, start: int, stop: int) -> np.ndarray:
     return out
 
 
-def unique_bases(rng: np.random.Generator, n: int, low: int, high: int, skip: int = 0) -> np.ndarray:
-    """`n` distinct integers in [low, high) that look random: an affine bijection of 0..n-1.
+def unique_bases(n: int, low: int, high: int, skip: int = 0, key: int = 0) -> np.ndarray:
+    """`n` distinct integers in [low, high) that look random: an affine bijection of the indices
+    `skip .. skip + n - 1` (the same `key` always gives the same bijection).
 
-    `skip` continues a previous series (pass the count already drawn) so that numbers drawn in
-    later years never repeat earlier ones.
+    Pass the count already drawn as `skip` so that numbers drawn later never repeat earlier ones.
     """
     span = high - low
-    if skip + n > span:
+    if span <= 0 or skip + n > span:
         raise ValueError(f"cannot draw {skip + n} distinct numbers from a range of {span}")
-    # A fixed multiplier coprime with `span` (derived from the rng so seeds differ).
-    mult = int(rng.integers(span // 3, span // 2)) if span > 10 else 1
+    rng = np.random.default_rng([key, low, high])
+    mult = int(rng.integers(max(span // 3, 1), max(span // 2, 2)))
     while np.gcd(mult, span) != 1:
         mult += 1
     shift = int(rng.integers(0, span))
     idx = np.arange(skip, skip + n, dtype=np.int64)
-    # (mult * idx) can exceed int64 for large spans: use Python-free modular trick via float-safe
-    # decomposition (span < 2**31 here, so mult * idx < 2**62).
+    # span < 2**31, so mult * idx < 2**62: no overflow
     return low + (mult * idx + shift) % span
 
 

@@ -109,8 +109,10 @@ def _views(con: duckdb.DuckDBPyConnection, root: Path, year: int) -> None:
         LEFT JOIN code_sep s ON py.sep_code = s.code
         LEFT JOIN code_isced_level il ON py.education_level = il.code
         WHERE py.resident""")
-    con.execute("CREATE VIEW pop AS SELECT * FROM residents "
-                "WHERE NOT waiting_register AND age BETWEEN 15 AND 64")
+    con.execute(
+        "CREATE VIEW pop AS SELECT * FROM residents "
+        "WHERE NOT waiting_register AND age BETWEEN 15 AND 64"
+    )
     con.execute(f"""
         CREATE VIEW ft_wages AS
         SELECT sex, education_broad, gross_daily_wage * {MONTHLY_DAYS} AS wage FROM pop
@@ -201,15 +203,22 @@ def _distributions(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, Any]:
         LEFT JOIN employer_jobs j ON j.jobs_31_dec >= s.min_staff::INT
              AND (s.max_staff = '' OR j.jobs_31_dec <= s.max_staff::INT)
         GROUP BY ALL ORDER BY s.code""")
-    declared = dict(rows(
-        "SELECT e.size_class, count(*) FROM employers e "
-        "JOIN employer_jobs j ON e.rsz_number = j.rsz_number GROUP BY ALL"
-    ))
+    declared = dict(
+        rows(
+            "SELECT e.size_class, count(*) FROM employers e "
+            "JOIN employer_jobs j ON e.rsz_number = j.rsz_number GROUP BY ALL"
+        )
+    )
     return {
         "age_pyramid": [{"age": int(a), "sex": s, "count": int(n)} for a, s, n in pyramid],
         "employment_by_region_sex": [
-            {"region": r, "sex": s, "persons": int(n), "rate": float(v),
-             "target": EMPLOYMENT_RATE.get((r, s))}
+            {
+                "region": r,
+                "sex": s,
+                "persons": int(n),
+                "rate": float(v),
+                "target": EMPLOYMENT_RATE.get((r, s)),
+            }
             for r, s, n, v in by_region
         ],
         "ft_wage_histogram": {
@@ -218,8 +227,12 @@ def _distributions(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, Any]:
             "bins": [{"from": float(lo), "count": int(n)} for lo, n in hist],
         },
         "employers_by_size_class": [
-            {"code": c, "label": lab, "employers_31_dec": int(n),
-             "declared": int(declared.get(c, 0))}
+            {
+                "code": c,
+                "label": lab,
+                "employers_31_dec": int(n),
+                "declared": int(declared.get(c, 0)),
+            }
             for c, lab, n in size
         ],
         "year": year,

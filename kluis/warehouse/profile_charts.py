@@ -56,18 +56,35 @@ def _employment(p: Profile, path: Path) -> None:
     for i, (sex, colour) in enumerate((("1", "#4477aa"), ("2", "#ee6677"))):
         got = {r["region"]: r for r in rows if r["sex"] == sex}
         xs = [k + (i - 0.5) * width for k in range(len(regions))]
-        ax.bar(xs, [got[g]["rate"] if g in got else 0 for g in regions], width, color=colour,
-               label=f"{_SEX[sex]}, generated")
+        ax.bar(
+            xs,
+            [got[g]["rate"] if g in got else 0 for g in regions],
+            width,
+            color=colour,
+            label=f"{_SEX[sex]}, generated",
+        )
         targets = [got[g]["target"] if g in got else None for g in regions]
-        ax.scatter([x for x, t in zip(xs, targets, strict=True) if t is not None],
-                   [t for t in targets if t is not None], marker="_", s=600, color="black",
-                   zorder=3, label="target" if i == 0 else None)
+        ax.scatter(
+            [x for x, t in zip(xs, targets, strict=True) if t is not None],
+            [t for t in targets if t is not None],
+            marker="_",
+            s=600,
+            color="black",
+            zorder=3,
+            label="target" if i == 0 else None,
+        )
     xs = [k + 1.5 * width for k in range(len(regions))]
     overall = [p.figure(f"employment_rate_{g.lower()}") for g in regions]
     ax.bar(xs, [f.value or 0 for f in overall], width, color="#228833", label="all, generated")
-    ax.errorbar(xs, [f.target for f in overall],
-                yerr=[[f.target - f.low for f in overall], [f.high - f.target for f in overall]],
-                fmt="_", color="black", ms=20, capsize=4)
+    ax.errorbar(
+        xs,
+        [f.target for f in overall],
+        yerr=[[f.target - f.low for f in overall], [f.high - f.target for f in overall]],
+        fmt="_",
+        color="black",
+        ms=20,
+        capsize=4,
+    )
     ax.set_xticks(range(len(regions)), regions)
     ax.set_ylim(0, 1)
     ax.set_ylabel("employment rate, residents 15-64")
@@ -82,8 +99,14 @@ def _wages(p: Profile, path: Path) -> None:
     h = p.distributions["ft_wage_histogram"]
     fig, ax = plt.subplots(figsize=(8, 5))
     bins = h["bins"]
-    ax.bar([b["from"] for b in bins], [b["count"] for b in bins], width=h["bin_width"],
-           align="edge", color="#bbbbbb", label="full-time employees")
+    ax.bar(
+        [b["from"] for b in bins],
+        [b["count"] for b in bins],
+        width=h["bin_width"],
+        align="edge",
+        color="#bbbbbb",
+        label="full-time employees",
+    )
     for name, colour in (("wage_mean_ft", "#4477aa"), ("wage_median_ft", "#ee6677")):
         f = p.figure(name)
         label = name.split("_")[1]
@@ -103,12 +126,23 @@ def _employers(p: Profile, path: Path) -> None:
     rows = p.distributions["employers_by_size_class"]
     fig, ax = plt.subplots(figsize=(9, 5))
     xs = range(len(rows))
-    ax.bar([x - 0.2 for x in xs], [r["employers_31_dec"] for r in rows], 0.4, color="#4477aa",
-           label="by jobs held on 31 December")
-    ax.bar([x + 0.2 for x in xs], [r["declared"] for r in rows], 0.4, color="#bbbbbb",
-           label="by declared size class")
-    ax.set_xticks(list(xs), [r["label"].replace(" employees", "") for r in rows], rotation=30,
-                  ha="right")
+    ax.bar(
+        [x - 0.2 for x in xs],
+        [r["employers_31_dec"] for r in rows],
+        0.4,
+        color="#4477aa",
+        label="by jobs held on 31 December",
+    )
+    ax.bar(
+        [x + 0.2 for x in xs],
+        [r["declared"] for r in rows],
+        0.4,
+        color="#bbbbbb",
+        label="by declared size class",
+    )
+    ax.set_xticks(
+        list(xs), [r["label"].replace(" employees", "") for r in rows], rotation=30, ha="right"
+    )
     ax.set_ylabel("employers with an employment in the year")
     ax.set_title(f"Employers by size class, {p.year}")
     ax.legend()
@@ -124,8 +158,7 @@ def write_profile(p: Profile, out: str | Path) -> list[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
         (tmp / "profile.json").write_text(p.to_json(), encoding="utf-8")
-        for name, draw in zip(CHARTS, (_age_pyramid, _employment, _wages, _employers),
-                              strict=True):
+        for name, draw in zip(CHARTS, (_age_pyramid, _employment, _wages, _employers), strict=True):
             draw(p, tmp / name)
         out.mkdir(exist_ok=True)
         published = []

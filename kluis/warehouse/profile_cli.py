@@ -32,12 +32,19 @@ def _tolerance(f: Figure) -> str:
 
 def profile_table(p: Profile) -> Table:
     t = Table(title=f"Profile of {p.path}, {p.year} (targets scaled to {p.persons:,} persons)")
-    for name, justify in (("figure", "left"), ("value", "right"), ("target", "right"),
-                          ("tolerance", "right"), ("ok?", "center")):
+    for name, justify in (
+        ("figure", "left"),
+        ("value", "right"),
+        ("target", "right"),
+        ("tolerance", "right"),
+        ("ok?", "center"),
+    ):
         t.add_column(name, justify=justify)
     for f in p.figures:
-        ok = Text("-", "dim") if f.ok is None else (
-            Text("yes", "green") if f.ok else Text("NO", "bold red")
+        ok = (
+            Text("-", "dim")
+            if f.ok is None
+            else (Text("yes", "green") if f.ok else Text("NO", "bold red"))
         )
         t.add_row(f.name, _fmt(f.unit, f.value), _fmt(f.unit, f.target), _tolerance(f), ok)
     return t
@@ -65,5 +72,7 @@ def profile_command(
     console = Console()
     console.print(profile_table(p))
     n_bad = sum(1 for f in p.figures if f.ok is False)
-    console.print(f"{n_bad} of {len(p.figures)} figures outside their tolerance; wrote "
-                  f"{len(written)} files to {out}")
+    console.print(
+        f"{n_bad} of {len(p.figures)} figures outside their tolerance; wrote "
+        f"{len(written)} files to {out}"
+    )

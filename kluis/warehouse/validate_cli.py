@@ -34,8 +34,12 @@ def validate_command(
         err.print(f"[red]error:[/] {directory} is not a directory")
         raise typer.Exit(2)
     with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-        console=err, transient=True, disable=not err.is_terminal,
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
     ) as progress:
         task = progress.add_task("validating", total=len(STEPS))
 

@@ -254,3 +254,39 @@ def random_warehouse(out: Path, persons: int, years: tuple[int, int], seed: int)
         },
         seed=seed,
     )
+
+
+def small_deliberation(
+    directory: Path,
+    years: tuple[int, int],
+    persons_per_year: int | None = None,
+    source: Path | None = None,
+) -> Path:
+    """deliberations/26-104.yaml with other years (and sample size): same variables, tables,
+    offsets and dates, so tests run the real deliberation on a few years."""
+    import yaml
+
+    src = source or Path(__file__).resolve().parents[2] / "deliberations" / "26-104.yaml"
+    data = yaml.safe_load(src.read_text(encoding="utf-8"))
+    data["population"]["years"] = {"first": years[0], "last": years[1]}
+    if persons_per_year is not None:
+        data["phases"]["development"]["spec"]["persons_per_year"] = persons_per_year
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "26-104.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def expected_population(warehouse: Path, year: int) -> set[str]:
+    """The 26/104 population of `year` computed straight from the Parquet files (independent
+    of kluis.extract): resident, 15-64 on 31 December, not in the waiting register, alive."""
+    p = pq.read_table(table_path(warehouse, "persons")).to_pylist()
+    by_id = {r["insz"]: r for r in p}
+    out = set()
+    for r in pq.read_table(table_path(warehouse, "person_year", year)).to_pylist():
+        q = by_id[r["insz"]]
+        age = year - q["birth_date"].year
+        dead = q["death_date"] is not None and q["death_date"] <= D(year, 12, 31)
+        if r["resident"] and 15 <= age <= 64 and not q["waiting_register"] and not dead:
+            out.add(r["insz"])
+    return out

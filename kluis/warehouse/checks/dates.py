@@ -15,22 +15,36 @@ def _persons_checks(last: int) -> list[RowCheck]:
     both = "'birth_date=' || birth_date::VARCHAR || ', death_date=' || death_date::VARCHAR"
     return [
         RowCheck(
-            "date_birth", "persons", "birth_date", ("birth_date",),
+            "date_birth",
+            "persons",
+            "birth_date",
+            ("birth_date",),
             f"birth_date < DATE '{EARLIEST_BIRTH}' OR birth_date > {end}",
             "birth_date",
             f"birth date before {EARLIEST_BIRTH} or after the warehouse's last year ({last})",
         ),
         RowCheck(
-            "date_death_before_birth", "persons", "death_date", ("birth_date", "death_date"),
-            "death_date < birth_date", both, "death date before birth date",
+            "date_death_before_birth",
+            "persons",
+            "death_date",
+            ("birth_date", "death_date"),
+            "death_date < birth_date",
+            both,
+            "death date before birth date",
         ),
         RowCheck(
-            "date_death_future", "persons", "death_date", ("death_date",),
-            f"death_date > {end}", "death_date",
+            "date_death_future",
+            "persons",
+            "death_date",
+            ("death_date",),
+            f"death_date > {end}",
+            "death_date",
             f"death date after 31 December of the warehouse's last year ({last})",
         ),
         RowCheck(
-            "date_registration", "persons", "nr_registration_year",
+            "date_registration",
+            "persons",
+            "nr_registration_year",
             ("birth_date", "nr_registration_year"),
             "nr_registration_year < year(birth_date)",
             "'nr_registration_year=' || nr_registration_year::VARCHAR || ', birth_date=' "
@@ -44,17 +58,28 @@ def _other_row_checks() -> list[RowCheck]:
     span = "'start_date=' || start_date::VARCHAR || ', end_date=' || end_date::VARCHAR"
     return [
         RowCheck(
-            "date_spell_order", "ss_spells", "end_date", ("start_date", "end_date"),
-            "end_date < start_date", span, "spell ends before it starts",
+            "date_spell_order",
+            "ss_spells",
+            "end_date",
+            ("start_date", "end_date"),
+            "end_date < start_date",
+            span,
+            "spell ends before it starts",
         ),
         RowCheck(
-            "date_spell_q4", "ss_spells", "start_date", ("year", "start_date", "end_date"),
+            "date_spell_q4",
+            "ss_spells",
+            "start_date",
+            ("year", "start_date", "end_date"),
             "start_date > make_date(year, 12, 31) OR end_date < make_date(year, 10, 1)",
             "'year=' || year::VARCHAR || ', ' || " + span,
             "spell does not overlap Q4 of its year (the table holds spells overlapping Q4)",
         ),
         RowCheck(
-            "date_employer_lifetime", "employers", "closed_year", ("founded_year", "closed_year"),
+            "date_employer_lifetime",
+            "employers",
+            "closed_year",
+            ("founded_year", "closed_year"),
             "closed_year < founded_year",
             "'founded_year=' || founded_year::VARCHAR || ', closed_year=' || closed_year::VARCHAR",
             "employer closed before it was founded",
@@ -66,7 +91,10 @@ def _after_death(r: Runner, table: str) -> None:
     """Rows of a by-year table in a year after the person's death; for person_year also the age."""
     checks = [
         RowCheck(
-            "date_after_death", table, "year", (),
+            "date_after_death",
+            table,
+            "year",
+            (),
             "year > year(death_date)",
             "'year=' || year::VARCHAR || ', death_date=' || death_date::VARCHAR",
             "row for a year after the person's year of death",
@@ -75,7 +103,10 @@ def _after_death(r: Runner, table: str) -> None:
     if table == "person_year":
         checks.append(
             RowCheck(
-                "age_scope", table, "year", (),
+                "age_scope",
+                table,
+                "year",
+                (),
                 f"year - year(birth_date) NOT BETWEEN {MIN_AGE} AND {MAX_AGE}",
                 "'age=' || (year - year(birth_date))::VARCHAR || ', birth_date=' || "
                 "birth_date::VARCHAR",
@@ -98,7 +129,10 @@ def _after_death(r: Runner, table: str) -> None:
 
 def _employment_in_lifetime(r: Runner) -> None:
     check = RowCheck(
-        "date_employment_lifetime", "employments", "year", (),
+        "date_employment_lifetime",
+        "employments",
+        "year",
+        (),
         "year < founded_year OR year > closed_year",
         "'year=' || year::VARCHAR || ', rsz_number=' || rsz_number || ', founded_year=' || "
         "founded_year::VARCHAR || ', closed_year=' || coalesce(closed_year::VARCHAR, 'null')",

@@ -98,7 +98,10 @@ def _table_files(root: Path, t: Table) -> tuple[list[tuple[Path, int | None]], l
                 if not parts:
                     problems.append(
                         Problem(
-                            "partition_empty", "error", t.name, None,
+                            "partition_empty",
+                            "error",
+                            t.name,
+                            None,
                             f"partition {t.name}/{p.name}/ holds no .parquet file",
                         )
                     )
@@ -106,7 +109,10 @@ def _table_files(root: Path, t: Table) -> tuple[list[tuple[Path, int | None]], l
             else:
                 problems.append(
                     Problem(
-                        "unexpected_path", "warning", t.name, None,
+                        "unexpected_path",
+                        "warning",
+                        t.name,
+                        None,
                         f"{t.name}/{p.name} is not a year=YYYY partition directory; ignored",
                     )
                 )
@@ -116,7 +122,10 @@ def _table_files(root: Path, t: Table) -> tuple[list[tuple[Path, int | None]], l
         for name in sorted(others):
             problems.append(
                 Problem(
-                    "unexpected_path", "warning", t.name, None,
+                    "unexpected_path",
+                    "warning",
+                    t.name,
+                    None,
                     f"{t.name}/{name} is not a .parquet file; ignored",
                 )
             )
@@ -137,14 +146,22 @@ def _schema_problems(t: Table, rel: str, schema: pa.Schema) -> tuple[frozenset[s
         if c.name not in stored:
             problems.append(
                 Problem(
-                    "column_missing", "error", t.name, c.name,
-                    f"declared column {c.name} ({c.type}) is missing from the file", 1, where,
+                    "column_missing",
+                    "error",
+                    t.name,
+                    c.name,
+                    f"declared column {c.name} ({c.type}) is missing from the file",
+                    1,
+                    where,
                 )
             )
         elif not same_type(stored[c.name], c.arrow_type):
             problems.append(
                 Problem(
-                    "column_type", "error", t.name, c.name,
+                    "column_type",
+                    "error",
+                    t.name,
+                    c.name,
                     f"column {c.name} is stored as {stored[c.name]}, declared {c.type}; "
                     "its values are not checked further",
                     1,
@@ -157,8 +174,13 @@ def _schema_problems(t: Table, rel: str, schema: pa.Schema) -> tuple[frozenset[s
         if name not in set(t.column_names):
             problems.append(
                 Problem(
-                    "column_undeclared", "warning", t.name, name,
-                    f"column {name} is not declared in the schema; ignored", 1, where,
+                    "column_undeclared",
+                    "warning",
+                    t.name,
+                    name,
+                    f"column {name} is not declared in the schema; ignored",
+                    1,
+                    where,
                 )
             )
     return frozenset(usable), problems
@@ -172,7 +194,10 @@ def inventory(root: Path) -> Inventory:
         if p.is_dir() and p.name not in declared and not p.name.startswith("."):
             inv.problems.append(
                 Problem(
-                    "unexpected_path", "warning", None, None,
+                    "unexpected_path",
+                    "warning",
+                    None,
+                    None,
                     f"directory {p.name}/ is not a declared warehouse table; ignored",
                 )
             )

@@ -63,8 +63,9 @@ def _check_column(r: Runner, table: str, column: str, kind: str) -> None:
             found = sorted(found, key=lambda e: (e["f"], e["r"]))[: r.n]
         if count:
             r.problems.append(
-                Problem("identifier", "error", table, column, _WHAT[kind], count,
-                        r._examples(found))
+                Problem(
+                    "identifier", "error", table, column, _WHAT[kind], count, r._examples(found)
+                )
             )
 
     r.guarded([table], f"identifier check of {table}.{column}", run)

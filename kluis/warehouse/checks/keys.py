@@ -39,10 +39,14 @@ def check_key(r: Runner, t: Table) -> None:
         ).fetchall()[0]
         r.problems.append(
             Problem(
-                "duplicate_key", "error", t.name, ", ".join(key),
+                "duplicate_key",
+                "error",
+                t.name,
+                ", ".join(key),
                 f"{n_keys} key value(s) of ({', '.join(key)}) occur on more than one row; "
                 "the table must have one row per key",
-                int(count), r._examples(ex),
+                int(count),
+                r._examples(ex),
             )
         )
 
@@ -59,7 +63,10 @@ def check_references(r: Runner, t: Table) -> None:
         if not parent_ok:
             r.problems.append(
                 Problem(
-                    "check_skipped", "warning", t.name, c.name,
+                    "check_skipped",
+                    "warning",
+                    t.name,
+                    c.name,
                     f"{c.name} not checked against {c.references}: no readable file of "
                     f"{ref_table} has a usable {ref_col}",
                 )

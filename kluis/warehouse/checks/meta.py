@@ -10,6 +10,7 @@ from kluis.schema import FIRST_YEAR, LAST_YEAR, TABLES
 from kluis.warehouse.checks.files import Inventory
 from kluis.warehouse.checks.problems import Example, Problem
 from kluis.warehouse.layout import META_FILE, file_digests, warehouse_id
+
 _FIELDS: dict[str, type | tuple[type, ...]] = {
     "id": str,
     "seed": int,
@@ -41,16 +42,22 @@ def read_meta(root: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
             problems.append(_problem("meta_invalid", f"{META_FILE} has no field {name!r}"))
         elif not isinstance(meta[name], kind) or isinstance(meta[name], bool):
             problems.append(
-                _problem("meta_invalid", f"{META_FILE} field {name!r} is not a {kind.__name__}",
-                         meta[name])
+                _problem(
+                    "meta_invalid",
+                    f"{META_FILE} field {name!r} is not a {kind.__name__}",
+                    meta[name],
+                )
             )
     years = meta.get("years")
     if isinstance(years, list):
         ok = len(years) == 2 and all(isinstance(y, int) and not isinstance(y, bool) for y in years)
         if not ok or not FIRST_YEAR <= years[0] <= years[1] <= LAST_YEAR:
             problems.append(
-                _problem("meta_invalid", f"{META_FILE} years must be [first, last] within "
-                         f"{FIRST_YEAR}-{LAST_YEAR}", years)
+                _problem(
+                    "meta_invalid",
+                    f"{META_FILE} years must be [first, last] within {FIRST_YEAR}-{LAST_YEAR}",
+                    years,
+                )
             )
     return (None if problems else meta), problems
 
@@ -66,17 +73,29 @@ def partition_problems(inv: Inventory, first: int, last: int) -> list[Problem]:
         have_years = {int(n[5:]) for n in have if n.startswith("year=") and n[5:].isdigit()}
         for y in sorted(want - have_years):
             problems.append(
-                Problem("partition_missing", "error", t.name, "year",
-                        f"no partition {t.name}/year={y}/ although {META_FILE} says the "
-                        f"warehouse covers {first}-{last}", 1,
-                        (Example(file=f"{t.name}/year={y}", row=None, value=str(y)),))
+                Problem(
+                    "partition_missing",
+                    "error",
+                    t.name,
+                    "year",
+                    f"no partition {t.name}/year={y}/ although {META_FILE} says the "
+                    f"warehouse covers {first}-{last}",
+                    1,
+                    (Example(file=f"{t.name}/year={y}", row=None, value=str(y)),),
+                )
             )
         for y in sorted(have_years - want):
             problems.append(
-                Problem("partition_unexpected", "error", t.name, "year",
-                        f"partition {t.name}/year={y}/ lies outside the years {first}-{last} "
-                        f"of {META_FILE}", 1,
-                        (Example(file=f"{t.name}/year={y}", row=None, value=str(y)),))
+                Problem(
+                    "partition_unexpected",
+                    "error",
+                    t.name,
+                    "year",
+                    f"partition {t.name}/year={y}/ lies outside the years {first}-{last} "
+                    f"of {META_FILE}",
+                    1,
+                    (Example(file=f"{t.name}/year={y}", row=None, value=str(y)),),
+                )
             )
     return problems
 

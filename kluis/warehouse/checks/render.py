@@ -54,9 +54,7 @@ def print_report(report: Report, console: Console | None = None) -> None:
         console.print(report_table(report))
     rows = sum(v["rows"] for v in report.tables.values())
     files = sum(v["files"] for v in report.tables.values())
-    verdict = (
-        Text("VALID", style="bold green") if report.ok else Text("INVALID", style="bold red")
-    )
+    verdict = Text("VALID", style="bold green") if report.ok else Text("INVALID", style="bold red")
     console.print(
         Text.assemble(
             verdict,

@@ -99,7 +99,9 @@ class Runner:
         if not files:
             return None
         paths = ", ".join(literal(str(f.path)) for f in files)
-        select = ", ".join([*(quote(c) for c in cols), "filename AS _file", "file_row_number AS _row"])
+        select = ", ".join(
+            [*(quote(c) for c in cols), "filename AS _file", "file_row_number AS _row"]
+        )
         return (
             f"(SELECT {select} FROM read_parquet([{paths}], filename = true, "
             "file_row_number = true, union_by_name = true, hive_partitioning = false))"
@@ -115,8 +117,11 @@ class Runner:
 
     def _examples(self, rows: list[dict] | None) -> tuple[Example, ...]:
         return tuple(
-            Example(file=self._rel(r["f"]), row=None if r["r"] is None else int(r["r"]) + 1,
-                    value=show(r["v"]))
+            Example(
+                file=self._rel(r["f"]),
+                row=None if r["r"] is None else int(r["r"]) + 1,
+                value=show(r["v"]),
+            )
             for r in rows or []
         )
 
@@ -142,14 +147,22 @@ class Runner:
                 if not self._drop_broken(tables):
                     self.problems.append(
                         Problem(
-                            "check_failed", "error", tables[0] if tables else None, None,
+                            "check_failed",
+                            "error",
+                            tables[0] if tables else None,
+                            None,
                             f"{what} could not be run: {str(exc).splitlines()[0]}",
                         )
                     )
                     return
         self.problems.append(
-            Problem("check_failed", "error", tables[0] if tables else None, None,
-                    f"{what} could not be run: too many unreadable files")
+            Problem(
+                "check_failed",
+                "error",
+                tables[0] if tables else None,
+                None,
+                f"{what} could not be run: too many unreadable files",
+            )
         )
 
     def _drop_broken(self, tables: list[str]) -> bool:
@@ -188,12 +201,22 @@ class Runner:
             count, ex = row[2 * i], row[2 * i + 1]
             if count:
                 self.problems.append(
-                    Problem(chk.check, chk.severity, chk.table, chk.column, chk.message,
-                            int(count), self._examples(ex))
+                    Problem(
+                        chk.check,
+                        chk.severity,
+                        chk.table,
+                        chk.column,
+                        chk.message,
+                        int(count),
+                        self._examples(ex),
+                    )
                 )
 
     def joined_checks(
-        self, tables: Iterable[str], what: str, src: Callable[[], str | None],
+        self,
+        tables: Iterable[str],
+        what: str,
+        src: Callable[[], str | None],
         checks: list[RowCheck],
     ) -> None:
         """Row checks over a derived source (e.g. a join) with `_file` and `_row` columns."""
@@ -227,8 +250,7 @@ class Runner:
             count, ex = self.con.execute(f"SELECT {agg} FROM ({sql})").fetchall()[0]
             if count:
                 self.problems.append(
-                    Problem(check, severity, table, column, message, int(count),
-                            self._examples(ex))
+                    Problem(check, severity, table, column, message, int(count), self._examples(ex))
                 )
 
         self.guarded(list(tables), f"check {check} on {table}", run)

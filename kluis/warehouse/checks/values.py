@@ -74,16 +74,28 @@ def schema_row_checks() -> tuple[list[RowCheck], list[Problem]]:
         for c in t.columns:
             if not c.nullable:
                 checks.append(
-                    RowCheck("null", t.name, c.name, (c.name,), f"{quote(c.name)} IS NULL",
-                             "NULL", f"{c.name} is empty (null) but declared not nullable")
+                    RowCheck(
+                        "null",
+                        t.name,
+                        c.name,
+                        (c.name,),
+                        f"{quote(c.name)} IS NULL",
+                        "NULL",
+                        f"{c.name} is empty (null) but declared not nullable",
+                    )
                 )
             if c.codes:
                 try:
                     checks.append(_code_check(t, c))
                 except (KeyError, ValueError) as exc:
                     problems.append(
-                        Problem("check_failed", "error", t.name, c.name,
-                                f"code list {c.codes} unavailable: {exc}")
+                        Problem(
+                            "check_failed",
+                            "error",
+                            t.name,
+                            c.name,
+                            f"code list {c.codes} unavailable: {exc}",
+                        )
                     )
             if c.type in ("int8", "int16", "int32", "int64", "float64") and (
                 c.min is not None or c.max is not None or c.type == "float64"
@@ -92,4 +104,3 @@ def schema_row_checks() -> tuple[list[RowCheck], list[Problem]]:
         if t.by_year and "year" in t.column_names:
             checks.append(_partition_check(t))
     return checks, problems
-

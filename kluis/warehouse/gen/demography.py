@@ -35,7 +35,7 @@ def _new_people(pop: Population, rng: np.random.Generator, alloc: InszAllocator,
     birth = day_of(year - age, rng.integers(0, 365, size=n))
     insz, is_bis = alloc.assign(birth, sex, bis)
     return pop.append(n, birth=birth, sex=sex, insz=insz, bis=is_bis, status_since=np.full(n, year),
-                      wage_eff=rng.normal(0, 0.22, n), **cols)
+                      wage_eff=rng.normal(0, 0.22, n), trait=rng.random(n), **cols)
 
 
 def _set_origin(pop: Population, idx: np.ndarray, rng: np.random.Generator) -> None:

@@ -68,6 +68,7 @@ PERSON_FIELDS: dict[str, tuple[str, object]] = {
     "wpt": ("int8", 0),
     "job_start": ("int32", 0),
     "wage_eff": ("float32", 0.0),
+    "trait": ("float32", 0.5),  # persistent uniform draw for stable personal traits
     "self_nace": ("int8", 0),
     "present_prev": ("bool", False),
 }

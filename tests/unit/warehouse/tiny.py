@@ -114,11 +114,18 @@ def _tables() -> dict[tuple[str, int | None], list[dict[str, Any]]]:
     out: dict[tuple[str, int | None], list[dict[str, Any]]] = {}
     out[("persons", None)] = [
         {
-            "insz": ID[k], "birth_date": b, "sex": sex, "nationality": nat,
-            "first_nationality": nat, "birth_country": nat,
-            "foreign_origin_known": nat != "BE", "foreign_origin_country": None if nat == "BE"
-            else nat, "migrant_descent": nat != "BE", "descent_country": None if nat == "BE"
-            else nat, "nr_registration_year": max(b.year, 1990), "waiting_register": wait,
+            "insz": ID[k],
+            "birth_date": b,
+            "sex": sex,
+            "nationality": nat,
+            "first_nationality": nat,
+            "birth_country": nat,
+            "foreign_origin_known": nat != "BE",
+            "foreign_origin_country": None if nat == "BE" else nat,
+            "migrant_descent": nat != "BE",
+            "descent_country": None if nat == "BE" else nat,
+            "nr_registration_year": max(b.year, 1990),
+            "waiting_register": wait,
             "death_date": death,
         }
         for k, (b, _s, _bis, sex, nat, wait, death) in PEOPLE.items()
@@ -126,36 +133,66 @@ def _tables() -> dict[tuple[str, int | None], list[dict[str, Any]]]:
     for year, rows in ((2024, PY_2024), (2025, PY_2025)):
         out[("person_year", year)] = [
             {
-                "insz": ID[p], "year": year, "resident": res, "province": prov,
-                "household_type": "01", "n_children": 0, "education_level": edu,
-                "sep_code": sep, "work_performance_type": wpt, "gross_daily_wage": wage,
+                "insz": ID[p],
+                "year": year,
+                "resident": res,
+                "province": prov,
+                "household_type": "01",
+                "n_children": 0,
+                "education_level": edu,
+                "sep_code": sep,
+                "work_performance_type": wpt,
+                "gross_daily_wage": wage,
                 "fte_excl_assimilated": 1.0 if wpt == "1" else None,
                 "cross_border": not res,
             }
             for p, res, prov, sep, wpt, wage, edu in rows
         ]
     out[("employers", None)] = [
-        {"kbo_number": KBO[e], "rsz_number": RSZ[e], "nace": nace, "sector": sector,
-         "founded_year": f, "closed_year": c, "size_class": size}
+        {
+            "kbo_number": KBO[e],
+            "rsz_number": RSZ[e],
+            "nace": nace,
+            "sector": sector,
+            "founded_year": f,
+            "closed_year": c,
+            "size_class": size,
+        }
         for e, nace, sector, f, c, size in EMPLOYERS
     ]
     for year in YEARS:
         out[("employments", year)] = [
-            {"insz": ID[p], "rsz_number": RSZ[e], "year": y, "gross_taxable_annual_wage": w,
-             "fte": fte, "days": days, "on_31_dec": on}
-            for p, e, y, w, fte, days, on in EMPLOYMENTS if y == year
+            {
+                "insz": ID[p],
+                "rsz_number": RSZ[e],
+                "year": y,
+                "gross_taxable_annual_wage": w,
+                "fte": fte,
+                "days": days,
+                "on_31_dec": on,
+            }
+            for p, e, y, w, fte, days, on in EMPLOYMENTS
+            if y == year
         ]
         out[("ss_spells", year)] = [
-            {"insz": ID[p], "year": y, "kind": k, "start_date": s, "end_date": e,
-             "incapacity_day_type": "1"}
-            for p, y, k, s, e in SPELLS if y == year
+            {
+                "insz": ID[p],
+                "year": y,
+                "kind": k,
+                "start_date": s,
+                "end_date": e,
+                "incapacity_day_type": "1",
+            }
+            for p, y, k, s, e in SPELLS
+            if y == year
         ]
         out[("disability_allowances", year)] = [
             {"insz": ID[p], "year": y, "allowance_type": a} for p, y, a in DISABILITY if y == year
         ]
         out[("welfare_support", year)] = [
             {"insz": ID[p], "year": y, "level": lv, "support_type": s}
-            for p, y, lv, s in WELFARE if y == year
+            for p, y, lv, s in WELFARE
+            if y == year
         ]
     return out
 
@@ -171,8 +208,13 @@ def seal(root: Path, persons: int = 7) -> None:
     """(Re)write warehouse.json with the id of the files as they are now."""
     write_meta(
         root,
-        {"id": warehouse_id(file_digests(root)), "seed": 0, "persons": persons,
-         "years": list(YEARS), "generator": "tiny-test"},
+        {
+            "id": warehouse_id(file_digests(root)),
+            "seed": 0,
+            "persons": persons,
+            "years": list(YEARS),
+            "generator": "tiny-test",
+        },
     )
 
 
@@ -197,6 +239,8 @@ def replace_value(
     t = read(root, name, year)
     values = t.column(column).to_pylist()
     values[row] = value
-    t = t.set_column(t.schema.get_field_index(column), t.schema.field(column),
-                     pa.array(values, type=t.schema.field(column).type))
+    field = t.schema.field(column)
+    if value is None:
+        field = field.with_nullable(True)
+    t = t.set_column(t.schema.get_field_index(column), field, pa.array(values, type=field.type))
     pq.write_table(t, table_path(root, name, year))

@@ -1,0 +1,150 @@
+"""Employers: born with a typical size from a heavy-tailed distribution (many with 1-4 staff, a few
+with thousands), growing and shrinking around it, and closing (small ones more often). About
+257,000 have staff in a year at national scale."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kluis.warehouse.calibration import NATIONAL_PERSONS, target
+from kluis.warehouse.gen import params as P
+from kluis.warehouse.identifiers import unique_bases
+
+ER_FIELDS: dict[str, tuple[str, object]] = {
+    "kbo": ("int64", 0), "rsz": ("int64", 0), "nace": ("int8", 0), "section": ("int8", 0),
+    "public": ("bool", False), "founded": ("int16", 0), "closed": ("int16", -1),
+    "cap0": ("float32", 1.0), "dev": ("float32", 0.0), "premium": ("float32", 0.0),
+    "alive": ("bool", True), "first_year": ("int16", -1), "last_year": ("int16", -1),
+    "staff_now": ("int32", 0), "staff_sum": ("int64", 0), "staff_years": ("int32", 0),
+    "cap": ("float32", 0.0), "out_rows": ("bool", False),
+}
+_DIVISIONS_OF = [np.flatnonzero(P.NACE_SECTION == s) for s in range(21)]
+_PUBLIC_P = np.array([P.PUBLIC_SHARE.get(code, 0.0) for code in P.NACE])
+
+
+@dataclass
+class Employers:
+    cols: dict[str, np.ndarray] = field(default_factory=dict)
+    key: int = 0
+    n_kbo_old: int = 0
+    n_kbo_new: int = 0
+    n_rsz: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.cols:
+            self.cols = {k: np.empty(0, dtype=d) for k, (d, _) in ER_FIELDS.items()}
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        cols = self.__dict__.get("cols")
+        if cols is not None and name in cols:
+            return cols[name]
+        raise AttributeError(name)
+
+    def __len__(self) -> int:
+        return len(self.cols["kbo"])
+
+    def append(self, n: int, **values: np.ndarray) -> None:
+        for name, (dtype, default) in ER_FIELDS.items():
+            new = values.get(name)
+            new = np.full(n, default, dtype=dtype) if new is None else np.asarray(new, dtype)
+            self.cols[name] = np.concatenate([self.cols[name], new])
+
+
+def employer_count(persons: int, year: int) -> int:
+    """Employers alive (with staff) wanted for a warehouse of `persons`."""
+    trend = float(np.interp(year, [2003, 2024], [0.92, 1.0]))
+    # ~5% more have employments in a year: those closing during it
+    return int(round(0.95 * target("employers").value * persons / NATIONAL_PERSONS * trend))
+
+
+def _typical_sizes(n: int, rng: np.random.Generator, newborn: bool) -> np.ndarray:
+    if newborn:
+        shares = np.array([0.86, 0.1, 0.03, 0.01])
+        classes = P.SIZE_CLASSES[:4]
+    else:
+        shares = np.array([c[2] for c in P.SIZE_CLASSES])
+        classes = P.SIZE_CLASSES
+    k = rng.choice(len(classes), size=n, p=shares / shares.sum())
+    lo = np.array([c[0] for c in classes], dtype=float)[k]
+    hi = np.array([c[1] for c in classes], dtype=float)[k] + 1
+    top = k == len(P.SIZE_CLASSES) - 1
+    size = np.exp(rng.uniform(np.log(lo), np.log(hi)))
+    # the largest employers: a Pareto tail above 1,000 staff
+    size[top] = 1000 * (1 - rng.random(int(top.sum()))) ** (-1 / 1.15)
+    return np.minimum(size, 40_000)
+
+
+def create(er: Employers, n: int, year: int, rng: np.random.Generator, newborn: bool) -> None:
+    """Add `n` employers; the first population gets foundation years in the past."""
+    if n <= 0:
+        return
+    section = rng.choice(21, size=n, p=P.SECTION_COUNT_W / P.SECTION_COUNT_W.sum())
+    pick = rng.random(n)
+    nace = division_in_section(section, pick)
+    public = rng.random(n) < _PUBLIC_P[nace]
+    size = _typical_sizes(n, rng, newborn)
+    big = size >= 50
+    size[big] *= P.SECTION_SIZE_MULT[section[big]] ** 0.5
+    size[public & (size >= 20)] *= 3
+    if newborn:
+        founded = np.full(n, year)
+    else:
+        age = rng.exponential(8 + 4 * np.log1p(size)).astype(np.int64)
+        founded = np.maximum(year - age, 1900)
+    new_kbo = founded >= 2023
+    kbo_base = np.zeros(n, dtype=np.int64)
+    n_new = int(new_kbo.sum())
+    kbo_base[new_kbo] = unique_bases(n_new, 10_000_000, 11_000_000, er.n_kbo_new, er.key)
+    kbo_base[~new_kbo] = unique_bases(n - n_new, 2_000_000, 10_000_000, er.n_kbo_old, er.key + 1)
+    er.n_kbo_new += n_new
+    er.n_kbo_old += n - n_new
+    rsz_base = unique_bases(n, 100_000, 10_000_000, er.n_rsz, er.key + 2)
+    er.n_rsz += n
+    er.append(n, kbo=kbo_base * 100 + 97 - kbo_base % 97, rsz=rsz_base * 100 + 97 - rsz_base % 97,
+              nace=nace, section=section, public=public, founded=founded, cap0=size,
+              premium=rng.normal(0, 0.08, n) + 0.03 * np.log10(size), dev=np.zeros(n))
+
+
+def division_in_section(section: np.ndarray, u: np.ndarray) -> np.ndarray:
+    counts = np.array([len(d) for d in _DIVISIONS_OF])
+    offsets = np.r_[0, np.cumsum(counts)[:-1]]
+    flat = np.concatenate(_DIVISIONS_OF)
+    return flat[offsets[section] + (u * counts[section]).astype(np.int64)]
+
+
+def step_employers(er: Employers, persons: int, year: int, rng: np.random.Generator) -> None:
+    """Closures at the start of the year, births to keep the wanted number, size changes."""
+    n = len(er)
+    alive = er.alive
+    staff = er.staff_now
+    empty = alive & (staff == 0) & (er.first_year >= 0)
+    er.closed[empty] = er.last_year[empty]
+    stale = alive & (er.first_year < 0) & (er.founded < year - 1)
+    p_close = np.select([staff < 5, staff < 10, staff < 50, staff < 250], [0.085, 0.05, 0.03, 0.015],
+                        0.005)
+    closing = alive & ~empty & ~stale & (rng.random(n) < p_close)
+    er.closed[closing] = year
+    er.alive[empty | stale | closing] = False
+    er.dev[:] = 0.85 * er.dev + rng.normal(0, 0.12, n).astype(np.float32)
+    create(er, employer_count(persons, year) - int(er.alive.sum()), year, rng, newborn=True)
+
+
+def set_capacity(er: Employers, jobs: int) -> None:
+    """Scale typical sizes so that the alive employers offer exactly `jobs` jobs in total."""
+    cap = np.where(er.alive, er.cap0 * np.exp(er.dev), 0.0)
+    total = cap.sum()
+    er.cols["cap"] = (cap * (jobs / total if total > 0 else 0.0)).astype(np.float32)
+
+
+def record_staff(er: Employers, year: int, staff_now: np.ndarray, with_rows: np.ndarray,
+                 output: bool) -> None:
+    """Book this year's staff: first/last year with employments and the size history."""
+    er.cols["staff_now"] = staff_now.astype(np.int32)
+    er.first_year[(er.first_year < 0) & with_rows] = year
+    er.last_year[with_rows] = year
+    if output:
+        er.out_rows[with_rows] = True
+        er.staff_sum[:] += staff_now
+        er.staff_years[:] += (staff_now > 0).astype(np.int32)

@@ -1,0 +1,102 @@
+"""Generate a synthetic, calibrated warehouse: every table of kluis.schema, year by year.
+
+The population is simulated with vectorised NumPy state carried from year to year (see
+kluis.warehouse.gen), starting a few burn-in years before the first output year so that the first
+year already looks settled. Output goes to a temporary directory beside `out` and is renamed into
+place at the end: a warehouse is either complete or absent.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from kluis import __version__
+from kluis.schema import FIRST_YEAR, LAST_YEAR, TABLES
+from kluis.warehouse.gen.final_tables import write_employers, write_persons
+from kluis.warehouse.gen.simulation import Simulation
+from kluis.warehouse.layout import META_FILE, file_digests, warehouse_id, write_meta
+
+GENERATOR = f"kluis-synthetic/{__version__}"
+BURN_IN = 4
+MIN_PERSONS = 200
+
+Progress = Callable[[str, int, int], None]
+
+
+class GenerateError(ValueError):
+    """Bad arguments for the generator or an output directory it must not overwrite."""
+
+
+def _check(out: Path, persons: int, years: tuple[int, int]) -> None:
+    first, last = years
+    if persons < MIN_PERSONS:
+        raise GenerateError(f"persons must be at least {MIN_PERSONS} (got {persons})")
+    if not (FIRST_YEAR <= first <= last <= LAST_YEAR):
+        raise GenerateError(f"years must lie within {FIRST_YEAR}-{LAST_YEAR} with first <= last "
+                            f"(got {first}-{last})")
+    if out.exists() and (not out.is_dir() or (any(out.iterdir())
+                                              and not (out / META_FILE).is_file())):
+        raise GenerateError(f"{out}: exists and is not a kluis warehouse; refusing to overwrite")
+
+
+def generate_warehouse(out: Path | str, persons: int,
+                       years: tuple[int, int] = (FIRST_YEAR, LAST_YEAR), seed: int = 0,
+                       progress: Progress | None = None) -> dict:
+    """Generate a warehouse of about `persons` residents aged 15-64 per year into `out`.
+
+    Returns the metadata written to warehouse.json (id, seed, persons, years, generator, and the
+    row count per table). `progress(description, done, total)` is called after each simulated year.
+    """
+    out = Path(out)
+    years = (int(years[0]), int(years[1]))
+    _check(out, persons, years)
+    first, last = years
+    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    try:
+        sim = Simulation(persons, seed, first - BURN_IN)
+        rows = {t.name: 0 for t in TABLES}
+        sim_years = list(range(first - BURN_IN, last + 1))
+        total = len(sim_years) + 1
+        for done, year in enumerate(sim_years, start=1):
+            counts = sim.step(year, tmp if year >= first else None)
+            for name, n in counts.items():
+                rows[name] += n
+            if progress:
+                label = f"year {year}" if year >= first else f"burn-in {year}"
+                progress(label, done, total)
+        rows["persons"] = write_persons(tmp, sim.pop)
+        rows["employers"] = write_employers(tmp, sim.er)
+        meta = {
+            "id": warehouse_id(file_digests(tmp)),
+            "seed": seed,
+            "persons": persons,
+            "years": [first, last],
+            "generator": GENERATOR,
+            "burn_in_years": BURN_IN,
+            "rows": rows,
+        }
+        write_meta(tmp, meta)
+        if progress:
+            progress("persons and employers", total, total)
+        _publish(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return meta
+
+
+def _publish(tmp: Path, out: Path) -> None:
+    """Swap the finished directory into place (an older warehouse there is replaced)."""
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        os.replace(out, old)
+        os.replace(tmp, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, out)
