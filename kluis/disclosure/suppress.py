@@ -23,6 +23,7 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from kluis.disclosure.audit import check_protection
+from kluis.disclosure.hypercube import protect_hypercubes
 from kluis.disclosure.linear import TableStructure, restricted_relations
 
 
@@ -90,10 +91,6 @@ def fs_mip(
     k = len(targets)
     if k == 0:
         return hidden.copy()
-    big = {
-        si: max(abs(a) for _, s_, a in targets if s_ == si) * n_dims
-        for si in {t[1] for t in targets}
-    }
     n_var = n * (k + 1)
     c = np.concatenate([np.where(hidden, 0.0, cost), np.zeros(n * k)])
     lb = np.concatenate([hidden.astype(float), np.full(n * k, -np.inf)])
@@ -116,8 +113,10 @@ def fs_mip(
                 ]
             )
         )
-        up_cap = np.full(n, big[si])
-        down_cap = np.minimum(np.maximum(vals - s.lower, 0.0), big[si])
+        # caps of |amount| keep the relaxation tight; they only restrict the attacker's moves,
+        # so a pattern found with them is still a valid pattern (and the audit checks it)
+        up_cap = np.full(n, abs(amount))
+        down_cap = np.minimum(np.maximum(vals - s.lower, 0.0), abs(amount))
         # y - U x <= 0 ; -y - D x <= 0
         left = sp.hstack(
             [-sp.diags(up_cap), sp.csr_matrix((n, n * q)), eye, sp.csr_matrix((n, n * (k - q - 1)))]
@@ -143,7 +142,7 @@ def fs_mip(
         constraints=cons,
         integrality=integrality,
         bounds=Bounds(lb, ub),
-        options={"time_limit": time_limit, "disp": False, "mip_rel_gap": 1e-4},
+        options={"time_limit": time_limit, "disp": False, "mip_rel_gap": 1e-3},
     )
     if res.x is None:
         return None
@@ -182,7 +181,7 @@ def suppress(
     primary: np.ndarray,
     cost: np.ndarray | None = None,
     exact_limit: int = 12_000,
-    width: int = 3,
+    width: int = 1,
     max_rounds: int = 50,
     time_limit: float = 20.0,
 ) -> Result:
@@ -208,7 +207,18 @@ def suppress(
         res.method = "optimal MIP"
         res.mips = 1
     else:
-        res.method = "decomposed MIP"
+        res.method = "hypercubes + local MIP repair"
+        down = [np.minimum(sy.lo, np.maximum(sy.values - sy.lower, 0.0)) for sy in systems]
+        order = prim_idx[np.argsort(-systems[0].up[prim_idx], kind="stable")]
+        res.hidden, _ = protect_hypercubes(
+            ts,
+            [sy.values - sy.lower for sy in systems],
+            [sy.up for sy in systems],
+            down,
+            order,
+            hidden,
+            cost,
+        )
     # audit-driven repair loop (for the exact MIP this is a verification)
     for rnd in range(max_rounds):
         violated = np.zeros(n, dtype=bool)

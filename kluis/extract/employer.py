@@ -259,7 +259,9 @@ def _fragment_notes(frag: Fragment) -> list[str]:
         f"{r['mean_correlation_loss']:.1%}. Linkage attack (nearest true record): "
         f"{link['success_rate']:.1%} correct, against {link['success_rate_unswapped']:.1%} "
         f"without scrambling. Details: {REPORT_FILE}.",
-        "Cells of this fragment do not describe real employers: use them to develop syntax only.",
+        "Cells of this fragment do not describe real employers: use them to develop syntax only. "
+        "Each employer's number of employees per year is real (only the employees' attributes "
+        "were moved between employers of the same year and group).",
     ]
 
 

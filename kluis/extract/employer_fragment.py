@@ -4,7 +4,8 @@ WHY (seed 24/074, points 4 and 18): the researchers first receive "a fraction of
 enterprises", about 3,000 records, scrambled, to develop their syntax in their own offices.
 
 1. Choose the fraction: listed employers in a keyed random order, per group an equal share of
-   the record budget, each employer with all its years (the syntax must handle panels);
+   the record budget (then the rest of the budget from any group), each employer with all its
+   years (the syntax must handle panels);
    employers larger than a tenth of the budget are left out so that one firm cannot fill it.
 2. Collect their employee records (employer × year × person) from the engine — small.
 3. Swap the deliberation's swap variables, as one block, between employees of the same stratum
@@ -55,29 +56,42 @@ def record_counts(jobs_by_year: Sequence[ir.Table], engine: Engine) -> pa.Table:
     return out.sort_by([("employer_id", "ascending")])
 
 
+def _fill(pool: np.ndarray, n_rec: np.ndarray, budget: float) -> np.ndarray:
+    """Employers of `pool` (in its order) taken while they fit in `budget`: a prefix that fits,
+    then again among those that still fit, until none does (few rounds, not one per employer)."""
+    taken: list[np.ndarray] = []
+    while len(pool) and budget > 0:
+        pool = pool[n_rec[pool] <= budget]
+        cum = np.cumsum(n_rec[pool])
+        prefix = pool[cum <= budget]
+        if not len(prefix):
+            break
+        taken.append(prefix)
+        budget -= float(n_rec[prefix].sum())
+        pool = pool[len(prefix) :]
+    return np.concatenate(taken) if taken else np.zeros(0, dtype=np.int64)
+
+
 def choose_employers(counts: pa.Table, target: int, groups: Sequence[str], seed: int) -> np.ndarray:
-    """Employer ids whose records add up to about `target`, `target / len(groups)` per group."""
+    """Employer ids whose records add up to about `target` (never more, unless one employer
+    alone exceeds it): first `target / len(groups)` per group, then what is left of the budget
+    from any group (a small group does not shrink the fragment)."""
     rng = np.random.default_rng(seed)
     ids = counts.column("employer_id").to_numpy()
-    n_rec = counts.column("records").to_numpy()
+    n_rec = counts.column("records").to_numpy().astype(np.int64)
     group = counts.column("group").to_numpy(zero_copy_only=False)
-    order_key = rng.random(len(ids))
+    order = np.argsort(rng.random(len(ids)), kind="stable")
     cap = max(1, int(target * MAX_EMPLOYER_SHARE))
-    per_group = target / max(1, len(groups))
-    chosen: list[np.ndarray] = []
-    for g in groups:
-        in_g = np.flatnonzero(group == g)
-        if not len(in_g):
-            continue
-        small = in_g[n_rec[in_g] <= cap]
-        pool = small if len(small) else in_g[np.argsort(n_rec[in_g])[:1]]
-        pool = pool[np.argsort(order_key[pool])]
-        cum = np.cumsum(n_rec[pool])
-        take = pool[cum <= per_group]
-        if not len(take):
-            take = pool[:1]
-        chosen.append(ids[take])
-    return np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
+    eligible = order[n_rec[order] <= cap]
+    chosen = [
+        _fill(eligible[group[eligible] == g], n_rec, target / max(1, len(groups))) for g in groups
+    ]
+    taken = np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64)
+    rest = eligible[~np.isin(eligible, taken)]
+    taken = np.concatenate([taken, _fill(rest, n_rec, target - float(n_rec[taken].sum()))])
+    if not len(taken) and len(ids):  # every employer is larger than the cap: the smallest one
+        taken = np.argsort(n_rec, kind="stable")[:1]
+    return np.sort(ids[taken.astype(np.int64)])
 
 
 def collect_records(
@@ -151,8 +165,8 @@ def scrambled_fragment(
         "employers": int(len(chosen)),
         "employers_listed_with_employees": counts.num_rows,
         "selection": "listed employers in keyed random order, an equal share of the budget per "
-        f"group, all years of each employer; employers above {MAX_EMPLOYER_SHARE:.0%} of the "
-        "budget excluded",
+        "group first, then the rest of the budget from any group; all years of each employer; "
+        f"employers above {MAX_EMPLOYER_SHARE:.0%} of the budget excluded",
         "records_by_group": _counts(records, "group"),
     }
     data["trade_off"] = evaluate_rates(

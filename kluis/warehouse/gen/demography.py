@@ -35,7 +35,7 @@ def _new_people(pop: Population, rng: np.random.Generator, alloc: InszAllocator,
     birth = day_of(year - age, rng.integers(0, 365, size=n))
     insz, is_bis = alloc.assign(birth, sex, bis)
     return pop.append(n, birth=birth, sex=sex, insz=insz, bis=is_bis, status_since=np.full(n, year),
-                      wage_eff=rng.normal(0, 0.22, n), trait=rng.random(n), **cols)
+                      wage_eff=rng.normal(0, 0.27, n), trait=rng.random(n), **cols)
 
 
 def _set_origin(pop: Population, idx: np.ndarray, rng: np.random.Generator) -> None:
@@ -51,7 +51,8 @@ def initial_population(pop: Population, alloc: InszAllocator, persons: int, year
                        rng: np.random.Generator) -> None:
     """Residents aged 13-66 on 31 December of `year`, sized so that 15-64 is about `persons`."""
     age_range = np.arange(P.FIRST_AGE, P.LAST_AGE + 1)
-    weights = P.cohort_size(year - age_range) * (1 - 0.004 * np.clip(age_range - 20, 0, 20))
+    # young adults are fewer at the start: immigration fills them up in the first years
+    weights = P.cohort_size(year - age_range) * (1 - 0.12 * np.exp(-0.5 * ((age_range - 30) / 7) ** 2))
     in_1564 = (age_range >= 15) & (age_range <= 64)
     scale = persons / weights[in_1564].sum()
     counts = rng.poisson(weights * scale)
@@ -130,7 +131,7 @@ def entrants(pop: Population, alloc: InszAllocator, persons: int, year: int,
     """Children born in Belgium who turn 13 this year, each with a mother in the population."""
     age_range = np.arange(15, 65)
     scale = persons / P.cohort_size(2024 - age_range).sum()
-    n = int(rng.poisson(P.cohort_size(year - 13) * scale * 0.92))
+    n = int(rng.poisson(P.cohort_size(year - 13) * scale * 0.87))
     mothers = choose_mothers(pop, n, year, rng)
     m = np.maximum(mothers, 0)
     has = mothers >= 0

@@ -59,9 +59,10 @@ def employer_count(persons: int, year: int) -> int:
     return int(round(0.95 * target("employers").value * persons / NATIONAL_PERSONS * trend))
 
 
-def _typical_sizes(n: int, rng: np.random.Generator, newborn: bool) -> np.ndarray:
+def _typical_sizes(n: int, rng: np.random.Generator, newborn: bool,
+                   max_size: float) -> np.ndarray:
     if newborn:
-        shares = np.array([0.86, 0.1, 0.03, 0.01])
+        shares = np.array([0.9, 0.07, 0.025, 0.005])
         classes = P.SIZE_CLASSES[:4]
     else:
         shares = np.array([c[2] for c in P.SIZE_CLASSES])
@@ -72,22 +73,31 @@ def _typical_sizes(n: int, rng: np.random.Generator, newborn: bool) -> np.ndarra
     top = k == len(P.SIZE_CLASSES) - 1
     size = np.exp(rng.uniform(np.log(lo), np.log(hi)))
     # the largest employers: a Pareto tail above 1,000 staff
-    size[top] = 1000 * (1 - rng.random(int(top.sum()))) ** (-1 / 1.15)
-    return np.minimum(size, 40_000)
+    size[top] = 1000 * (1 - rng.random(int(top.sum()))) ** (-1 / 0.9)
+    return np.minimum(size, max_size)
 
 
-def create(er: Employers, n: int, year: int, rng: np.random.Generator, newborn: bool) -> None:
-    """Add `n` employers; the first population gets foundation years in the past."""
+def create(er: Employers, n: int, year: int, rng: np.random.Generator, newborn: bool,
+           persons: int) -> None:
+    """Add `n` employers; the first population gets foundation years in the past.
+
+    No employer is larger than 5% of the warehouse's persons (and 120,000 staff), so that a small
+    warehouse is a scaled-down Belgium rather than one dominated by a single giant.
+    """
     if n <= 0:
         return
     section = rng.choice(21, size=n, p=P.SECTION_COUNT_W / P.SECTION_COUNT_W.sum())
     pick = rng.random(n)
     nace = division_in_section(section, pick)
     public = rng.random(n) < _PUBLIC_P[nace]
-    size = _typical_sizes(n, rng, newborn)
+    max_size = float(np.clip(0.05 * persons, 5.0, 120_000.0))
+    size = _typical_sizes(n, rng, newborn, max_size)
     big = size >= 50
-    size[big] *= P.SECTION_SIZE_MULT[section[big]] ** 0.5
-    size[public & (size >= 20)] *= 3
+    size[big] = np.minimum(size[big] * P.SECTION_SIZE_MULT[section[big]] ** 0.5, max_size)
+    # public employers: fewer, larger, without the private sector's extreme tail
+    n_pub = int(public.sum())
+    size[public] = np.minimum(np.exp(rng.normal(np.log(15 if not newborn else 5), 1.4, n_pub)),
+                              max_size)
     if newborn:
         founded = np.full(n, year)
     else:
@@ -128,14 +138,22 @@ def step_employers(er: Employers, persons: int, year: int, rng: np.random.Genera
     er.closed[closing] = year
     er.alive[empty | stale | closing] = False
     er.dev[:] = 0.85 * er.dev + rng.normal(0, 0.12, n).astype(np.float32)
-    create(er, employer_count(persons, year) - int(er.alive.sum()), year, rng, newborn=True)
+    create(er, employer_count(persons, year) - int(er.alive.sum()), year, rng, newborn=True,
+           persons=persons)
 
 
 def set_capacity(er: Employers, jobs: int) -> None:
     """Scale typical sizes so that the alive employers offer exactly `jobs` jobs in total."""
     cap = np.where(er.alive, er.cap0 * np.exp(er.dev), 0.0)
-    total = cap.sum()
-    er.cols["cap"] = (cap * (jobs / total if total > 0 else 0.0)).astype(np.float32)
+    # only employers of 100+ absorb the difference, so the size classes below stay put
+    large = cap >= 100
+    rest = jobs - cap[~large].sum()
+    total = cap[large].sum()
+    if total > 0 and rest > 0:
+        cap[large] *= rest / total
+    else:
+        cap *= jobs / max(cap.sum(), 1e-9)
+    er.cols["cap"] = cap.astype(np.float32)
 
 
 def record_staff(er: Employers, year: int, staff_now: np.ndarray, with_rows: np.ndarray,

@@ -65,7 +65,7 @@ def _draw_employers(er: Employers, vac: np.ndarray, group: np.ndarray,
         first = np.r_[True, d[1:] != d[:-1]]
         starts = np.flatnonzero(first)
         rank = np.arange(d.size) - np.repeat(starts, np.diff(np.r_[starts, d.size]))
-        ok = rank < np.ceil(room[d])
+        ok = rank < np.floor(room[d] + rng.random(d.size))  # unbiased rounding of the room
         accepted = todo[order[ok]]
         out[accepted] = d[ok]
         room = np.maximum(room - np.bincount(d[ok], minlength=len(er)), 0.0)
@@ -102,7 +102,7 @@ def assign_jobs(pop: Population, er: Employers, rows: np.ndarray, age: np.ndarra
     p_change = np.interp(age, [15, 25, 35, 50, 66], [0.2, 0.14, 0.07, 0.04, 0.03])
     keep = want & ok & (rng.random(n) >= p_change + shed[np.maximum(cur, 0)])
     staff = (np.bincount(cur[keep], minlength=len(er)) + np.bincount(cur2[keep2], minlength=len(er)))
-    vac = np.where(er.alive, np.maximum(er.cap - staff, 0) + 0.02 * er.cap, 0.0)
+    vac = np.where(er.alive, np.maximum(er.cap - staff, 0) + 0.01 * er.cap, 0.0)
     hires = np.flatnonzero(want & ~keep)
     chosen = _draw_employers(er, vac, _field_group(field[hires]), rng)
     same = chosen == cur[hires]

@@ -78,11 +78,12 @@ def _fixed_states(year: int) -> np.ndarray:
                                                                                         0))
     dis = np.interp(age, [15, 20, 30, 40, 50, 60, 66], [0.004, 0.012, 0.011, 0.013, 0.017, 0.021,
                                                         0.01])
-    out[:, DISAB] = dis * np.array([2.0, 0.8, 0.3, 1.0])[edu]
+    out[:, DISAB] = 0.8 * dis * np.array([2.0, 0.8, 0.3, 1.0])[edu]
     sii = np.interp(age, [17, 18, 21, 25, 35, 50, 64, 66], [0, 0.03, 0.03, 0.017, 0.012, 0.009,
                                                             0.007, 0.002])
     sii = sii * np.array([0.5, 1.5, 2.9])[reg] * np.array([0.7, 1.1, 4.0])[mig]
-    out[:, SII] = sii * np.array([1.8, 1.0, 0.35, 1.5])[edu] * _ramp(year, 2003, 2024, 0.6, 1.0)
+    out[:, SII] = 0.85 * sii * np.array([1.8, 1.0, 0.35, 1.5])[edu] * _ramp(year, 2003, 2024, 0.6,
+                                                                           1.0)
     ex_old = np.interp(age, [49, 50, 55, 60, 64, 65], [0, 0.01, 0.05, 0.07, 0.07, 0])
     ex_old = ex_old * (1.0 if year < 2012 else _ramp(year, 2012, 2018, 1.0, 0.1))
     out[:, EXEMPT] = np.where((age >= 18) & (age <= 64), 0.003 + ex_old, 0.0)

@@ -63,7 +63,7 @@ def death_prob(age: np.ndarray, female: np.ndarray) -> np.ndarray:
 def immigrant_age_weights() -> np.ndarray:
     """Age (13..66) distribution of immigrants: young adults dominate."""
     a = np.arange(FIRST_AGE, LAST_AGE + 1, dtype=float)
-    return np.exp(-0.5 * ((a - 27) / 7) ** 2) + 0.18 * np.exp(-0.5 * ((a - 42) / 11) ** 2)
+    return np.exp(-0.5 * ((a - 30) / 8) ** 2) + 0.3 * np.exp(-0.5 * ((a - 47) / 10) ** 2)
 
 
 # Nationality of foreign immigrants (about 2015-2024) and of the older foreign stock / origins.
@@ -202,8 +202,8 @@ SECTION_WAGE = np.array([SECTION[s][2] for s in SECTION_LETTERS])
 PUBLIC_SHARE = {"84": 1.0, "85": 0.75, "86": 0.3, "87": 0.25, "88": 0.3, "36": 0.5, "37": 0.4,
                 "38": 0.3, "49": 0.1, "53": 0.3, "91": 0.4, "72": 0.1}
 # Size classes of employers with staff (RSZ): (low, high, share of employers).
-SIZE_CLASSES = [(1, 4, 0.66), (5, 9, 0.15), (10, 19, 0.085), (20, 49, 0.06), (50, 99, 0.021),
-                (100, 199, 0.011), (200, 499, 0.0065), (500, 999, 0.0018), (1000, 30000, 0.0011)]
+SIZE_CLASSES = [(1, 4, 0.76), (5, 9, 0.11), (10, 19, 0.06), (20, 49, 0.04), (50, 99, 0.014),
+                (100, 199, 0.008), (200, 499, 0.0045), (500, 999, 0.0012), (1000, 30000, 0.0009)]
 SIZE_CLASS_EDGES = np.array([1, 5, 10, 20, 50, 100, 200, 500, 1000])
 
 # How strongly each ISCED-F broad field (00..10, 99 -> 11) leans towards each NACE section.

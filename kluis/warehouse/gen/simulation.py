@@ -46,7 +46,8 @@ class Simulation:
         rng = rng_for(seed, year, S_INIT)
         D.initial_population(self.pop, self.alloc, persons, year, rng)
         H.initial_households(self.pop, year, rng)
-        create(self.er, employer_count(persons, year), year, rng, newborn=False)
+        create(self.er, employer_count(persons, year), year, rng, newborn=False,
+               persons=persons)
         self._labour_and_jobs(year, output=None)
 
     def _rng(self, year: int, step: int) -> np.random.Generator:

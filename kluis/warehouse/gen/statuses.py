@@ -35,7 +35,7 @@ def update_disability(pop: Population, rows: np.ndarray, age: np.ndarray,
     lab = pop.lab[rows]
     da = pop.da[rows]
     n = rows.size
-    lose = (da > 0) & (lab != DISAB) & (rng.random(n) < np.where(np.isin(lab, WORKING), 0.1, 0.2))
+    lose = (da > 0) & (lab != DISAB) & (rng.random(n) < np.where(np.isin(lab, WORKING), 0.15, 0.2))
     da[lose] = 0
     need = (lab == DISAB) & (da == 0)
     da[need] = rng.choice([1, 2, 3], size=int(need.sum()), p=[0.4, 0.25, 0.35])

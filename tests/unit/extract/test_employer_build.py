@@ -22,7 +22,7 @@ from kluis.deliberation.load import load as load_deliberation
 from kluis.engine import connect
 from kluis.extract.context import ExtractContext
 from kluis.extract.employer import build, enterprise_map
-from kluis.extract.nbb import load_nbb_list
+from kluis.extract.nbb import NbbList, load_nbb_list
 from kluis.pseudonym import PseudonymKey
 from kluis.schema import table as schema_table
 from kluis.warehouse import identifiers as ids
@@ -128,7 +128,7 @@ class Tiny:
                 year,
             )
             jobs = []
-            for i, p in enumerate(self.insz):
+            for _i, p in enumerate(self.insz):
                 employers = rng.choice(N_EMPLOYERS, size=int(rng.integers(0, 3)), replace=False)
                 for e in employers:
                     wage = float(np.round(rng.gamma(3.0, 12_000.0), 2))
@@ -327,11 +327,42 @@ def test_sequence_numbers_depend_on_the_project_key(tiny):
     b = enterprise_map(nbb, PseudonymKey("99-999", b"b" * 32))
     assert a.equals(a2)
     assert sorted(a.column("employer_id").to_pylist()) == list(range(1, 7))
-    by_rsz = lambda t: dict(
-        zip(
-            t.column("rsz_number").to_pylist(),  # noqa: E731
-            t.column("employer_id").to_pylist(),
-            strict=True,
+
+    def by_rsz(t):
+        return dict(
+            zip(
+                t.column("rsz_number").to_pylist(),
+                t.column("employer_id").to_pylist(),
+                strict=True,
+            )
         )
-    )
+
     assert by_rsz(a) != by_rsz(b)
+
+
+def test_sequence_numbers_of_two_projects_are_unrelated():
+    n = 3_000
+    kbo = ids.kbo_from_base(np.arange(n) * 6_007 + 11)
+    rsz = ids.rsz_from_base(np.arange(n) * 3_001 + 5)
+    listed = pa.table(
+        {
+            "line": np.arange(2, n + 2),
+            "kbo_number": kbo,
+            "rsz_number": rsz,
+            "group": ["control"] * n,
+        }
+    )
+    nbb = NbbList(Path("nbb.csv"), listed, listed.slice(0, 0))
+
+    def numbers(key: bytes) -> np.ndarray:
+        m = enterprise_map(nbb, PseudonymKey("24-074", key))
+        order = np.argsort(np.asarray(m.column("rsz_number").to_pylist()))
+        return m.column("employer_id").to_numpy()[order]  # by RSZ number
+
+    a, b = numbers(b"a" * 32), numbers(b"b" * 32)
+    assert sorted(a) == list(range(1, n + 1))  # dense
+    rank_position = np.arange(n)
+    # Neither follows the RSZ order, nor the other project's numbering (|rho| ~ 1/sqrt(n)).
+    assert abs(np.corrcoef(a, rank_position)[0, 1]) < 0.08
+    assert abs(np.corrcoef(a, b)[0, 1]) < 0.08
+    assert (a == b).mean() < 0.01

@@ -19,39 +19,35 @@ except ImportError:
     from test_employer_build import Tiny, collect, make_context
 
 
-def test_choose_employers_fills_the_budget_per_group():
+@pytest.mark.parametrize("share_intervention", [0.5, 0.2, 0.02])
+def test_choose_employers_fills_the_budget(share_intervention):
     rng = np.random.default_rng(0)
     n = 2_000
     counts = pa.table(
         {
             "employer_id": np.arange(1, n + 1),
-            "group": np.where(rng.random(n) < 0.2, "intervention", "control"),
+            "group": np.where(rng.random(n) < share_intervention, "intervention", "control"),
             "records": rng.integers(1, 600, n),
         }
     )
-    chosen = choose_employers(counts, 3_000, ("intervention", "control"), seed=9)
-    rec = dict(
-        zip(
-            counts.column("employer_id").to_pylist(),
-            counts.column("records").to_pylist(),
-            strict=True,
-        )
-    )
-    grp = dict(
-        zip(
-            counts.column("employer_id").to_pylist(),
-            counts.column("group").to_pylist(),
-            strict=True,
-        )
-    )
+    groups = ("intervention", "control")
+    chosen = choose_employers(counts, 3_000, groups, seed=9)
+    ids = counts.column("employer_id").to_pylist()
+    rec = dict(zip(ids, counts.column("records").to_pylist(), strict=True))
+    grp = dict(zip(ids, counts.column("group").to_pylist(), strict=True))
+    cap = 3_000 * MAX_EMPLOYER_SHARE
     per_group = Counter()
     for e in chosen:
-        assert rec[e] <= 3_000 * MAX_EMPLOYER_SHARE  # no employer fills the fragment
+        assert rec[e] <= cap  # no employer fills the fragment
         per_group[grp[e]] += rec[e]
-    for g in ("intervention", "control"):
-        assert 1_500 - 3_000 * MAX_EMPLOYER_SHARE < per_group[g] <= 1_500
-    again = choose_employers(counts, 3_000, ("intervention", "control"), seed=9)
-    other = choose_employers(counts, 3_000, ("intervention", "control"), seed=10)
+    total = sum(per_group.values())
+    smallest_left = min(r for e, r in rec.items() if e not in set(chosen.tolist()))
+    assert total <= 3_000 and total + smallest_left > 3_000  # nothing more fits
+    for g in groups:  # each group gets its half, or all it has below the cap
+        available = sum(r for e, r in rec.items() if grp[e] == g and r <= cap)
+        assert per_group[g] >= min(1_500 - cap, available)
+    again = choose_employers(counts, 3_000, groups, seed=9)
+    other = choose_employers(counts, 3_000, groups, seed=10)
     assert np.array_equal(chosen, again) and not np.array_equal(chosen, other)
 
 
@@ -148,7 +144,10 @@ def test_fragment_is_reproducible_with_the_key_and_differs_without_it(tiny, deve
     other_ctx = make_context(tiny, phase="development", key=b"z" * 32)
     other = collect(other_ctx, build(other_ctx))
     key = ["employer_id", "year", "education_level", "education_field"]
-    sort = lambda t: t.sort_by([(k, "ascending") for k in key])  # noqa: E731
+
+    def sort(t):
+        return t.sort_by([(k, "ascending") for k in key])
+
     assert sort(out["employer_education"]).equals(sort(again["employer_education"]))
     assert not sort(out["employer_education"]).equals(sort(other["employer_education"]))
     assert again_ctx.attachments[REPORT_FILE] == ctx.attachments[REPORT_FILE]
