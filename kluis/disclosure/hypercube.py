@@ -29,13 +29,27 @@ class _DimInfo:
                 j = int(self.parent[j])
                 p.append(j)
             self.paths.append(p)
-        self.under = [[] for _ in range(d.size)]
+        under = [[] for _ in range(d.size)]
         for leaf in range(self.n_leaves):
             for anc in self.paths[leaf]:
-                self.under[anc].append(leaf)
+                under[anc].append(leaf)
+        self.under = [np.array(u, dtype=np.int64) for u in under]
+        leaves = np.arange(self.n_leaves)
+        self.outside = [np.setdiff1d(leaves, u, assume_unique=True) for u in self.under]
+        self.siblings = [
+            self.outside[a][self.parent[self.outside[a]] == self.parent[a]]
+            for a in range(self.n_leaves)
+        ]
+        self._moves: dict = {}
 
     def move(self, a: int, b: int | None) -> tuple[list[int], list[int]]:
-        """Nodes and signs of the 1-D move +path(a) - path(b)."""
+        """Nodes and signs of the 1-D move +path(a) - path(b) (memoised)."""
+        key = (a, b)
+        if key not in self._moves:
+            self._moves[key] = self._move(a, b)
+        return self._moves[key]
+
+    def _move(self, a: int, b: int | None) -> tuple[list[int], list[int]]:
         pa = self.paths[a]
         if b is None:
             return pa, [1] * len(pa)
@@ -47,8 +61,10 @@ class _DimInfo:
 
 
 def _line_cells(ts: TableStructure, cell: int, k: int, nodes: np.ndarray) -> np.ndarray:
-    stride = int(np.prod(ts.shape[k + 1 :]))
-    own = ts.coords()[cell, k]
+    stride = ts._cache.setdefault(
+        "strides", [int(np.prod(ts.shape[j + 1 :])) for j in range(len(ts.shape))]
+    )[k]
+    own = (cell // stride) % ts.shape[k]
     return cell + (nodes - own) * stride
 
 
@@ -64,8 +80,9 @@ def _options(
     width: int,
 ) -> list[tuple[list[int], list[int]]]:
     """Candidate 1-D moves for dimension k of `cell`, best first."""
-    own = int(ts.coords()[cell, k])
-    under = np.array(info.under[own])
+    stride = int(np.prod(ts.shape[k + 1 :]))
+    own = int((cell // stride) % ts.shape[k])
+    under = info.under[own]
     # the plus leaf: the cell itself if a leaf, else the best leaf below it
     if own < info.n_leaves:
         a_list = [own]
@@ -74,7 +91,7 @@ def _options(
         rank = np.lexsort((cost[lc], cap[lc] < need, ~hidden[lc]))
         a_list = [int(under[rank[0]])]
     opts = []
-    outside = np.setdiff1d(np.arange(info.n_leaves), under, assume_unique=True)
+    outside = info.outside[own]
     for a in a_list:
         opts.append(info.move(a, None))
         if outside.size:
@@ -83,9 +100,9 @@ def _options(
             # siblings first: they keep the move short
             for b in outside[rank[:width]]:
                 opts.append(info.move(a, int(b)))
-            sib = [s for s in outside if info.parent[s] == info.parent[a]]
-            if sib:
-                lc = _line_cells(ts, cell, k, np.array(sib))
+            sib = info.siblings[a] if own < info.n_leaves else outside[:0]
+            if sib.size:
+                lc = _line_cells(ts, cell, k, sib)
                 b = sib[int(np.lexsort((cost[lc], cap[lc] < need, ~hidden[lc]))[0])]
                 opts.append(info.move(a, int(b)))
     uniq, seen = [], set()
@@ -131,13 +148,18 @@ def protect_hypercubes(
     hidden: np.ndarray,
     cost: np.ndarray,
     width: int = 3,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Hide one cheapest valid hypercube per target cell; returns (hidden, targets not done)."""
+) -> tuple[np.ndarray, np.ndarray, list]:
+    """Hide one cheapest valid hypercube per target cell.
+
+    Returns the new hidden mask, the targets no candidate could protect, and per protected target
+    its witness moves (cell, (corners, signs) upwards, (corners, signs) downwards) so the audit
+    can verify them instead of re-deriving them.
+    """
     hidden = hidden.copy()
     infos = [_DimInfo(d) for d in ts.dims]
     cap = np.min(values, axis=0)
     need = np.max(need_up, axis=0)
-    failed = []
+    failed, witnesses = [], []
     for t in targets:
         per_dim = [
             _options(ts, infos[k], k, int(t), hidden, cost, cap, need[t], width)
@@ -153,7 +175,7 @@ def protect_hypercubes(
             ok_dn &= ~((sg > 0) & (idx != t) & (v[idx] < dn[t] - 1e-9)).any(axis=1)
         both = ok_up & ok_dn
         if both.any():
-            pick = [int(np.argmin(np.where(both, c, np.inf)))]
+            pick = [int(np.argmin(np.where(both, c, np.inf)))] * 2
         elif ok_up.any() and ok_dn.any():
             pick = [int(np.argmin(np.where(ok_up, c, np.inf)))]
             pick.append(int(np.argmin(np.where(ok_dn, c, np.inf))))
@@ -162,4 +184,8 @@ def protect_hypercubes(
             continue
         for p in pick:
             hidden[idx[p][live[p]]] = True
-    return hidden, np.array(failed, dtype=np.int64)
+        u, d = pick
+        witnesses.append(
+            (int(t), (idx[u][live[u]], sg[u][live[u]]), (idx[d][live[d]], sg[d][live[d]]))
+        )
+    return hidden, np.array(failed, dtype=np.int64), witnesses

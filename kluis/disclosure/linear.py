@@ -68,17 +68,6 @@ class Dimension:
                 par[index[(below_level, c)]] = index[(TOTAL, TOTAL)]
         return par
 
-    @cached_property
-    def depth(self) -> np.ndarray:
-        """0 for leaves, 1 for the first level above, ...; the total is the deepest."""
-        d = np.zeros(len(self.nodes), dtype=np.int64)
-        for i in range(len(self.nodes)):
-            j, k = i, 0
-            while self.parent[j] >= 0:
-                j, k = self.parent[j], k + 1
-            d[i] = -k
-        return d - d.min()
-
     @property
     def size(self) -> int:
         return len(self.nodes)
@@ -123,7 +112,7 @@ class TableStructure:
             out &= c[:, k] < len(d.codes)
         return out
 
-    def keys(self) -> list[tuple[tuple[str, str, str], ...]]:
+    def cell_keys(self) -> list[tuple[tuple[str, str, str], ...]]:
         """Identity of every cell across tables: ((dim, level, code), ...) without totals."""
         c = self.coords()
         out = []
@@ -135,12 +124,6 @@ class TableStructure:
                     key.append((d.name, lvl, code))
             out.append(tuple(sorted(key)))
         return out
-
-    def labels(self) -> list[tuple[str, ...]]:
-        """The node code of every cell per dimension (TOTAL for a total)."""
-        c = self.coords()
-        names = [np.array([n[1] for n in d.nodes], dtype=object) for d in self.dims]
-        return [tuple(r) for r in zip(*(names[k][c[:, k]] for k in range(len(self.dims))))]
 
     def relations(self) -> sp.csr_matrix:
         """Sparse (n_relations, n_cells) matrix M with M @ x == 0 for every additive table x."""

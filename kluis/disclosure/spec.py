@@ -102,6 +102,11 @@ class TableSpec(BaseModel):
                 "aggregated input (count_column) supports statistic count only: the dominance "
                 "rules need each contributor's value, so magnitude tables need microdata"
             )
+        if self.method != "suppress" and self.statistic != "count":
+            raise ValueError(
+                f"method {self.method} applies to counts; magnitude and order statistics are "
+                "protected by suppression"
+            )
         names = [d.column for d in self.dimensions]
         if len(set(names)) != len(names):
             raise ValueError(f"dimension columns repeat: {names}")

@@ -5,24 +5,29 @@ attacker can find a table that agrees with everything published, is non-negative
 raised by d. For each (unsafe cell, value system, direction) the MIP carries such a perturbation y
 as continuous variables; a cell may move only if it is hidden (big-M link to its binary).
 
-Small tables are solved as one MIP with HiGHS (scipy.optimize.milp). Large tables are decomposed:
-the attacker's audit finds unsafe cells not yet protected, and for each a MIP is solved on its
-neighbourhood (its own code, its parent and a few siblings on every dimension), with the cells
-already hidden free. Protection found on a sub-table is protection on the whole table (every cell
-outside it is held fixed), and hiding more never helps the attacker, so the loop only grows the
-pattern; it ends when the audit finds nothing.
+Small tables (cells x targets <= exact_limit) are solved as one MIP with HiGHS
+(scipy.optimize.milp). Medium tables (<= 400 cells) solve the same whole-table MIP a few targets at
+a time, earlier complements free. Large tables are decomposed per unsafe cell: a cheapest valid
+hypercube (hypercube.py) protects each one; then the attacker's audit looks for any unsafe cell
+still not protected, and for each a MIP is solved on its neighbourhood (its own node, its parent
+and a few siblings on every dimension) with the cells already hidden free. Protection found on a
+sub-table is protection on the whole table (every cell outside it is held fixed), and hiding more
+never helps the attacker, so the loop only grows the pattern; it ends when the audit finds nothing.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from kluis.disclosure.audit import check_protection
+from kluis.disclosure.audit import check_protection, witnessed
 from kluis.disclosure.hypercube import protect_hypercubes
 from kluis.disclosure.linear import TableStructure, restricted_relations
 
@@ -47,6 +52,7 @@ class Result:
     mips: int = 0
     seconds: float = 0.0
     log: list[str] = field(default_factory=list)
+    witnesses: list = field(default_factory=list)  # (cell, up move, down move) from hypercubes
 
 
 class ProtectionError(RuntimeError):
@@ -72,6 +78,20 @@ def _targets(systems: list[System], cells: np.ndarray) -> list[tuple[int, int, f
     return out
 
 
+@contextmanager
+def _quiet():
+    """Silence HiGHS's MIP solver, which prints some debug lines straight to file descriptor 1."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def fs_mip(
     m: sp.csr_matrix,
     systems: list[System],
@@ -79,7 +99,6 @@ def fs_mip(
     targets: list[tuple[int, int, float]],
     hidden: np.ndarray,
     cost: np.ndarray,
-    n_dims: int,
     time_limit: float = 60.0,
 ) -> np.ndarray | None:
     """Fischetti-Salazar MIP on `cells` (others fixed); returns the cells to hide, or None.
@@ -137,13 +156,14 @@ def fs_mip(
         LinearConstraint(a_link, -np.inf, 0.0),
     ]
     integrality = np.concatenate([np.ones(n), np.zeros(n * k)])
-    res = milp(
-        c,
-        constraints=cons,
-        integrality=integrality,
-        bounds=Bounds(lb, ub),
-        options={"time_limit": time_limit, "disp": False, "mip_rel_gap": 1e-3},
-    )
+    with _quiet():
+        res = milp(
+            c,
+            constraints=cons,
+            integrality=integrality,
+            bounds=Bounds(lb, ub),
+            options={"time_limit": time_limit, "disp": False, "mip_rel_gap": 1e-3},
+        )
     if res.x is None:
         return None
     assert n_var == res.x.size
@@ -180,7 +200,7 @@ def suppress(
     systems: list[System],
     primary: np.ndarray,
     cost: np.ndarray | None = None,
-    exact_limit: int = 12_000,
+    exact_limit: int = 6_000,
     width: int = 1,
     max_rounds: int = 50,
     time_limit: float = 20.0,
@@ -200,17 +220,37 @@ def suppress(
         res.seconds = time.perf_counter() - t0
         return res
     if n * (len(targets) + 1) <= exact_limit:
-        sol = fs_mip(m, systems, np.arange(n), targets, hidden, cost, len(ts.dims), time_limit)
+        sol = fs_mip(m, systems, np.arange(n), targets, hidden, cost, time_limit)
         if sol is None:
             raise ProtectionError("no suppression pattern protects every unsafe cell")
         res.hidden = sol | hidden
         res.method = "optimal MIP"
         res.mips = 1
+    elif n <= 400:
+        # medium tables: the same MIP over the whole table, a few targets at a time; cells hidden
+        # for earlier targets are free for later ones
+        res.method = "sequential MIP"
+        group = max(1, exact_limit // n - 1)
+        order = sorted(targets, key=lambda t: -abs(t[2]))
+        for g in range(0, len(order), group):
+            sol = fs_mip(
+                m,
+                systems,
+                np.arange(n),
+                order[g : g + group],
+                res.hidden,
+                cost,
+                time_limit,
+            )
+            res.mips += 1
+            if sol is None:
+                raise ProtectionError("no suppression pattern protects every unsafe cell")
+            res.hidden |= sol
     else:
         res.method = "hypercubes + local MIP repair"
         down = [np.minimum(sy.lo, np.maximum(sy.values - sy.lower, 0.0)) for sy in systems]
         order = prim_idx[np.argsort(-systems[0].up[prim_idx], kind="stable")]
-        res.hidden, _ = protect_hypercubes(
+        res.hidden, _, res.witnesses = protect_hypercubes(
             ts,
             [sy.values - sy.lower for sy in systems],
             [sy.up for sy in systems],
@@ -223,8 +263,18 @@ def suppress(
     for rnd in range(max_rounds):
         violated = np.zeros(n, dtype=bool)
         for s in systems:
+            w_up, w_dn = witnessed(m, s.values, res.hidden, s.lower, s.up, s.lo, res.witnesses)
             chk = check_protection(
-                m, s.values, res.hidden, s.up, s.lo, s.lower, exact=False, unit=s.unit
+                m,
+                s.values,
+                res.hidden,
+                s.up,
+                s.lo,
+                s.lower,
+                exact=False,
+                unit=s.unit,
+                witnessed_up=w_up,
+                witnessed_down=w_dn,
             )
             violated |= chk.violated
         res.rounds = rnd + 1
@@ -239,9 +289,7 @@ def suppress(
                 cells = _neighbourhood(ts, int(t), res.hidden, cost, w)
                 tpos = int(np.searchsorted(cells, t))
                 tg = [(tpos, si, a) for _, si, a in _targets(systems, np.array([t]))]
-                sol = fs_mip(
-                    m, systems, cells, tg, res.hidden[cells], cost[cells], len(ts.dims), time_limit
-                )
+                sol = fs_mip(m, systems, cells, tg, res.hidden[cells], cost[cells], time_limit)
                 res.mips += 1
                 if sol is not None:
                     res.hidden[cells[sol]] = True

@@ -29,7 +29,7 @@ ENGINES = ("duckdb", "spark")
 class EngineOptions:
     """Resource settings. DuckDB spills to `temp_directory` past `memory_limit`."""
 
-    memory_limit: str = "6GB"
+    memory_limit: str = "4GB"
     threads: int = 2
     temp_directory: Path | None = None
     spark_master: str = "local[2]"
@@ -82,6 +82,24 @@ class Engine:
             return self.con.table(name)
         self.con.con.register(name, table)  # a zero-copy view over the Arrow data
         return self.con.table(name)
+
+    def stage(self, expr: ir.Table, directory: Path, hint: str = "stage") -> ir.Table:
+        """Compute `expr` once into Parquet under `directory` and return a table reading it
+        back: for an intermediate result that several later queries use. The engine writes
+        (streaming, in parallel); the caller owns and removes `directory`."""
+        directory.mkdir(parents=True, exist_ok=True)
+        name = self._name(hint)
+        self.con._run_pre_execute_hooks(expr)
+        sql = self.con.compile(expr)
+        if self.name == "spark":
+            path = directory / name
+            self.con.raw_sql(sql).write.parquet(str(path))
+            self.session.read.parquet(str(path)).createOrReplaceTempView(name)
+            return self.con.table(name)
+        path = directory / f"{name}.parquet"
+        target = str(path).replace("'", "''")
+        self.con.con.execute(f"COPY ({sql}) TO '{target}' (FORMAT parquet, COMPRESSION snappy)")
+        return self.read_parquet([path], hint)
 
     # -- output ------------------------------------------------------------------------------
 

@@ -24,7 +24,9 @@ def _formats(text: str) -> tuple[str, ...]:
 
 
 def extract(
-    deliberation: Path = typer.Argument(..., help="Deliberation file, e.g. deliberations/26-104.yaml."),
+    deliberation: Path = typer.Argument(
+        ..., help="Deliberation file, e.g. deliberations/26-104.yaml."
+    ),
     warehouse: Path = typer.Option(..., "--warehouse", help="Warehouse directory."),
     phase: str = typer.Option(..., "--phase", help="development | full"),
     out: Path = typer.Option(..., "--out", help="Output directory (published atomically)."),
@@ -41,7 +43,7 @@ def extract(
     enterprises: Path | None = typer.Option(
         None, "--enterprises", help="Input enterprise list (employer studies, e.g. NBB CSV)."
     ),
-    memory_limit: str = typer.Option("6GB", "--memory-limit", help="DuckDB memory limit."),
+    memory_limit: str = typer.Option("4GB", "--memory-limit", help="DuckDB memory limit."),
     threads: int = typer.Option(2, "--threads", help="DuckDB threads."),
 ) -> None:
     """Extract the pseudonymised, coarsened tables a deliberation authorises."""

@@ -44,6 +44,10 @@ ColumnKind = Literal[
     "pseudonym", "year", "category", "boolean", "integer", "number", "yearmonth", "string"
 ]
 KINDS: tuple[str, ...] = ColumnKind.__args__  # type: ignore[attr-defined]
+# the rows of one table-year: an Ibis expression (executed and streamed by the engine), an
+# Arrow table, or a function returning one (computed when publish gets to it, in year order:
+# lets a builder share work between the tables of a year without holding every year)
+YearData = ir.Table | pa.Table | Callable[[], pa.Table]
 
 
 @dataclass(frozen=True)
@@ -75,13 +79,13 @@ class ColumnMeta:
 class OutputTable:
     """One table of the extract: its columns and, per year, its rows.
 
-    `years[y]` is an Ibis expression (executed by the engine, streamed) or an Arrow table
-    (a builder that had to collect, e.g. after scrambling). Rows are written sorted by
-    `sort_by`, which must identify a row (determinism)."""
+    `years[y]` is YearData: an Ibis expression (executed by the engine, streamed), an Arrow
+    table (a builder that had to collect, e.g. after scrambling) or a function returning one.
+    Rows are written sorted by `sort_by`, which must identify a row (determinism)."""
 
     name: str
     columns: tuple[ColumnMeta, ...]
-    years: dict[int, ir.Table | pa.Table]
+    years: dict[int, YearData]
     sort_by: tuple[str, ...]
     description: str = ""
     notes: tuple[str, ...] = ()  # codebook notes for the whole table
@@ -112,6 +116,9 @@ class ExtractContext:
     today: dt.date
     inputs: Mapping[str, Path] = field(default_factory=dict)  # e.g. {"enterprises": nbb.csv}
     progress: Callable[[str], None] = lambda message: None
+    # private scratch directory beside OUT for staged intermediates (removed after the run;
+    # None: builders recompute instead of staging)
+    workdir: Path | None = None
     # extra files a builder hands to the publisher (name -> text), e.g. a scrambling report;
     # written into OUT beside the data and listed and hashed in the manifest
     attachments: dict[str, str] = field(default_factory=dict)

@@ -47,7 +47,9 @@ def _field(col: ColumnMeta) -> dict[str, Any]:
         ]
         f["constraints"] = {"enum": [v for v, _ in col.categories]}
     if col.kind == "boolean":
-        f["categories"] = [{"value": bool(k), "label": v, "code": k} for k, v in BOOLEAN_LABELS.items()]
+        f["categories"] = [
+            {"value": bool(k), "label": v, "code": k} for k, v in BOOLEAN_LABELS.items()
+        ]
     if col.kind == "pseudonym":
         f["constraints"] = {"required": True, "minimum": 1}
     return f
@@ -130,9 +132,9 @@ def codebook(
         renamed = {k: v for k, v in stata_names(t).items() if k != v}
         if renamed and "dta" in formats:
             out.append(
-                "- Stata names are limited to 32 characters (fewer with many value labels); in the .dta "
-                "files these columns are "
-                "renamed: " + ", ".join(f"`{k}` → `{v}`" for k, v in renamed.items())
+                "- Stata names are limited to 32 characters (fewer with many value labels); "
+                "in the .dta files these columns are renamed: "
+                + ", ".join(f"`{k}` → `{v}`" for k, v in renamed.items())
             )
         if t.notes or t.year_notes or (renamed and "dta" in formats):
             out.append("")

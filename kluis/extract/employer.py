@@ -102,6 +102,16 @@ class _Spec:
     columns: tuple[ColumnMeta, ...]
     employer_columns: tuple[ColumnMeta, ...]
 
+    @property
+    def cell_columns(self) -> set[str]:
+        """Record columns the cell query reads."""
+        return {*self.by.values(), *(c for c, _s in self.cell_means.values())}
+
+    @property
+    def employer_cols(self) -> set[str]:
+        """Record columns the employer query reads."""
+        return {*self.employer_vars.values(), *(c for c, _s in self.employer_means.values())}
+
 
 def _resolve(ctx: ExtractContext, t: EmployerCellTable, groups: tuple[str, ...]) -> _Spec:
     d = ctx.deliberation
@@ -196,10 +206,14 @@ def _recode_by(records: ir.Table, ctx: ExtractContext, spec: _Spec) -> ir.Table:
 
 
 def _tables(
-    spec: _Spec, records: dict[int, ir.Table], ctx: ExtractContext, notes: tuple[str, ...]
+    spec: _Spec,
+    cell_records: dict[int, ir.Table],
+    employer_records: dict[int, ir.Table],
+    ctx: ExtractContext,
+    notes: tuple[str, ...],
 ) -> list[OutputTable]:
     cells, employers = {}, {}
-    for year, rec in records.items():
+    for year, rec in cell_records.items():
         c = aggregate_cells(_recode_by(rec, ctx, spec), spec.cell_means, spec.count_name)
         cells[year] = c.select(
             **{spec.employer: c.employer_id, "year": c.year},
@@ -207,7 +221,9 @@ def _tables(
             **{spec.count_name: c[spec.count_name]},
             **{name: c[name] for name in spec.cell_means},
         )
-        e = aggregate_employers(rec, spec.employer_means, tuple(spec.employer_vars.values()))
+        e = aggregate_employers(
+            employer_records[year], spec.employer_means, tuple(spec.employer_vars.values())
+        )
         employers[year] = e.select(
             **{spec.employer: e.employer_id, "year": e.year},
             **{name: e[col] for name, col in spec.employer_vars.items()},
@@ -230,6 +246,22 @@ def _tables(
     ]
 
 
+def _needed(
+    wh: WarehouseTables,
+    years: list[int],
+    enterprises: ir.Table,
+    employees: str,
+    columns: set[str],
+) -> dict[int, ir.Table]:
+    education = bool(columns & {"education_level", "education_field"})
+    return {
+        y: employee_records(
+            wh, y, enterprises, employees, education=education, age="age" in columns
+        )
+        for y in years
+    }
+
+
 def _notes(ctx: ExtractContext, pop: EmployerPopulation, nbb: NbbList) -> list[str]:
     s = nbb.summary()
     return [
@@ -238,7 +270,9 @@ def _notes(ctx: ExtractContext, pop: EmployerPopulation, nbb: NbbList) -> list[s
         f"each counted once per employer). This deliberation: {pop.employees}.",
         "One row per employer, year and non-empty cell; an employer-year without employees has "
         "no rows. Education unknown to the warehouse (no person-year row) counts as 999.",
-        "The mean wage, FTE and age are computed from exact values and then given in classes.",
+        "The mean wage, FTE and age are computed from exact values, rounded to 6 decimals (so that "
+        "a mean on a class boundary lands in the same class on every engine) and then given in "
+        "classes (left-closed: 30000 is in 30k-<40k).",
         f"NBB list: {s['lines']} line(s), {s['enterprises_used']} enterprise(s) used, "
         f"{s['unknown_to_warehouse']} unknown to the warehouse (listed to the data provider, "
         f"no rows), groups {s['groups']}.",
@@ -287,13 +321,12 @@ def build(ctx: ExtractContext) -> list[OutputTable]:
     enterprises = ctx.engine.register(enterprise_map(nbb, ctx.key), "enterprises")
     wh = WarehouseTables(ctx.engine, ctx.warehouse)
     years = [y for y in pop.years.years if wh.has_year(y)]
-    records = {y: employee_records(wh, y, enterprises, pop.employees) for y in years}
     specs = [t for t in d.tables if isinstance(t, EmployerCellTable)]
     if not specs:
         raise EmployerExtractError(f"deliberation {d.number} declares no employer-year-cell table")
     groups = tuple(pop.enterprises.groups)
     resolved = [_resolve(ctx, t, groups) for t in specs]
-    notes = _notes(ctx, pop, nbb)
+    notes = tuple(_notes(ctx, pop, nbb))
     if ctx.phase == "development":
         phase = d.phases.development.spec
         if not isinstance(phase, ScramblePhase):
@@ -310,9 +343,10 @@ def build(ctx: ExtractContext) -> list[OutputTable]:
             for col, sch in (*s.cell_means.values(), *s.employer_means.values())
         }
         jobs = [listed_jobs(wh, y, enterprises, pop.employees) for y in years]
+        records = [employee_records(wh, y, enterprises, pop.employees) for y in years]
         frag = scrambled_fragment(
             jobs,
-            list(records.values()),
+            records,
             ctx.engine,
             target=phase.records,
             groups=groups,
@@ -324,11 +358,16 @@ def build(ctx: ExtractContext) -> list[OutputTable]:
         )
         attach(ctx, REPORT_FILE, json.dumps(frag.report, indent=2, sort_keys=True) + "\n")
         swapped = ctx.engine.register(frag.records, "fragment")
-        records = {y: swapped.filter(swapped.year == y) for y in years}
-        notes = [*_fragment_notes(frag), *notes]
+        phase_records = {y: swapped.filter(swapped.year == y) for y in years}
+        notes = (*_fragment_notes(frag), *notes)
+        return [
+            t for spec in resolved for t in _tables(spec, phase_records, phase_records, ctx, notes)
+        ]
     out: list[OutputTable] = []
-    for spec in resolved:
-        out += _tables(spec, records, ctx, tuple(notes))
+    for spec in resolved:  # each query reads only the tables its columns come from
+        cell_records = _needed(wh, years, enterprises, pop.employees, spec.cell_columns)
+        employer_records = _needed(wh, years, enterprises, pop.employees, spec.employer_cols)
+        out += _tables(spec, cell_records, employer_records, ctx, tuple(notes))
     return out
 
 

@@ -82,29 +82,54 @@ def employee_records(
     year: int,
     enterprises: ir.Table,
     employees: str = "on_31_dec",
+    *,
+    education: bool = True,
+    age: bool = True,
 ) -> ir.Table | None:
     """Employees of the listed enterprises in `year` (see `listed_jobs`), with their education
-    level and field of the year and their age on 31 December (RECORD_SCHEMA columns)."""
+    level and field of the year and their age on 31 December (RECORD_SCHEMA columns).
+
+    `education=False` / `age=False` leave out the person-year / persons join (and those
+    columns): a query that does not need them then reads one table less."""
     listed = listed_jobs(wh, year, enterprises, employees)
     py = wh.table("person_year", year)
     if listed is None or py is None:
         return None
-    py = py.select(py_insz=py.insz, py_level=py.education_level, py_field=py.education_field)
-    persons = wh.persons()
-    persons = persons.select(p_insz=persons.insz, birth_date=persons.birth_date)
-    with_edu = listed.left_join(py, listed.insz == py.py_insz)
-    with_edu = with_edu.select(*listed.columns, "py_level", "py_field")
-    joined = with_edu.left_join(persons, with_edu.insz == persons.p_insz)
-    return joined.select(
-        employer_id=joined.employer_id.cast("int64"),
-        year=ibis.literal(year, type="int16"),
-        group=joined.group,
-        education_level=joined.py_level.fill_null(UNKNOWN_EDUCATION),
-        education_field=joined.py_field.fill_null(UNKNOWN_EDUCATION),
-        annual_wage=joined.annual_wage.cast("float64"),
-        fte=joined.fte.cast("float64"),
-        age=derive("age", joined, year).cast("int16"),
-    )
+    joined = listed
+    if education:
+        py = py.select(py_insz=py.insz, py_level=py.education_level, py_field=py.education_field)
+        joined = joined.left_join(py, joined.insz == py.py_insz)
+        joined = joined.select(*listed.columns, "py_level", "py_field")
+    if age:
+        persons = wh.persons()
+        persons = persons.select(p_insz=persons.insz, birth_date=persons.birth_date)
+        keep = joined.columns
+        joined = joined.left_join(persons, joined.insz == persons.p_insz)
+        joined = joined.select(*keep, "birth_date")
+    columns = {
+        "employer_id": joined.employer_id.cast("int64"),
+        "year": ibis.literal(year, type="int16"),
+        "group": joined.group,
+    }
+    if education:
+        columns["education_level"] = joined.py_level.fill_null(UNKNOWN_EDUCATION)
+        columns["education_field"] = joined.py_field.fill_null(UNKNOWN_EDUCATION)
+    columns["annual_wage"] = joined.annual_wage.cast("float64")
+    columns["fte"] = joined.fte.cast("float64")
+    if age:
+        columns["age"] = derive("age", joined, year).cast("int16")
+    return joined.select(**columns)
+
+
+MEAN_DECIMALS = 6
+
+
+def _mean(values: ir.NumericColumn) -> ir.NumericScalar:
+    """The mean, rounded to MEAN_DECIMALS before it is put in a class: the engines sum in
+    different orders, so an exact mean on a class boundary (an FTE of 0.9) may come out as
+    0.8999999999999999 on one engine and 0.9 on another; rounded, it lands in the same class
+    everywhere."""
+    return values.mean().round(MEAN_DECIMALS)
 
 
 CELL_KEYS = ("employer_id", "year", "education_level", "education_field")
@@ -119,7 +144,7 @@ def aggregate_cells(
     `mean_schemes`: output name -> (record column, scheme)."""
     agg = {count_name: records.count()}
     for out, (column, _scheme) in mean_schemes.items():
-        agg[f"_{out}"] = records[column].mean()
+        agg[f"_{out}"] = _mean(records[column])
     cells = records.group_by(list(CELL_KEYS)).aggregate(**agg)
     return cells.select(
         *CELL_KEYS,
@@ -138,7 +163,7 @@ def aggregate_employers(
 ) -> ir.Table:
     """Per employer × year: the employer variables (e.g. the group) and each mean in classes."""
     keys = [*EMPLOYER_KEYS, *variables]
-    agg = {f"_{out}": records[column].mean() for out, (column, _s) in mean_schemes.items()}
+    agg = {f"_{out}": _mean(records[column]) for out, (column, _s) in mean_schemes.items()}
     employers = records.group_by(keys).aggregate(**agg)
     return employers.select(
         *keys,

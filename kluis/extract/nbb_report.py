@@ -33,9 +33,3 @@ def render(result: NbbList, console: Console | None = None, limit: int = 50) -> 
         console.print(problems_table(result.errors, "Errors", limit))
     if result.warnings:
         console.print(problems_table(result.warnings, "Warnings (listed, not extracted)", limit))
-
-
-def render_error(
-    path: str, problems: tuple[NbbProblem, ...], console: Console | None = None, limit: int = 50
-) -> None:
-    (console or Console(stderr=True)).print(problems_table(problems, f"Errors in {path}", limit))

@@ -9,154 +9,46 @@ For each year T of the deliberation and each person-year table:
 T±1 values come from the person's warehouse record of that year whether or not the person is
 in the population then (someone aged 64 in T is 65 in T+1), so a person's T+1 values equal
 their own row of year T+1 whenever they are in both populations. Deciles are cut on the full
-population of the year the value belongs to. Everything here is an Ibis expression; the
-pseudonym map (an Arrow table computed in Python from the key) is joined in as data.
+population of the year the value belongs to.
+
+How: every year's variables are coarsened once into a staged frame (kluis.extract.frames);
+for each year T the engine returns the year-T part once (shared by both tables) and the T+1
+and T−1 parts, each sorted by the pseudonym and put side by side in Arrow. All data work is
+Ibis expressions; the pseudonym map (an Arrow table computed in Python from the key) is joined
+in as data.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
+from functools import partial
 
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
 from kluis.deliberation.model import PersonPopulation, PersonYearTable
-from kluis.extract.context import ColumnMeta, ExtractContext, OutputTable
+from kluis.extract.context import ColumnMeta, ExtractContext, OutputTable, YearData
 from kluis.extract.derive import INPUTS as DERIVED_INPUTS
 from kluis.extract.derive import derive
+from kluis.extract.formats import arrow_schema, conform_output
+from kluis.extract.frames import (
+    IN_POP,
+    NULL_TYPE,
+    attach,
+    coarsened,
+    coded_persons,
+    frame,
+    persons_columns,
+    population,
+)
 from kluis.extract.plan import EnforcementError, Planned, check_output_names, plan_variable
-from kluis.extract.recode import decile_cuts, recode
+from kluis.extract.recode import decile_cuts
 from kluis.extract.sample import Sample, draw
 from kluis.extract.warehouse import WarehouseTables
 from kluis.pseudonym import sequence_map
 
 OFFSETS = {"next": (1, "_next", " (T+1)"), "previous": (-1, "_prev", " (T−1)")}
-_NULL_TYPE = {
-    "category": "int16",
-    "boolean": "boolean",
-    "integer": "int64",
-    "number": "float64",
-    "yearmonth": "int32",
-    "string": "string",
-    "pseudonym": "int64",
-}
-
-
-def population(
-    wh: WarehouseTables, spec: PersonPopulation, year: int, columns: Sequence[str] = ()
-) -> ir.Table | None:
-    """The deliberation's population of `year` — person_year of that year joined with persons,
-    filtered on residence, age on 31 December, the waiting register and being alive — with
-    `insz` and the requested person_year / persons `columns` (narrow: cheaper joins)."""
-    py = wh.table("person_year", year)
-    if py is None:
-        return None
-    p = wh.persons()
-    py_cols = [c for c in dict.fromkeys(columns) if c in py.columns and c != "insz"]
-    p_cols = [c for c in dict.fromkeys(columns) if c in p.columns and c not in py_cols]
-    filters = ["birth_date", "death_date", "waiting_register"]
-    left = py.select("insz", "resident", *[c for c in py_cols if c != "resident"])
-    right = p.select(
-        __pkey=p.insz, **{c: p[c] for c in dict.fromkeys([*filters, *p_cols]) if c != "insz"}
-    )
-    t = left.join(right, left.insz == right.__pkey)
-    age = ibis.literal(year, "int32") - t.birth_date.year()
-    cond = [age.between(spec.age[0], spec.age[1])]
-    if spec.resident:
-        cond.append(t.resident)
-    if spec.exclude_waiting_register:
-        cond.append(~t.waiting_register)
-    cond.append(t.death_date.isnull() | (t.death_date > dt.date(year, 12, 31)))
-    return t.filter(cond).select("insz", *dict.fromkeys([*py_cols, *p_cols]))
-
-
-def persons_columns(planned: Sequence[Planned]) -> list[str]:
-    """persons / person_year columns the planned variables read directly or via derivation."""
-    cols: list[str] = []
-    for p in planned:
-        if p.source.kind == "column" and p.source.table in ("persons", "person_year"):
-            cols.append(p.source.column)
-        elif p.source.kind == "derived":
-            cols.extend(DERIVED_INPUTS[p.source.column])
-    return list(dict.fromkeys(cols))
-
-
-class _Attached:
-    """A base table (with `insz`) plus the source tables of one year left-joined under private
-    aliases — one join per table, multi-row tables pivoted by their `where` — and the raw
-    (uncoarsened) value of each planned variable at that year."""
-
-    def __init__(
-        self,
-        wh: WarehouseTables,
-        base: ir.Table,
-        year: int,
-        planned: Sequence[Planned],
-        tag: str,
-        base_is_year: bool,
-    ) -> None:
-        self.year = year
-        self.covered = wh.has_year(year)  # outside the warehouse nothing is known, not even death
-        self.refs: dict[str, str | None] = {}  # variable -> column in the table (None: absent)
-        by_table: dict[str, list[Planned]] = {}
-        for p in planned:
-            if p.source.kind != "column":
-                continue
-            table = p.source.table
-            if table == "persons" or (table == "person_year" and base_is_year):
-                self.refs[p.name] = p.source.column
-                continue
-            by_table.setdefault(table, []).append(p)
-        n = 0
-        for table, members in sorted(by_table.items()):
-            src = wh.table(table, year)
-            if src is None:
-                self.refs.update(dict.fromkeys((p.name for p in members), None))
-                continue
-            key = f"__{tag}k{table}"
-            pivot = bool(members[0].source.extra_keys("person"))
-            values: dict[tuple[str, tuple], str] = {}
-            for p in members:
-                slot = (p.source.column, tuple(sorted(p.var.where.items())))
-                if slot not in values:
-                    values[slot] = f"__{tag}{n}"
-                    n += 1
-                self.refs[p.name] = values[slot]
-            if pivot:  # several rows per person: one conditional aggregate per (column, where)
-                sel = src.group_by(**{key: src.insz}).aggregate(
-                    **{
-                        alias: src[col].max(where=_all([src[k] == v for k, v in where]))
-                        for (col, where), alias in values.items()
-                    }
-                )
-            else:
-                wheres = {w for _c, w in values}
-                if len(wheres) > 1:
-                    raise EnforcementError(f"{table}: different `where` on a one-row table")
-                where = next(iter(wheres))
-                filt = src.filter([src[k] == v for k, v in where]) if where else src
-                sel = filt.select(
-                    **{key: filt.insz}, **{a: filt[c] for (c, _w), a in values.items()}
-                )
-            base = base.left_join(sel, base.insz == sel[key]).drop(key)
-        self.table = base
-
-    def raw(self, t: ir.Table, p: Planned) -> ir.Value | None:
-        """The raw value of `p` at this year, from table `t` (the joined base), or None when the
-        year is outside the warehouse."""
-        if p.source.kind == "derived":
-            return derive(p.source.column, t, self.year) if self.covered else None
-        ref = self.refs[p.name]
-        return None if ref is None else t[ref]
-
-
-def _all(conds: list[ir.BooleanValue]) -> ir.BooleanValue | None:
-    out = None
-    for c in conds:
-        out = c if out is None else out & c
-    return out
 
 
 class PanelBuilder:
@@ -173,6 +65,7 @@ class PanelBuilder:
         self._cuts: dict[tuple[str, int], tuple[float, ...] | None] = {}
         self._pop: dict[tuple[int, tuple[str, ...]], ir.Table | None] = {}
         self.sample: Sample | None = None
+        self._current: tuple[int, pa.Table] | None = None
         self.population_sizes: dict[int, int] = {}
 
     # -- population and pseudonyms -------------------------------------------------------------
@@ -231,21 +124,14 @@ class PanelBuilder:
             if pop is None:
                 self._cuts[key] = None
             else:
-                att = _Attached(self.wh, pop, year, [p], "c", base_is_year=True)
-                raw = att.raw(att.table, p)
+                joined, raw = attach(self.wh, pop, year, [p], "c")
+                value = raw(joined, p)
                 self._cuts[key] = (
                     None
-                    if raw is None
-                    else decile_cuts(self.ctx.engine, raw, quantiles=p.scheme.quantiles)
+                    if value is None
+                    else decile_cuts(self.ctx.engine, value, quantiles=p.scheme.quantiles)
                 )
         return self._cuts[key]
-
-    def _value(self, att: _Attached, t: ir.Table, p: Planned) -> ir.Value:
-        raw = att.raw(t, p)
-        if raw is None:
-            return ibis.null(_NULL_TYPE[p.kind])
-        cuts = self.cuts(p, att.year) if p.scheme.kind == "deciles" else None
-        return recode(raw, p.scheme, source_type=p.source.type, cuts=cuts)
 
     # -- tables --------------------------------------------------------------------------------
 
@@ -285,54 +171,168 @@ class PanelBuilder:
         cols += [p.meta(p.name + suffix, label) for p in offset]
         return tuple(cols)
 
-    def table_year(
+    def frames(self, plans: list[tuple], mapping: ir.Table) -> dict[int, ir.Table]:
+        """Stage one frame per year any table needs: the deliberation's years (variables at T
+        and at T±1 of a neighbour) and the T±1 years just outside them."""
+        need: dict[int, dict[str, Planned]] = {}
+        keep: list[str] = []
+        for _spec, planned, _pid, offset, direction in plans:
+            step = OFFSETS[direction][0]
+            for y in self.spec.years.years:
+                for p in planned:
+                    if p.kind != "pseudonym":
+                        need.setdefault(y, {})[p.name] = p
+                for p in offset:
+                    if p.source.kind == "derived":  # from the year-T row (e.g. death at T+1)
+                        keep.extend(DERIVED_INPUTS[p.source.column])
+                    elif self.wh.has_year(y + step):
+                        need.setdefault(y + step, {})[p.name] = p
+        every = list({p.name: p for ps in need.values() for p in ps.values()}.values())
+        persons = coded_persons(self.wh, every)
+        if self.sample is not None:
+            persons = persons.semi_join(mapping, persons.insz == mapping.map_insz)
+        if self.ctx.workdir is not None:
+            self.ctx.progress("coarsening the persons' fixed characteristics")
+            persons = self.ctx.engine.stage(persons, self.ctx.workdir / "frames", hint="persons")
+        frames: dict[int, ir.Table] = {}
+        for y in sorted(need):
+            self.ctx.progress(f"computing the variables of {y}")
+            years = self.spec.years.years
+            f = frame(
+                self.wh, self.spec, y, list(need[y].values()), self.cuts,
+                keep=list(dict.fromkeys(keep)) if y in years else (), persons=persons,
+                only=mapping if self.sample is not None else None,
+            )  # fmt: skip
+            if f is None:
+                continue
+            if self.ctx.workdir is not None:
+                f = self.ctx.engine.stage(f, self.ctx.workdir / "frames", hint=f"frame{y}")
+            frames[y] = f
+        return frames
+
+    def _base(self, year: int, frames: dict[int, ir.Table], mapping: ir.Table) -> ir.Table:
+        """The population of `year` in its frame, restricted to the pseudonym map (the sample
+        in the development phase), with the sequence number."""
+        f = frames[year]
+        base = f.filter(f[IN_POP])
+        return base.join(mapping, base.insz == mapping.map_insz)
+
+    def current_part(
         self,
-        spec: PersonYearTable,
         year: int,
+        frames: dict[int, ir.Table],
         mapping: ir.Table,
-        planned: list[Planned],
+        pid: str,
+        current: list[Planned],
+    ) -> ir.Table:
+        """Pseudonym, year and the variables coarsened at T: shared by every table of T."""
+        base = self._base(year, frames, mapping)
+        values: dict[str, ir.Value] = {
+            pid: base.map_seq.cast("int64"),
+            "year": ibis.literal(year, "int16"),
+        }
+        values.update({p.name: base[p.name] for p in current})
+        return base.select(**values)
+
+    def offset_part(
+        self,
+        year: int,
+        frames: dict[int, ir.Table],
+        mapping: ir.Table,
         pid: str,
         offset: list[Planned],
         direction: str,
     ) -> ir.Table:
-        current = [p for p in planned if p.kind != "pseudonym"]
-        # T±1 values read persons columns (time-invariant) from the base, the rest at T±1
-        offset_persons = [
-            p for p in offset if p.source.kind == "derived" or p.source.table == "persons"
-        ]
-        pop = self.population(year, persons_columns([*current, *offset_persons]))
-        assert pop is not None
-        base = pop.join(mapping, pop.insz == mapping.map_insz)
-        cur = _Attached(self.wh, base, year, current, "t", base_is_year=True)
+        """Pseudonym and the T±1 variables: the frame of T±1 left-joined on the population of
+        T; derived values (e.g. death in T+1) from the persons columns of the year-T row."""
         step, suffix, _ = OFFSETS[direction]
-        other = _Attached(self.wh, cur.table, year + step, offset, "o", base_is_year=False)
-        t = other.table
-        values: dict[str, ir.Value] = {
-            pid: t.map_seq.cast("int64"),
-            "year": ibis.literal(year, "int16"),
-        }
-        for p in current:
-            values[p.name] = self._value(cur, t, p)
+        base = self._base(year, frames, mapping)
+        other = frames.get(year + step)
+        stored = [p for p in offset if p.source.kind != "derived"]
+        if other is not None and stored:
+            o = other.select(__okey=other.insz, **{p.name + suffix: other[p.name] for p in stored})
+            base = base.left_join(o, base.insz == o["__okey"]).drop("__okey")
+        covered = self.wh.has_year(year + step)
+        values: dict[str, ir.Value] = {pid: base.map_seq.cast("int64")}
         for p in offset:
-            values[p.name + suffix] = self._value(other, t, p)
-        return t.select(**values)
+            name = p.name + suffix
+            if p.source.kind == "derived":
+                raw = derive(p.source.column, base, year + step) if covered else None
+                cuts = self.cuts(p, year + step) if p.scheme.kind == "deciles" else None
+                values[name] = coarsened(raw, p, cuts)
+            elif other is None:
+                values[name] = ibis.null(NULL_TYPE[p.kind])
+            else:
+                values[name] = base[name]
+        return base.select(**values)
+
+    def _collect_part(self, expr: ir.Table, columns: tuple[ColumnMeta, ...], pid: str) -> pa.Table:
+        """Execute a part, conform it to its output types and sort it by the pseudonym."""
+        part = OutputTable("part", columns, {}, (pid,))
+        chunks = [conform_output(part, b) for b in self.ctx.engine.to_batches(expr) if b.num_rows]
+        data = pa.concat_tables(chunks) if chunks else arrow_schema(part).empty_table()
+        return data.sort_by(pid) if data.num_rows else data
+
+    def _table_year(
+        self,
+        year: int,
+        columns: tuple[ColumnMeta, ...],
+        current: tuple[ColumnMeta, ...],
+        cur_expr: ir.Table,
+        off_columns: tuple[ColumnMeta, ...],
+        off_expr: ir.Table,
+        pid: str,
+    ) -> pa.Table:
+        """Rows of one table-year as conformed Arrow, sorted by the pseudonym. The year-T part
+        is computed once for all tables of that year (publish asks for them year by year)."""
+        if self._current is None or self._current[0] != year:
+            self._current = None  # drop the previous year's part before computing this one
+            self._current = (year, self._collect_part(cur_expr, current, pid))
+        cur = self._current[1]
+        off = self._collect_part(off_expr, off_columns, pid)
+        if not cur.column(pid).equals(off.column(pid)):
+            raise RuntimeError(f"year {year}: parts of the table do not align on {pid}")
+        names = [c.name for c in columns]
+        arrays = [cur.column(n) if n in cur.column_names else off.column(n) for n in names]
+        return pa.Table.from_arrays(arrays, names=names)
 
     def build(self) -> list[OutputTable]:
         mapping = self._pseudonym_map()
-        first, last = self.wh.years
-        tables = []
+        plans = []
         for spec in self.d.tables:
             if not isinstance(spec, PersonYearTable):
                 raise EnforcementError(f"table {spec.name}: not a person-year table")
-            planned, pid, offset, direction = self._plan(spec)
+            plans.append((spec, *self._plan(spec)))
+        pids = {pid for _s, _p, pid, _o, _d in plans}
+        if len(pids) != 1:
+            raise EnforcementError("all person-year tables must share one pseudonym variable")
+        pid = pids.pop()
+        frames = self.frames(plans, mapping)
+        first, last = self.wh.years
+        # the variables at T of every table, computed once per year
+        current = list(
+            {
+                p.name: p
+                for _s, planned, _i, _o, _d in plans
+                for p in planned
+                if p.kind != "pseudonym"
+            }.values()
+        )
+        cur_columns = self._columns(current, pid, [], "next")
+        tables = []
+        for spec, planned, _pid, offset, direction in plans:
             columns = self._columns(planned, pid, offset, direction)
             check_output_names([c.name for c in columns], spec.name)
             step, suffix, _ = OFFSETS[direction]
-            years: dict[int, ir.Table | pa.Table] = {}
+            off_columns = (columns[0], *columns[len(columns) - len(offset) :])
+            years: dict[int, YearData] = {}
             year_notes: dict[int, tuple[str, ...]] = {}
             for y in self.spec.years.years:
-                self.ctx.progress(f"planning {spec.name} {y}")
-                years[y] = self.table_year(spec, y, mapping, planned, pid, offset, direction)
+                cur_expr = self.current_part(y, frames, mapping, pid, current)
+                off_expr = self.offset_part(y, frames, mapping, pid, offset, direction)
+                years[y] = partial(
+                    self._table_year, y, columns, cur_columns, cur_expr, off_columns, off_expr, pid
+                )
                 if not self.wh.has_year(y + step) and offset:
                     year_notes[y] = (
                         f"the *{suffix} columns are empty: year {y + step} is outside the "

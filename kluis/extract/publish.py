@@ -18,9 +18,11 @@ import ctypes.util
 import hashlib
 import json
 import os
+import queue
 import re
 import secrets
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +30,6 @@ from typing import Any
 
 import ibis.expr.types as ir
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from kluis.extract.context import ExtractContext, OutputTable
@@ -38,12 +39,12 @@ from kluis.extract.formats import (
     arrow_schema,
     conform_output,
     write_dta,
-    write_parquet,
     write_sav,
+    write_sorted,
 )
 
 MANIFEST = "manifest.json"
-_TMP = re.compile(r"^\.(?P<name>.+)\.tmp-(?P<pid>\d+)-[0-9a-f]+$")
+_TMP = re.compile(r"^\.(?P<name>.+)\.(?:tmp|work)-(?P<pid>\d+)-[0-9a-f]+$")
 
 
 class PublishError(Exception):
@@ -64,7 +65,19 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _check_target(out: Path) -> None:
+def workdir_for(out: Path) -> Path:
+    """A private scratch directory beside OUT for a run's staged intermediates (the caller
+    removes it; a killed run's is removed by the next run, like its temporary)."""
+    out = Path(out).absolute()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(out)
+    path = out.parent / f".{out.name}.work-{os.getpid()}-{secrets.token_hex(4)}"
+    path.mkdir(mode=0o700)
+    return path
+
+
+def check_target(out: Path) -> None:
+    """Refuse an OUT that is a file, a link, or a non-empty directory that is no extract."""
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise PublishError(f"{out} exists and is not a directory")
     if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).is_file():
@@ -76,14 +89,14 @@ def _check_target(out: Path) -> None:
 
 def _remove_stale(out: Path) -> None:
     """Delete temporaries left by killed runs (their process no longer exists)."""
-    for p in out.parent.glob(f".{out.name}.tmp-*"):
+    for p in [*out.parent.glob(f".{out.name}.tmp-*"), *out.parent.glob(f".{out.name}.work-*")]:
         m = _TMP.match(p.name)
         if not m or m.group("name") != out.name:
             continue
         pid = int(m.group("pid"))
         try:
             os.kill(pid, 0)
-            alive = pid != os.getpid()
+            alive = True  # (our own pid: this run's working directory)
         except ProcessLookupError:
             alive = False
         except PermissionError:
@@ -92,18 +105,64 @@ def _remove_stale(out: Path) -> None:
             shutil.rmtree(p, ignore_errors=True)
 
 
-def _sorted_chunks(ctx: ExtractContext, table: OutputTable, year: int) -> Iterator[pa.Table]:
+def _collect(ctx: ExtractContext, table: OutputTable, year: int) -> pa.Table:
+    """One table-year, conformed to its output types, in no particular order. The engine
+    streams (no sort there: sorting in Arrow is much cheaper than sorting 150 wide columns in
+    the engine), each batch is conformed as it arrives (dictionary codes are small)."""
     data = table.years[year]
     schema = arrow_schema(table)
     if isinstance(data, ir.Table):
-        expr = data.select(*table.column_names).order_by(list(table.sort_by))
-        for chunk in ctx.engine.to_batches(expr):
-            yield conform_output(table, chunk)
+        parts = [
+            conform_output(table, chunk)
+            for chunk in ctx.engine.to_batches(data.select(*table.column_names))
+            if chunk.num_rows
+        ]
     else:
-        if data.num_rows:
-            order = pc.sort_indices(data, sort_keys=[(k, "ascending") for k in table.sort_by])
-            data = data.take(order)
-        yield conform_output(table, data) if data.num_rows else schema.empty_table()
+        if callable(data):
+            data = data()
+        parts = [conform_output(table, data)] if data.num_rows else []
+    return pa.concat_tables(parts) if parts else schema.empty_table()
+
+
+_DONE = object()
+
+
+def _prefetch(
+    ctx: ExtractContext, jobs: list[tuple[OutputTable, int]], ahead: int = 1
+) -> Iterator[tuple[OutputTable, int, pa.Table]]:
+    """Yield the collected table-years in order, computing the next one in a background thread
+    while the caller writes the current one (the engine releases the GIL). At most `ahead` + 1
+    table-years are held in memory."""
+    slots = threading.Semaphore(ahead + 1)
+    results: queue.Queue = queue.Queue()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for table, year in jobs:
+                slots.acquire()
+                if stop.is_set():
+                    return
+                results.put((table, year, _collect(ctx, table, year)))
+            results.put(_DONE)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer and re-raised
+            results.put(exc)
+
+    worker = threading.Thread(target=produce, name="kluis-extract-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = results.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+            slots.release()
+    finally:  # on early exit let the producer finish its current query (it uses the engine)
+        stop.set()
+        slots.release()
+        worker.join()
 
 
 def _fsync_tree(root: Path) -> None:
@@ -168,30 +227,32 @@ def write_extract(
     if bad:
         raise PublishError(f"unknown format(s) {bad}; choose from {', '.join(FORMATS)}")
     out = Path(out).absolute()
-    _check_target(out)
+    check_target(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale(out)
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
     tmp.mkdir()
     try:
-        rows: dict[str, dict[int, int]] = {}
-        parquet_files: dict[str, list[str]] = {}
-        for table in tables:
-            rows[table.name], parquet_files[table.name] = {}, []
-            for year in sorted(table.years):
-                say(f"writing {table.name} {year}")
-                rel = f"{table.name}/year={year}/part-0.parquet"
-                path = tmp / rel
-                n = write_parquet(_sorted_chunks(ctx, table, year), path, arrow_schema(table))
-                rows[table.name][year] = n
-                parquet_files[table.name].append(rel)
-                if "sav" in formats or "dta" in formats:
-                    data = pq.read_table(path)
-                    if "sav" in formats:
-                        write_sav(table, data, tmp / "sav" / f"{table.name}_{year}.sav")
-                    if "dta" in formats:
-                        write_dta(table, data, tmp / "dta" / f"{table.name}_{year}.dta")
-                    del data
+        rows: dict[str, dict[int, int]] = {t.name: {} for t in tables}
+        parquet_files: dict[str, list[str]] = {t.name: [] for t in tables}
+        # year by year: builders may share the work of a year between its tables
+        jobs = sorted(
+            ((t, y) for t in tables for y in t.years), key=lambda j: (j[1], tables.index(j[0]))
+        )
+        for table, year, data in _prefetch(ctx, jobs):
+            say(f"writing {table.name} {year}")
+            rel = f"{table.name}/year={year}/part-0.parquet"
+            path = tmp / rel
+            rows[table.name][year] = write_sorted(data, path, table.sort_by)
+            parquet_files[table.name].append(rel)
+            del data
+            if "sav" in formats or "dta" in formats:
+                data = pq.read_table(path)
+                if "sav" in formats:
+                    write_sav(table, data, tmp / "sav" / f"{table.name}_{year}.sav")
+                if "dta" in formats:
+                    write_dta(table, data, tmp / "dta" / f"{table.name}_{year}.dta")
+                del data
         formats_written = tuple(f for f in FORMATS if f in formats or f == "parquet")
         for name, text in sorted(ctx.attachments.items()):  # builder's extra files (issue 5)
             if (

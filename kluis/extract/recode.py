@@ -110,8 +110,9 @@ def _deciles(value: ir.NumericValue, cuts: Sequence[float] | None, scheme: Schem
 
 def _map(value: ir.StringValue, scheme: Scheme) -> ir.Value:
     groups = load_codes(scheme.codes).mapping(scheme.group_column)  # type: ignore[arg-type]
-    # unknown codes stay as they are: publishing then names them instead of hiding them
-    return value.cases(*groups.items(), else_=value)  # (cheaper to compile than substitute)
+    # a simple CASE per code (measured faster in DuckDB than one IN list per group); unknown
+    # codes stay as they are: publishing then names them instead of hiding them as missing
+    return value.cases(*groups.items(), else_=value)
 
 
 def recode(
@@ -149,13 +150,16 @@ def decile_cuts(
 ) -> tuple[float, ...] | None:
     """Cut points of the non-null `values` (a column of the population of one year): the
     value at rank ceil(k n / q) for k = 1..q-1. Exact and the same on every engine (ranks, not
-    interpolated quantiles). None when there are no values."""
+    interpolated quantiles). None when there are no values.
+
+    One query: rank r (1-based) is some cut position iff floor(q r / n) > floor(q (r-1) / n),
+    so only those rows (at most q) come back, with n."""
     t = values.name("v").as_table().filter(ibis._.v.notnull())
-    n = int(engine.to_arrow(t.aggregate(n=ibis._.count())).column("n")[0].as_py() or 0)
-    if n == 0:
+    w = t.mutate(r=ibis.row_number().over(order_by=ibis._.v) + 1, n=ibis._.v.count().over())
+    hit = (w.r * quantiles) // w.n > ((w.r - 1) * quantiles) // w.n
+    got = engine.to_arrow(w.filter(hit).select("r", "v", "n"))
+    if got.num_rows == 0:
         return None
-    positions = cut_positions(n, quantiles)
-    ranked = t.mutate(r=ibis.row_number().over(order_by=ibis._.v) + 1)
-    got = engine.to_arrow(ranked.filter(ranked.r.isin(sorted(set(positions)))).select("r", "v"))
+    n = int(got.column("n")[0].as_py())
     by_rank = dict(zip(got.column("r").to_pylist(), got.column("v").to_pylist(), strict=True))
-    return tuple(float(by_rank[p]) for p in positions)
+    return tuple(float(by_rank[p]) for p in cut_positions(n, quantiles))

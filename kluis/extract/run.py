@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import importlib
+import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from kluis.deliberation import Deliberation, check_in_force, load
 from kluis.engine import EngineOptions, connect
 from kluis.extract.context import PHASES, Builder, ExtractContext
-from kluis.extract.publish import Published, write_extract
+from kluis.extract.publish import Published, check_target, workdir_for, write_extract
 from kluis.pseudonym import KeyStore
 from kluis.warehouse.layout import read_meta
 
@@ -98,7 +99,9 @@ def run_extract(
     key = KeyStore(keystore).load(d.number)
     meta = read_meta(warehouse)
     builder = builder_for(d)
+    check_target(Path(out))
     eng = connect(engine, engine_options, spark_session=spark_session)
+    workdir = workdir_for(Path(out))
     try:
         ctx = ExtractContext(
             deliberation=d,
@@ -111,8 +114,10 @@ def run_extract(
             today=today or dt.date.today(),
             inputs=dict(inputs or {}),
             progress=progress or (lambda message: None),
+            workdir=workdir,
         )
         tables = builder(ctx)
         return write_extract(ctx, tables, Path(out), formats=formats, info=manifest_info(ctx))
     finally:
         eng.close()
+        shutil.rmtree(workdir, ignore_errors=True)

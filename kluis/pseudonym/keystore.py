@@ -100,9 +100,7 @@ class KeyStore:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
-            raise KeyStoreError(
-                f"a key for deliberation {slug} already exists: {path}"
-            ) from None
+            raise KeyStoreError(f"a key for deliberation {slug} already exists: {path}") from None
         with os.fdopen(fd, "wb") as fh:
             fh.write(body)
             fh.flush()

@@ -95,9 +95,12 @@ of that Parquet file), the column and the offending value, with the total number
 - **code lists** and **ranges**: as in the column tables below.
 - **plausible dates**: birth dates from 1900 and not after the last year; death not before birth
   and not after 31 December of the last year; first registration not before the birth year; no
-  row of a by-year table after the year of death; `person_year` ages 13-66; spells start before
-  they end and overlap Q4 of their year; employers close after they were founded, and employments
-  fall within the employer's years with staff.
+  `person_year` row for a year on whose 31 December the person was dead, and no row of another
+  by-year table after the year of death; `person_year` ages 13-66; spells start before they end
+  and overlap Q4 of their year; employers close after they were founded, and employments fall
+  within the employer's years with staff.
+- **consistency**: a welfare support type belongs to the row's level; warnings when an INSZ does
+  not encode the person's birth date or sex, or when residence and province disagree.
 - **warehouse.json**: present, well-formed, the years match the partitions, the id matches the
   files.
 """

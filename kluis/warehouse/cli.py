@@ -15,3 +15,8 @@ from kluis.warehouse.validate_cli import validate_command  # noqa: E402
 
 app.command("validate")(validate_command)
 app.command("profile")(profile_command)
+
+# `kluis warehouse generate` (issue 2): the synthetic, calibrated warehouse.
+from kluis.warehouse.generate_cli import generate_command  # noqa: E402
+
+app.command("generate")(generate_command)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from kluis import __version__
@@ -35,16 +36,23 @@ def _check(out: Path, persons: int, years: tuple[int, int]) -> None:
     if persons < MIN_PERSONS:
         raise GenerateError(f"persons must be at least {MIN_PERSONS} (got {persons})")
     if not (FIRST_YEAR <= first <= last <= LAST_YEAR):
-        raise GenerateError(f"years must lie within {FIRST_YEAR}-{LAST_YEAR} with first <= last "
-                            f"(got {first}-{last})")
-    if out.exists() and (not out.is_dir() or (any(out.iterdir())
-                                              and not (out / META_FILE).is_file())):
+        raise GenerateError(
+            f"years must lie within {FIRST_YEAR}-{LAST_YEAR} with first <= last "
+            f"(got {first}-{last})"
+        )
+    if out.exists() and (
+        not out.is_dir() or (any(out.iterdir()) and not (out / META_FILE).is_file())
+    ):
         raise GenerateError(f"{out}: exists and is not a kluis warehouse; refusing to overwrite")
 
 
-def generate_warehouse(out: Path | str, persons: int,
-                       years: tuple[int, int] = (FIRST_YEAR, LAST_YEAR), seed: int = 0,
-                       progress: Progress | None = None) -> dict:
+def generate_warehouse(
+    out: Path | str,
+    persons: int,
+    years: tuple[int, int] = (FIRST_YEAR, LAST_YEAR),
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> dict:
     """Generate a warehouse of about `persons` residents aged 15-64 per year into `out`.
 
     Returns the metadata written to warehouse.json (id, seed, persons, years, generator, and the
@@ -63,13 +71,21 @@ def generate_warehouse(out: Path | str, persons: int,
         rows = {t.name: 0 for t in TABLES}
         sim_years = list(range(first - BURN_IN, last + 1))
         total = len(sim_years) + 1
-        for done, year in enumerate(sim_years, start=1):
-            counts = sim.step(year, tmp if year >= first else None)
-            for name, n in counts.items():
-                rows[name] += n
-            if progress:
-                label = f"year {year}" if year >= first else f"burn-in {year}"
-                progress(label, done, total)
+        # a year's tables are written in a second thread while the next year is simulated
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending: Future | None = None
+            for done, year in enumerate(sim_years, start=1):
+                jobs = sim.step(year, tmp if year >= first else None)
+                for job in jobs:
+                    rows[job.table] += job.n_rows
+                if pending is not None:
+                    pending.result()
+                pending = pool.submit(lambda jobs=jobs: [job.run() for job in jobs])
+                if progress:
+                    label = f"year {year}" if year >= first else f"burn-in {year}"
+                    progress(label, done, total)
+            if pending is not None:
+                pending.result()
         rows["persons"] = write_persons(tmp, sim.pop)
         rows["employers"] = write_employers(tmp, sim.er)
         meta = {

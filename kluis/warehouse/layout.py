@@ -75,7 +75,9 @@ def read_meta(directory: Path | str) -> dict:
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise WarehouseLayoutError(f"{path}: not valid JSON (line {exc.lineno}): {exc.msg}") from exc
+        raise WarehouseLayoutError(
+            f"{path}: not valid JSON (line {exc.lineno}): {exc.msg}"
+        ) from exc
     for key in ("id", "seed", "persons", "years", "generator"):
         if key not in meta:
             raise WarehouseLayoutError(f"{path}: missing field {key!r}")

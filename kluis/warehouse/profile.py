@@ -91,7 +91,9 @@ def _views(con: duckdb.DuckDBPyConnection, root: Path, year: int) -> None:
     """`pop`: the calibration population of `year`, with sex, age, region and SEP group."""
 
     def src(table: str, y: int | None = None) -> str:
-        return f"read_parquet('{table_path(root, table, y).as_posix()}')"
+        # every part file of the table (or year): real deliveries may split a table in parts
+        parts = (table_path(root, table, y).parent / "*.parquet").as_posix().replace("'", "''")
+        return f"read_parquet('{parts}', hive_partitioning = false, union_by_name = true)"
 
     for name in ("province", "sep", "isced_level", "employer_size"):
         _codes_table(con, name)
@@ -99,9 +101,11 @@ def _views(con: duckdb.DuckDBPyConnection, root: Path, year: int) -> None:
     con.execute(f"CREATE VIEW employers AS SELECT * FROM {src('employers')}")
     for t in ("person_year", "employments", "disability_allowances", "welfare_support"):
         con.execute(f"CREATE VIEW {t} AS SELECT * FROM {src(t, year)} WHERE year = {year}")
+    # materialised once (only the columns the figures use): every figure reads these tables
     con.execute(f"""
-        CREATE VIEW residents AS
-        SELECT py.*, p.sex, p.nationality, p.waiting_register,
+        CREATE TEMP TABLE residents AS
+        SELECT py.insz, py.province, py.sep_code, py.work_performance_type, py.gross_daily_wage,
+               p.sex, p.nationality, p.waiting_register,
                {year} - year(p.birth_date) AS age, pr.region, s."group" AS sep_group,
                il.broad AS education_broad
         FROM person_year py JOIN persons p ON py.insz = p.insz
@@ -114,11 +118,11 @@ def _views(con: duckdb.DuckDBPyConnection, root: Path, year: int) -> None:
         "WHERE NOT waiting_register AND age BETWEEN 15 AND 64"
     )
     con.execute(f"""
-        CREATE VIEW ft_wages AS
+        CREATE TEMP TABLE ft_wages AS
         SELECT sex, education_broad, gross_daily_wage * {MONTHLY_DAYS} AS wage FROM pop
         WHERE work_performance_type = '1' AND gross_daily_wage IS NOT NULL""")
     con.execute("""
-        CREATE VIEW employer_jobs AS
+        CREATE TEMP TABLE employer_jobs AS
         SELECT rsz_number, count(*) FILTER (WHERE on_31_dec) AS jobs_31_dec
         FROM employments GROUP BY rsz_number""")
 
@@ -252,6 +256,7 @@ def profile_warehouse(
         raise ValueError(f"year {year} is outside the warehouse's years {first}-{last}")
     persons = int(meta["persons"] if persons is None else persons)
     con = duckdb.connect()
+    con.execute("SET preserve_insertion_order = false")
     try:
         _views(con, root, year)
         measured = _measures(con)

@@ -16,11 +16,12 @@ from kluis.schema import FIRST_YEAR, LAST_YEAR
 from kluis.warehouse.checks.dates import date_checks
 from kluis.warehouse.checks.files import inventory
 from kluis.warehouse.checks.identifiers import identifier_checks
-from kluis.warehouse.checks.keys import key_and_reference_checks
+from kluis.warehouse.checks.keys import key_checks
+from kluis.warehouse.checks.links import link_checks_all
 from kluis.warehouse.checks.meta import id_problems, partition_problems, read_meta
 from kluis.warehouse.checks.problems import Example, Problem, Report
 from kluis.warehouse.checks.sql import Runner
-from kluis.warehouse.checks.values import schema_row_checks
+from kluis.warehouse.checks.values import schema_checks
 
 __all__ = ["validate_warehouse", "Report", "Problem", "Example", "STEPS"]
 
@@ -28,7 +29,8 @@ STEPS = (
     "files and schema",
     "nulls, codes, ranges",
     "identifier check digits",
-    "keys and references",
+    "one row per key",
+    "references and cross-table dates",
     "plausible dates",
 )
 
@@ -64,14 +66,14 @@ def validate_warehouse(
 
     with Runner(inv, max_examples=max_examples, memory_limit=memory_limit, threads=threads) as r:
         step(STEPS[1])
-        checks, code_problems = schema_row_checks()
-        r.problems.extend(code_problems)
-        r.row_checks(checks)
+        schema_checks(r)
         step(STEPS[2])
         identifier_checks(r)
         step(STEPS[3])
-        key_and_reference_checks(r)
+        key_checks(r)
         step(STEPS[4])
+        link_checks_all(r)
+        step(STEPS[5])
         date_checks(r, last)
         sql_problems = r.problems
 

@@ -19,6 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kluis.cli import app
+from kluis.deliberation.coarsening import scheme
 from kluis.extract.employer import REPORT_FILE, enterprise_map
 from kluis.extract.nbb import load_nbb_list
 from kluis.extract.publish import verify
@@ -87,9 +88,21 @@ def _read(out: Path, table: str) -> pd.DataFrame:
     return df
 
 
-def _independent_count(wh: Path, nbb: Path) -> pd.DataFrame:
+def _classes(values: pd.Series, name: str) -> pd.Series:
+    """The published class label of each value, computed here from the scheme's breaks."""
+    s = scheme(name)
+    rounded = values.to_numpy(float).round(6)  # the documented rule: means rounded to 6 decimals
+    idx = np.searchsorted(np.asarray(s.breaks, dtype=float), rounded, "right")
+    labels = np.array([None, *s.labels], dtype=object)
+    return pd.Series(labels[idx], index=values.index)
+
+
+def _independent(wh: Path, nbb: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Cells (count, wage class, FTE class) and employer-years (group, age class), by pandas."""
     listed = pd.read_csv(nbb, dtype=str)
-    parts = []
+    persons = pq.read_table(table_path(wh, "persons"), columns=["insz", "birth_date"]).to_pandas()
+    keys = ["rsz_number", "year", "education_level", "education_field"]
+    cells, employers = [], []
     for y in YEARS:
         jobs = pq.read_table(table_path(wh, "employments", y)).to_pandas()
         py = pq.read_table(
@@ -99,31 +112,49 @@ def _independent_count(wh: Path, nbb: Path) -> pd.DataFrame:
         j[["education_level", "education_field"]] = j[
             ["education_level", "education_field"]
         ].fillna("999")
-        parts.append(
-            j.groupby(["rsz_number", "year", "education_level", "education_field"])
-            .size()
-            .rename("n")
+        c = (
+            j.groupby(keys)
+            .agg(
+                n=("insz", "size"), wage=("gross_taxable_annual_wage", "mean"), fte=("fte", "mean")
+            )
             .reset_index()
         )
-    return pd.concat(parts, ignore_index=True)
+        c["wage"] = _classes(c.wage, "annual_wage_classes")
+        c["fte"] = _classes(c.fte, "fte_mean_classes")
+        cells.append(c)
+        j = j.merge(persons, on="insz", how="left")
+        j["age"] = y - pd.to_datetime(j.birth_date).dt.year
+        e = j.groupby(["rsz_number", "year"]).agg(age=("age", "mean")).reset_index()
+        e["age"] = _classes(e.age, "mean_age_classes")
+        employers.append(e.merge(listed[["rsz_number", "group"]], on="rsz_number"))
+    return pd.concat(cells, ignore_index=True), pd.concat(employers, ignore_index=True)
 
 
-def test_full_phase_counts_equal_an_independent_count(setup):
-    cells = _read(setup["outs"]["full"], "employer_education")
+def _sorted(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    df = df.copy()
+    for c in ("year", "n"):
+        if c in df:
+            df[c] = df[c].astype("int64")
+    return df.sort_values(keys).reset_index(drop=True)
+
+
+def test_full_phase_equals_an_independent_count(setup):
     key = KeyStore(setup["keys"]).load("24/074")
     seq = enterprise_map(load_nbb_list(setup["nbb"]), key).to_pandas()
-    cells = cells.merge(seq[["employer_id", "rsz_number"]], on="employer_id", how="left")
-    assert cells.rsz_number.notna().all()
-    got = cells.set_index(["rsz_number", "year", "education_level", "education_field"])[
-        "n_employees"
-    ].sort_index()
-    exp = (
-        _independent_count(setup["wh"], setup["nbb"])
-        .set_index(["rsz_number", "year", "education_level", "education_field"])["n"]
-        .sort_index()
-    )
-    assert len(exp) > 1_000
-    pd.testing.assert_series_equal(got.astype("int64"), exp.astype("int64"), check_names=False)
+    seq = seq[["employer_id", "rsz_number"]]
+    exp_cells, exp_emp = _independent(setup["wh"], setup["nbb"])
+    cells = _read(setup["outs"]["full"], "employer_education").merge(seq, on="employer_id")
+    keys = ["rsz_number", "year", "education_level", "education_field"]
+    got = cells.rename(columns={"n_employees": "n", "mean_annual_wage": "wage", "mean_fte": "fte"})[
+        [*keys, "n", "wage", "fte"]
+    ]
+    assert len(exp_cells) > 1_000 and len(got) == len(exp_cells)
+    pd.testing.assert_frame_equal(_sorted(got, keys), _sorted(exp_cells, keys))
+    emp = _read(setup["outs"]["full"], "employer_education_employers").merge(seq, on="employer_id")
+    cols = ["rsz_number", "year", "age", "group"]
+    got_emp = emp.rename(columns={"mean_age": "age"})[cols]
+    k = ["rsz_number", "year"]
+    pd.testing.assert_frame_equal(_sorted(got_emp, k), _sorted(exp_emp[cols], k))
 
 
 def _identifiers(wh: Path) -> set[str]:

@@ -31,18 +31,29 @@ TODAY = dt.date(2026, 11, 22)
 IDS = dict(zip("ABCDEFGHIJ", insz_numbers(10, seed=5), strict=True))
 TAG = {k: 1990 + i for i, k in enumerate("ABCDEFGHIJ")}  # registration year = person tag
 BIRTH = {
-    "A": D(1990, 5, 1), "B": D(2009, 12, 31), "C": D(2010, 1, 1), "D": D(1960, 6, 1),
-    "E": D(1985, 1, 1), "F": D(1980, 1, 1), "G": D(1970, 1, 1), "H": D(1975, 1, 1),
-    "I": D(1995, 1, 1), "J": D(1958, 1, 1),
+    "A": D(1990, 5, 1),
+    "B": D(2009, 12, 31),
+    "C": D(2010, 1, 1),
+    "D": D(1960, 6, 1),
+    "E": D(1985, 1, 1),
+    "F": D(1980, 1, 1),
+    "G": D(1970, 1, 1),
+    "H": D(1975, 1, 1),
+    "I": D(1995, 1, 1),
+    "J": D(1958, 1, 1),
 }
 EXPECTED = {2024: set("ABDFGI"), 2025: set("ABC"), 2026: set("ABCFI")}
 
 
 def _rows() -> dict[str, list[dict]]:
     persons = [
-        person(IDS[k], BIRTH[k], nr_registration_year=TAG[k],
-               waiting_register=(k == "E"),
-               death_date={"G": D(2025, 3, 1), "H": D(2024, 6, 1)}.get(k))
+        person(
+            IDS[k],
+            BIRTH[k],
+            nr_registration_year=TAG[k],
+            waiting_register=(k == "E"),
+            death_date={"G": D(2025, 3, 1), "H": D(2024, 6, 1)}.get(k),
+        )
         for k in IDS
     ]
     py = []
@@ -58,29 +69,56 @@ def _rows() -> dict[str, list[dict]]:
                 continue
             if k == "I" and y == 2025:  # abroad in 2025
                 continue
-            kw = {"province": prov[y], "sep_code": "1.1.1" if y != 2025 else "2.1",
-                  "gross_daily_wage": 100.0 + y - 2024 + 10 * "ABCDEFGHIJ".index(k)}
+            kw = {
+                "province": prov[y],
+                "sep_code": "1.1.1" if y != 2025 else "2.1",
+                "gross_daily_wage": 100.0 + y - 2024 + 10 * "ABCDEFGHIJ".index(k),
+            }
             if k == "D" and y == 2025:
                 kw["province"] = "80000"
             if k == "F" and y == 2025:
                 kw.update(resident=False, province=None)
             if k == "A" and y == 2025:
-                kw.update(n_children=2, months_unemployed=5, nace=None, work_performance_type=None,
-                          gross_daily_wage=None)
+                kw.update(
+                    n_children=2,
+                    months_unemployed=5,
+                    nace=None,
+                    work_performance_type=None,
+                    gross_daily_wage=None,
+                )
             py.append(person_year(IDS[k], y, **kw))
     spells = [
-        spell(IDS["A"], 2025, "INC", D(2025, 2, 10), None, incapacity_day_type="2",
-              medical_code_type="1", medical_code="V"),
-        spell(IDS["A"], 2025, "PAY", D(2025, 3, 1), D(2025, 11, 30), benefit_type="3",
-              benefit_code="21"),
+        spell(
+            IDS["A"],
+            2025,
+            "INC",
+            D(2025, 2, 10),
+            None,
+            incapacity_day_type="2",
+            medical_code_type="1",
+            medical_code="V",
+        ),
+        spell(
+            IDS["A"],
+            2025,
+            "PAY",
+            D(2025, 3, 1),
+            D(2025, 11, 30),
+            benefit_type="3",
+            benefit_code="21",
+        ),
     ]
     welfare = [
         {"insz": IDS["A"], "year": 2024, "level": 1, "support_type": "2"},
         {"insz": IDS["A"], "year": 2024, "level": 2, "support_type": "2.3"},
     ]
-    return {"persons": persons, "person_year": py, "ss_spells": spells,
-            "welfare_support": welfare,
-            "disability_allowances": [{"insz": IDS["B"], "year": 2025, "allowance_type": "2"}]}
+    return {
+        "persons": persons,
+        "person_year": py,
+        "ss_spells": spells,
+        "welfare_support": welfare,
+        "disability_allowances": [{"insz": IDS["B"], "year": 2025, "allowance_type": "2"}],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +129,16 @@ def setup(tmp_path_factory: pytest.TempPathFactory):
     ks = base / "ks"
     KeyStore(ks).create("26/104")
     out = base / "out"
-    run_extract(delib, wh, "full", out, keystore=ks, today=TODAY, registry={},
-                formats=("parquet", "sav", "dta"))
+    run_extract(
+        delib,
+        wh,
+        "full",
+        out,
+        keystore=ks,
+        today=TODAY,
+        registry={},
+        formats=("parquet", "sav", "dta"),
+    )
     return {"wh": wh, "delib": delib, "ks": ks, "out": out, "base": base}
 
 
@@ -178,8 +224,18 @@ def test_only_authorised_columns_each_through_its_coarsening(setup) -> None:
     assert set(t.column_names) == allowed
     assert "deceased" not in t.column_names  # year T carries no death indicator
     ages = set(t.column("age").cast("string").to_pylist())
-    assert ages <= {"15-19", "20-24", "25-29", "30-34", "35-39", "40-44", "45-49", "50-54",
-                    "55-59", "60-64"}
+    assert ages <= {
+        "15-19",
+        "20-24",
+        "25-29",
+        "30-34",
+        "35-39",
+        "40-44",
+        "45-49",
+        "50-54",
+        "55-59",
+        "60-64",
+    }
     assert set(t.column("nationality").cast("string").to_pylist()) == {"Belgium"}
 
 
@@ -238,11 +294,13 @@ def test_manifest_records_provenance_and_hashes(setup) -> None:
 def test_refused_when_not_in_force_or_without_key(setup, tmp_path: Path) -> None:
     args = (setup["delib"], setup["wh"], "full")
     with pytest.raises(NotInForce, match="takes effect on 2026-06-17"):
-        run_extract(*args, tmp_path / "o", keystore=setup["ks"], today=dt.date(2026, 6, 1),
-                    registry={})
+        run_extract(
+            *args, tmp_path / "o", keystore=setup["ks"], today=dt.date(2026, 6, 1), registry={}
+        )
     with pytest.raises(NotInForce, match="retention"):
-        run_extract(*args, tmp_path / "o", keystore=setup["ks"], today=dt.date(2033, 1, 1),
-                    registry={})
+        run_extract(
+            *args, tmp_path / "o", keystore=setup["ks"], today=dt.date(2033, 1, 1), registry={}
+        )
     from kluis.pseudonym import KeyStoreError
 
     with pytest.raises(KeyStoreError):
@@ -252,16 +310,36 @@ def test_refused_when_not_in_force_or_without_key(setup, tmp_path: Path) -> None
 
 def test_cli_extract_and_its_errors(setup, tmp_path: Path) -> None:
     runner = CliRunner()
-    common = [str(setup["delib"]), "--warehouse", str(setup["wh"]), "--keystore",
-              str(setup["ks"]), "--phase", "full"]
-    r = runner.invoke(app, ["extract", *common, "--out", str(tmp_path / "o"), "--today",
-                            "2026-06-01"])
+    common = [
+        str(setup["delib"]),
+        "--warehouse",
+        str(setup["wh"]),
+        "--keystore",
+        str(setup["ks"]),
+        "--phase",
+        "full",
+    ]
+    r = runner.invoke(
+        app, ["extract", *common, "--out", str(tmp_path / "o"), "--today", "2026-06-01"]
+    )
     assert r.exit_code == 1 and "not in force" in r.output
-    r = runner.invoke(app, ["extract", *common, "--out", str(tmp_path / "o"), "--today",
-                            "2026-11-22", "--format", "parquet,xlsx"])
+    r = runner.invoke(
+        app,
+        [
+            "extract",
+            *common,
+            "--out",
+            str(tmp_path / "o"),
+            "--today",
+            "2026-11-22",
+            "--format",
+            "parquet,xlsx",
+        ],
+    )
     assert r.exit_code != 0 and "xlsx" in r.output
-    r = runner.invoke(app, ["extract", *common, "--out", str(tmp_path / "o"), "--today",
-                            "2026-11-22"])
+    r = runner.invoke(
+        app, ["extract", *common, "--out", str(tmp_path / "o"), "--today", "2026-11-22"]
+    )
     assert r.exit_code == 0, r.output
     assert "table1_next: 2024: 6, 2025: 3, 2026: 5" in r.output
     same = [p.relative_to(tmp_path / "o") for p in (tmp_path / "o").rglob("*.parquet")]
@@ -281,3 +359,75 @@ def test_sav_and_dta_carry_the_same_rows(setup) -> None:
     dta, dmeta = pyreadstat.read_dta(str(out / "dta/table1_next_2024.dta"))
     assert dta["person_id"].tolist() == df["person_id"].tolist()
     assert "st_work_career_break_par_next" in dta.columns
+
+
+def _start(setup, out: Path, phase: str):
+    import subprocess
+    import sys
+
+    cmd = [
+        sys.executable,
+        "-m",
+        "kluis.cli",
+        "extract",
+        str(setup["delib"]),
+        "--warehouse",
+        str(setup["wh"]),
+        "--keystore",
+        str(setup["ks"]),
+        "--phase",
+        phase,
+        "--out",
+        str(out),
+        "--today",
+        "2026-11-22",
+        "--format",
+        "parquet,sav",
+    ]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _kill_when(proc, condition, timeout: float = 120.0) -> bool:
+    """SIGKILL `proc` as soon as `condition()` holds; False if it finished first."""
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if condition():
+            proc.kill()
+            proc.wait()
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.005)
+    proc.kill()
+    raise AssertionError("condition never held")
+
+
+def test_killed_run_leaves_nothing_or_the_previous_extract(setup, tmp_path: Path) -> None:
+    import json
+
+    from kluis.extract.publish import verify
+
+    out = tmp_path / "out"
+    half = lambda: any(tmp_path.glob(".out.tmp-*/table1_next/year=2025/*.parquet"))  # noqa: E731
+    assert _kill_when(_start(setup, out, "full"), half)
+    assert not out.exists()  # killed mid-write: no OUT at all
+    assert list(tmp_path.glob(".out.tmp-*"))  # (its temporary is left for the next run)
+
+    run_extract(
+        setup["delib"], setup["wh"], "full", out, keystore=setup["ks"], today=TODAY, registry={}
+    )
+    assert not list(tmp_path.glob(".out.tmp-*"))  # stale temporary of the dead run removed
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    assert _kill_when(_start(setup, out, "development"), half)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+    ready = lambda: any(tmp_path.glob(".out.tmp-*/manifest.json"))  # noqa: E731
+    killed = _kill_when(_start(setup, out, "development"), ready)
+    assert verify(out) == []  # whether killed just before or after the swap: a whole extract
+    phase = json.loads((out / "manifest.json").read_text())["phase"]
+    assert phase in ("full", "development")
+    if not killed:
+        assert phase == "development"

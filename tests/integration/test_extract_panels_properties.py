@@ -35,21 +35,28 @@ def runs(small_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> dic
     ks_a, ks_b = base / "ks_a", base / "ks_b"
     key_a, key_b = KeyStore(ks_a).create("26/104"), KeyStore(ks_b).create("26/104")
     out = {}
-    for name, ks, phase in (("full", ks_a, "full"), ("dev", ks_a, "development"),
-                            ("other_project", ks_b, "full")):
+    for name, ks, phase in (
+        ("full", ks_a, "full"),
+        ("dev", ks_a, "development"),
+        ("other_project", ks_b, "full"),
+    ):
         out[name] = base / name
-        run_extract(delib, small_warehouse, phase, out[name], keystore=ks, today=TODAY,
-                    registry={})
+        run_extract(delib, small_warehouse, phase, out[name], keystore=ks, today=TODAY, registry={})
     pops = {y: expected_population(small_warehouse, y) for y in range(YEARS[0], YEARS[1] + 1)}
     return {"out": out, "pops": pops, "key_a": key_a, "key_b": key_b, "wh": small_warehouse}
 
 
 def _ids(out: Path, table: str, year: int) -> list[int]:
-    return pq.read_table(out / table / f"year={year}/part-0.parquet").column("person_id").to_pylist()
+    return (
+        pq.read_table(out / table / f"year={year}/part-0.parquet").column("person_id").to_pylist()
+    )
 
 
 def _rows(out: Path, table: str, year: int) -> dict[int, dict]:
-    return {r["person_id"]: r for r in pq.read_table(out / table / f"year={year}/part-0.parquet").to_pylist()}
+    return {
+        r["person_id"]: r
+        for r in pq.read_table(out / table / f"year={year}/part-0.parquet").to_pylist()
+    }
 
 
 def _reference(ids: set[str], key) -> dict[str, int]:
@@ -121,8 +128,9 @@ def test_deciles_in_the_sample_are_those_of_the_full_population(runs) -> None:
     full_ref = _reference(set().union(*pops.values()), key)
     union = sorted(set().union(*pops.values()))
     threshold = TARGET / np.mean([len(p) for p in pops.values()])
-    sample = {i for i, p in zip(union, permanent_random_numbers(union, key), strict=True)
-              if p < threshold}
+    sample = {
+        i for i, p in zip(union, permanent_random_numbers(union, key), strict=True) if p < threshold
+    }
     dev_ref = _reference(sample, key)
     compared = 0
     for y in pops:
@@ -137,8 +145,9 @@ def test_deciles_in_the_sample_are_those_of_the_full_population(runs) -> None:
         for r in full.values():
             counts[r["daily_wage_decile"]] = counts.get(r["daily_wage_decile"], 0) + 1
         with_wage = sum(v for k, v in counts.items() if k is not None)
-        assert all(abs(counts[f"D{i}"] - with_wage / 10) <= 0.02 * with_wage + 2
-                   for i in range(1, 11))
+        assert all(
+            abs(counts[f"D{i}"] - with_wage / 10) <= 0.02 * with_wage + 2 for i in range(1, 11)
+        )
     assert compared > 3 * TARGET * 0.7
 
 
@@ -153,7 +162,8 @@ def test_two_projects_get_unlinkable_numbers(runs) -> None:
     for person in pops[y]:
         ra, rb = a[ref_a[person]], b[ref_b[person]]
         assert {k: v for k, v in ra.items() if k != "person_id"} == {
-            k: v for k, v in rb.items() if k != "person_id"}
+            k: v for k, v in rb.items() if k != "person_id"
+        }
         same += ra["person_id"] == rb["person_id"]
     assert same < 10
     ma = json.loads((runs["out"]["full"] / "manifest.json").read_text())

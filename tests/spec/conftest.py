@@ -8,9 +8,7 @@ from kluis.engine import Engine, connect
 
 ENGINE_PARAMS = [
     pytest.param("duckdb", id="duckdb"),
-    pytest.param(
-        "spark", id="spark", marks=[pytest.mark.spark, pytest.mark.xdist_group("spark")]
-    ),
+    pytest.param("spark", id="spark", marks=[pytest.mark.spark, pytest.mark.xdist_group("spark")]),
 ]
 
 

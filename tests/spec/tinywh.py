@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kluis.codes import load as codes
-from kluis.schema import TABLES, STATUS_FLAGS
+from kluis.schema import STATUS_FLAGS, TABLES
 from kluis.warehouse.identifiers import make_insz
 from kluis.warehouse.layout import table_path, write_meta
 
@@ -234,8 +234,15 @@ def random_warehouse(out: Path, persons: int, years: tuple[int, int], seed: int)
                 )
             if rng.random() < 0.05:
                 spells.append(
-                    spell(ids[i], y, "PAY", D(y, 10, 1), D(y, 12, 31), benefit_type="2",
-                          benefit_code="11")
+                    spell(
+                        ids[i],
+                        y,
+                        "PAY",
+                        D(y, 10, 1),
+                        D(y, 12, 31),
+                        benefit_type="2",
+                        benefit_code="11",
+                    )
                 )
             if rng.random() < 0.03:
                 dis.append({"insz": ids[i], "year": y, "allowance_type": "1"})

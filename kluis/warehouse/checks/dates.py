@@ -3,7 +3,8 @@ and ages within the warehouse's population scope (13-66 on 31 December)."""
 
 from __future__ import annotations
 
-from kluis.schema import TABLES
+from kluis.schema import table as schema_table
+from kluis.warehouse.checks.consistency import consistency_checks
 from kluis.warehouse.checks.sql import RowCheck, Runner
 
 MIN_AGE, MAX_AGE = 13, 66  # person_year scope: age on 31 December
@@ -87,75 +88,62 @@ def _other_row_checks() -> list[RowCheck]:
     ]
 
 
-def _after_death(r: Runner, table: str) -> None:
-    """Rows of a by-year table in a year after the person's death; for person_year also the age."""
-    checks = [
-        RowCheck(
-            "date_after_death",
-            table,
-            "year",
-            (),
-            "year > year(death_date)",
-            "'year=' || year::VARCHAR || ', death_date=' || death_date::VARCHAR",
-            "row for a year after the person's year of death",
-        )
-    ]
-    if table == "person_year":
-        checks.append(
-            RowCheck(
-                "age_scope",
+def link_checks(table: str, ref_table: str) -> tuple[list[str], list[str], list[RowCheck]]:
+    """Checks over a row joined to the row it references: (columns needed from the referencing
+    table, columns needed from the referenced one, checks)."""
+    if ref_table == "persons" and "year" in schema_table(table).column_names:
+        if table == "person_year":  # a row is the situation on 31 December: alive then
+            after_death = RowCheck(
+                "date_after_death",
                 table,
                 "year",
                 (),
-                f"year - year(birth_date) NOT BETWEEN {MIN_AGE} AND {MAX_AGE}",
-                "'age=' || (year - year(birth_date))::VARCHAR || ', birth_date=' || "
-                "birth_date::VARCHAR",
-                f"age on 31 December outside the warehouse's scope ({MIN_AGE}-{MAX_AGE})",
+                "death_date < make_date(year, 12, 31)",
+                "'year=' || year::VARCHAR || ', death_date=' || death_date::VARCHAR",
+                "person_year row for a year on whose 31 December the person was no longer alive",
             )
+        else:
+            after_death = RowCheck(
+                "date_after_death",
+                table,
+                "year",
+                (),
+                "year > year(death_date)",
+                "'year=' || year::VARCHAR || ', death_date=' || death_date::VARCHAR",
+                "row for a year after the person's year of death",
+            )
+        checks = [after_death]
+        if table == "person_year":
+            checks.append(
+                RowCheck(
+                    "age_scope",
+                    table,
+                    "year",
+                    (),
+                    f"year - year(birth_date) NOT BETWEEN {MIN_AGE} AND {MAX_AGE}",
+                    "'age=' || (year - year(birth_date))::VARCHAR || ', birth_date=' || "
+                    "birth_date::VARCHAR",
+                    f"age on 31 December outside the warehouse's scope ({MIN_AGE}-{MAX_AGE})",
+                )
+            )
+        return ["year"], ["birth_date", "death_date"], checks
+    if table == "employments" and ref_table == "employers":
+        check = RowCheck(
+            "date_employment_lifetime",
+            "employments",
+            "year",
+            (),
+            "year < founded_year OR year > closed_year",
+            "'year=' || year::VARCHAR || ', rsz_number=' || rsz_number || ', founded_year=' || "
+            "founded_year::VARCHAR || ', closed_year=' || coalesce(closed_year::VARCHAR, 'null')",
+            "employment in a year outside the employer's years with staff "
+            "(employers.founded_year..closed_year)",
         )
-
-    def src() -> str | None:
-        child = r.source(table, ["insz", "year"])
-        parent = r.source("persons", ["insz", "birth_date", "death_date"])
-        if child is None or parent is None:
-            return None
-        return (
-            f"SELECT c._file, c._row, c.year, p.birth_date, p.death_date FROM {child} c "
-            f"JOIN {parent} p ON c.insz = p.insz"
-        )
-
-    r.joined_checks([table, "persons"], f"date checks of {table}", src, checks)
-
-
-def _employment_in_lifetime(r: Runner) -> None:
-    check = RowCheck(
-        "date_employment_lifetime",
-        "employments",
-        "year",
-        (),
-        "year < founded_year OR year > closed_year",
-        "'year=' || year::VARCHAR || ', rsz_number=' || rsz_number || ', founded_year=' || "
-        "founded_year::VARCHAR || ', closed_year=' || coalesce(closed_year::VARCHAR, 'null')",
-        "employment in a year outside the employer's years with staff "
-        "(employers.founded_year..closed_year)",
-    )
-
-    def src() -> str | None:
-        child = r.source("employments", ["rsz_number", "year"])
-        parent = r.source("employers", ["rsz_number", "founded_year", "closed_year"])
-        if child is None or parent is None:
-            return None
-        return (
-            f"SELECT c._file, c._row, c.year, c.rsz_number, p.founded_year, p.closed_year "
-            f"FROM {child} c JOIN {parent} p ON c.rsz_number = p.rsz_number"
-        )
-
-    r.joined_checks(["employments", "employers"], "employer lifetime check", src, [check])
+        return ["year"], ["founded_year", "closed_year"], [check]
+    return [], [], []
 
 
 def date_checks(r: Runner, last_year: int) -> None:
-    r.row_checks(_persons_checks(last_year) + _other_row_checks())
-    for t in TABLES:
-        if t.by_year and "insz" in t.column_names:
-            _after_death(r, t.name)
-    _employment_in_lifetime(r)
+    """The plausibility and consistency checks within one table (the cross-table ones run with
+    the links)."""
+    r.row_checks(_persons_checks(last_year) + _other_row_checks() + consistency_checks())

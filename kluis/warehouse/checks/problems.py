@@ -89,14 +89,17 @@ class Report:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
 
 
+MAX_VALUE_CHARS = 200
+
+
 def show(value: Any) -> str | None:
-    """A value as a steward reads it in a report (dates ISO, floats without noise)."""
+    """A value as a steward reads it in a report (dates ISO; long values cut short)."""
     if value is None:
         return None
     if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, bytes):
-        return value.hex()
-    return str(value)
+        text = value.isoformat()
+    elif isinstance(value, bytes):
+        text = value.hex()
+    else:
+        text = str(value)
+    return text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS] + "..."

@@ -1,10 +1,12 @@
 """Run checks as DuckDB SQL over the warehouse's Parquet files, streamed, never row by row.
 
-Every check is a query over `read_parquet(..., filename, file_row_number)` that yields the offending
-rows; one aggregate returns their total count and the first few (by file and row) in the same pass
-(`min_by(..., n)`), so a clean warehouse costs one scan per check and a broken one no more.
-Row-level checks on the same files are batched into one scan. A data page that fails to decode
-mid-query sets the file aside (reported) and the check is re-run without it.
+Checks run in two steps. A *screen* computes, for many checks at once, one cheap aggregate each
+(`count(*) - count(col)` for nulls, `min`/`max` for ranges, a filtered count otherwise) in one scan
+of the table: on a clean warehouse that is all there is. Only a check whose screen is non-zero is
+*located*: one query over `read_parquet(..., filename, file_row_number)` returns the total count
+of offending rows and the first few by file and row (`min_by(..., n)`), never all of them.
+A data page that fails to decode mid-query sets the file aside (reported) and the check is re-run
+without it.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class RowCheck:
     message: str
     severity: Severity = "error"
     order: str = ""  # extra leading sort key for the examples (e.g. the duplicated key)
+    screen: str = ""  # aggregate, non-zero when the check may fail; default: filtered count
 
 
 class Runner:
@@ -65,6 +68,7 @@ class Runner:
         self.inv = inv
         self.n = max_examples
         self.problems: list[Problem] = []
+        self._probed: set[str] = set()  # tables whose files were all decoded after an error
         self._tmp = tempfile.TemporaryDirectory(prefix="kluis-validate-")
         self.con = duckdb.connect()
         self.con.execute(f"SET temp_directory = {literal(self._tmp.name)}")
@@ -125,14 +129,30 @@ class Runner:
             for r in rows or []
         )
 
-    def _agg(self, predicate: str | None, value: str, order: str = "") -> str:
-        """count + first n examples of the rows matching `predicate` (all rows when None)."""
-        flt = f" FILTER (WHERE {predicate})" if predicate else ""
+    def _examples_agg(self, value: str, order: str = "") -> str:
+        """The first n rows (by `order`, file, row) as structs of file, row and value."""
         key = f"{{'o': {order}, 'f': _file, 'r': _row}}" if order else "{'f': _file, 'r': _row}"
-        return (
-            f"count(*){flt}, "
-            f"min_by({{'f': _file, 'r': _row, 'v': ({value})::VARCHAR}}, {key}, {self.n}){flt}"
-        )
+        return f"min_by({{'f': _file, 'r': _row, 'v': ({value})::VARCHAR}}, {key}, {self.n})"
+
+    def locate(self, src: str, chk: RowCheck, into: list[Problem] | None = None) -> None:
+        """Count the rows of `src` failing `chk` and keep the first few as examples (appended
+        to `into`, by default the runner's problems)."""
+        count, ex = self.con.execute(
+            f"SELECT count(*), {self._examples_agg(chk.value, chk.order)} FROM {src} "
+            f"WHERE {chk.bad}"
+        ).fetchall()[0]
+        if count:
+            (self.problems if into is None else into).append(
+                Problem(
+                    chk.check,
+                    chk.severity,
+                    chk.table,
+                    chk.column,
+                    chk.message,
+                    int(count),
+                    self._examples(ex),
+                )
+            )
 
     # -- running -------------------------------------------------------------------------------
 
@@ -143,15 +163,21 @@ class Runner:
             try:
                 run()
                 return
-            except duckdb.Error as exc:
-                if not self._drop_broken(tables):
+            except (duckdb.Error, pa.ArrowException, OSError, ValueError) as exc:
+                # bad data must be reported, never crash the validator
+                if isinstance(exc, duckdb.OutOfMemoryException) or not self._drop_broken(tables):
+                    hint = (
+                        " (raise --memory-limit)"
+                        if isinstance(exc, duckdb.OutOfMemoryException)
+                        else ""
+                    )
                     self.problems.append(
                         Problem(
                             "check_failed",
                             "error",
                             tables[0] if tables else None,
                             None,
-                            f"{what} could not be run: {str(exc).splitlines()[0]}",
+                            f"{what} could not be run: {str(exc).splitlines()[0]}{hint}",
                         )
                     )
                     return
@@ -166,9 +192,13 @@ class Runner:
         )
 
     def _drop_broken(self, tables: list[str]) -> bool:
-        """Decode every file of `tables` fully; set aside those that fail. Any found?"""
+        """Decode every file of `tables` fully (once per table); set aside those that fail.
+        Any found?"""
         found = False
         for t in tables:
+            if t in self._probed:
+                continue
+            self._probed.add(t)
             for f in list(self.inv.table_files(t)):
                 try:
                     for _ in pq.ParquetFile(f.path).iter_batches(batch_size=262_144):
@@ -179,78 +209,40 @@ class Runner:
         return found
 
     def row_checks(self, checks: list[RowCheck]) -> None:
-        """Run row checks, one scan per table and set of files."""
+        """Run row checks: one screening scan per table and set of files, then locate."""
         groups: dict[tuple[str, frozenset[Path]], list[RowCheck]] = {}
         for c in checks:
             files = frozenset(f.path for f in self.files_with(c.table, c.columns))
             if files:
                 groups.setdefault((c.table, files), []).append(c)
         for (table, _files), group in groups.items():
-            self.guarded([table], f"checks of {table}", lambda t=table, g=group: self._batch(t, g))
+            cols = [c for chk in group for c in chk.columns]
+            self.screened(
+                [table], f"checks of {table}", lambda t=table, c=cols: self.source(t, c), group
+            )
 
-    def _batch(self, table: str, group: list[RowCheck]) -> None:
-        cols = [c for chk in group for c in chk.columns]
-        src = self.source(table, cols)
-        if src is not None:  # None: every file was set aside meanwhile
-            self._run_batch(src, group)
-
-    def _run_batch(self, src: str, group: list[RowCheck]) -> None:
-        aggs = ", ".join(self._agg(c.bad, c.value, c.order) for c in group)
-        row = self.con.execute(f"SELECT {aggs} FROM {src}").fetchall()[0]
-        for i, chk in enumerate(group):
-            count, ex = row[2 * i], row[2 * i + 1]
-            if count:
-                self.problems.append(
-                    Problem(
-                        chk.check,
-                        chk.severity,
-                        chk.table,
-                        chk.column,
-                        chk.message,
-                        int(count),
-                        self._examples(ex),
-                    )
-                )
-
-    def joined_checks(
+    def screened(
         self,
         tables: Iterable[str],
         what: str,
         src: Callable[[], str | None],
         checks: list[RowCheck],
     ) -> None:
-        """Row checks over a derived source (e.g. a join) with `_file` and `_row` columns."""
+        """Screen `checks` in one scan of `src()` (which has `_file` and `_row`), then locate
+        the rows of those that may fail."""
 
         def run() -> None:
             sql = src()
-            if sql is not None:
-                self._run_batch(f"({sql})", checks)
+            if sql is None:  # every file was set aside meanwhile
+                return
+            if not sql.startswith("("):
+                sql = f"({sql})"
+            aggs = ", ".join(c.screen or f"count(*) FILTER (WHERE {c.bad})" for c in checks)
+            flags = self.con.execute(f"SELECT {aggs} FROM {sql}").fetchall()[0]
+            found: list[Problem] = []  # kept only when every query succeeded (no retry doubles)
+            for chk, flag in zip(checks, flags, strict=True):
+                if flag:
+                    self.locate(sql, chk, found)
+            self.problems.extend(found)
 
         self.guarded(list(tables), what, run)
-
-    def query_check(
-        self,
-        *,
-        check: str,
-        table: str,
-        column: str | None,
-        tables: Iterable[str],
-        bad_rows: Callable[[], str | None],
-        message: str,
-        severity: Severity = "error",
-        order: str = "",
-    ) -> None:
-        """A check whose offending rows come from a query (`_file`, `_row`, `_value`, ...)."""
-
-        def run() -> None:
-            sql = bad_rows()
-            if sql is None:
-                return
-            agg = self._agg(None, "_value", order)
-            count, ex = self.con.execute(f"SELECT {agg} FROM ({sql})").fetchall()[0]
-            if count:
-                self.problems.append(
-                    Problem(check, severity, table, column, message, int(count), self._examples(ex))
-                )
-
-        self.guarded(list(tables), f"check {check} on {table}", run)

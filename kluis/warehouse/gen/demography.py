@@ -29,13 +29,30 @@ def in_scope(pop: Population, age: np.ndarray) -> np.ndarray:
     return (pop.status == RES) & ~pop.waiting & (age >= 15) & (age <= 64)
 
 
-def _new_people(pop: Population, rng: np.random.Generator, alloc: InszAllocator, year: int,
-                age: np.ndarray, sex: np.ndarray, bis: np.ndarray, **cols: np.ndarray) -> np.ndarray:
+def _new_people(
+    pop: Population,
+    rng: np.random.Generator,
+    alloc: InszAllocator,
+    year: int,
+    age: np.ndarray,
+    sex: np.ndarray,
+    bis: np.ndarray,
+    **cols: np.ndarray,
+) -> np.ndarray:
     n = age.size
     birth = day_of(year - age, rng.integers(0, 365, size=n))
     insz, is_bis = alloc.assign(birth, sex, bis)
-    return pop.append(n, birth=birth, sex=sex, insz=insz, bis=is_bis, status_since=np.full(n, year),
-                      wage_eff=rng.normal(0, 0.27, n), trait=rng.random(n), **cols)
+    return pop.append(
+        n,
+        birth=birth,
+        sex=sex,
+        insz=insz,
+        bis=is_bis,
+        status_since=np.full(n, year),
+        wage_eff=rng.normal(0, 0.27, n),
+        trait=rng.random(n),
+        **cols,
+    )
 
 
 def _set_origin(pop: Population, idx: np.ndarray, rng: np.random.Generator) -> None:
@@ -47,12 +64,12 @@ def _set_origin(pop: Population, idx: np.ndarray, rng: np.random.Generator) -> N
     pop.descent[idx] = np.where(has & (rng.random(idx.size) < 0.85), country, -1)
 
 
-def initial_population(pop: Population, alloc: InszAllocator, persons: int, year: int,
-                       rng: np.random.Generator) -> None:
+def initial_population(
+    pop: Population, alloc: InszAllocator, persons: int, year: int, rng: np.random.Generator
+) -> None:
     """Residents aged 13-66 on 31 December of `year`, sized so that 15-64 is about `persons`."""
     age_range = np.arange(P.FIRST_AGE, P.LAST_AGE + 1)
-    # young adults are fewer at the start: immigration fills them up in the first years
-    weights = P.cohort_size(year - age_range) * (1 - 0.12 * np.exp(-0.5 * ((age_range - 30) / 7) ** 2))
+    weights = P.cohort_size(year - age_range)
     in_1564 = (age_range >= 15) & (age_range <= 64)
     scale = persons / weights[in_1564].sum()
     counts = rng.poisson(weights * scale)
@@ -65,11 +82,22 @@ def initial_population(pop: Population, alloc: InszAllocator, persons: int, year
     foreign = rng.random(n) < share[region] * np.where(age < 20, 0.7, 1.05)
     nat = np.where(foreign, rng.choice(len(P.COUNTRIES), size=n, p=P.STOCK_MIX), P.BE)
     born_abroad = foreign & (rng.random(n) < np.where(age < 18, 0.4, 0.8))
-    reg_year = np.where(born_abroad, year - np.minimum(rng.integers(0, 30, n), age - 1),
-                        year - age)
-    idx = _new_people(pop, rng, alloc, year, age, sex, np.zeros(n, bool), prov=prov, nat=nat,
-                      nat_first=nat, birth_country=np.where(born_abroad, nat, P.BE),
-                      reg_year=reg_year, german=(prov == P.LIEGE) & (rng.random(n) < 0.07))
+    reg_year = np.where(born_abroad, year - np.minimum(rng.integers(0, 30, n), age - 1), year - age)
+    idx = _new_people(
+        pop,
+        rng,
+        alloc,
+        year,
+        age,
+        sex,
+        np.zeros(n, bool),
+        prov=prov,
+        nat=nat,
+        nat_first=nat,
+        birth_country=np.where(born_abroad, nat, P.BE),
+        reg_year=reg_year,
+        german=(prov == P.LIEGE) & (rng.random(n) < 0.07),
+    )
     _set_origin(pop, idx, rng)
     pop.origin[idx[foreign]] = nat[foreign]
     pop.descent[idx[foreign]] = nat[foreign]
@@ -78,12 +106,14 @@ def initial_population(pop: Population, alloc: InszAllocator, persons: int, year
     pop.nat_first[idx[natd]] = pop.descent[idx[natd]]
     abroad_natd = natd & (age > 18) & (rng.random(n) < 0.6)
     pop.birth_country[idx[abroad_natd]] = pop.descent[idx[abroad_natd]]
-    pop.reg_year[idx[abroad_natd]] = year - np.minimum(rng.integers(5, 40, int(abroad_natd.sum())),
-                                                       age[abroad_natd] - 1)
+    pop.reg_year[idx[abroad_natd]] = year - np.minimum(
+        rng.integers(5, 40, int(abroad_natd.sum())), age[abroad_natd] - 1
+    )
     _set_reason(pop, idx, rng)
     arrival = np.where(born_abroad | abroad_natd, age - (year - pop.reg_year[idx]), 0)
-    migrant = np.where(pop.nat_first[idx] == P.BE, 0, np.where(P.COUNTRY_EU[pop.nat_first[idx]],
-                                                               1, 2))
+    migrant = np.where(
+        pop.nat_first[idx] == P.BE, 0, np.where(P.COUNTRY_EU[pop.nat_first[idx]], 1, 2)
+    )
     assign_education(pop, idx, rng, np.where(arrival > 0, migrant, 0), arrival)
 
 
@@ -114,9 +144,14 @@ def exits(pop: Population, year: int, rng: np.random.Generator) -> None:
     leaves = res & (rng.random(len(pop)) < rate)
     pop.status[leaves] = ABROAD
     pop.status_since[leaves] = year
+    pop.parent[leaves] = -1  # who comes back later starts a household of their own
+    pop.partner[leaves] = -1
     away = (pop.status == ABROAD) & ~leaves
-    back = away & (year - pop.status_since <= 8) & (
-        rng.random(len(pop)) < np.where(pop.nat == P.BE, 0.07, 0.03))
+    back = (
+        away
+        & (year - pop.status_since <= 8)
+        & (rng.random(len(pop)) < np.where(pop.nat == P.BE, 0.07, 0.03))
+    )
     pop.status[back] = RES
     pop.prov[back] = rng.choice(len(P.PROVINCES), size=int(back.sum()), p=P.IMMIGRANT_PROV_P)
     pop.status[away & ~back & (year - pop.status_since > 8)] = GONE
@@ -126,12 +161,13 @@ def exits(pop: Population, year: int, rng: np.random.Generator) -> None:
     pop.employer2[moved] = -1
 
 
-def entrants(pop: Population, alloc: InszAllocator, persons: int, year: int,
-             rng: np.random.Generator) -> np.ndarray:
+def entrants(
+    pop: Population, alloc: InszAllocator, persons: int, year: int, rng: np.random.Generator
+) -> np.ndarray:
     """Children born in Belgium who turn 13 this year, each with a mother in the population."""
     age_range = np.arange(15, 65)
     scale = persons / P.cohort_size(2024 - age_range).sum()
-    n = int(rng.poisson(P.cohort_size(year - 13) * scale * 0.87))
+    n = int(rng.poisson(P.cohort_size(year - 13) * scale * 0.95))
     mothers = choose_mothers(pop, n, year, rng)
     m = np.maximum(mothers, 0)
     has = mothers >= 0
@@ -139,13 +175,26 @@ def entrants(pop: Population, alloc: InszAllocator, persons: int, year: int,
     sex = (rng.random(n) < 0.488).astype(np.int8)
     foreign_mother = has & (pop.nat[m] != P.BE)
     nat = np.where(foreign_mother & (rng.random(n) < 0.45), pop.nat[m], P.BE)
-    idx = _new_people(pop, rng, alloc, year, np.full(n, 13), sex, np.zeros(n, bool), prov=prov,
-                      nat=nat, nat_first=nat, birth_country=np.full(n, P.BE),
-                      reg_year=np.full(n, year - 13), parent=mothers,
-                      german=has & pop.german[m])
+    idx = _new_people(
+        pop,
+        rng,
+        alloc,
+        year,
+        np.full(n, 13),
+        sex,
+        np.zeros(n, bool),
+        prov=prov,
+        nat=nat,
+        nat_first=nat,
+        birth_country=np.full(n, P.BE),
+        reg_year=np.full(n, year - 13),
+        parent=mothers,
+        german=has & pop.german[m],
+    )
     _set_origin(pop, idx, rng)
-    mo = np.where(pop.origin[m] >= 0, pop.origin[m], np.where(pop.nat_first[m] != P.BE,
-                                                              pop.nat_first[m], -1))
+    mo = np.where(
+        pop.origin[m] >= 0, pop.origin[m], np.where(pop.nat_first[m] != P.BE, pop.nat_first[m], -1)
+    )
     inherit = has & (mo >= 0)
     pop.origin[idx[inherit]] = mo[inherit]
     mdesc = np.where(pop.nat_first[m] != P.BE, pop.nat_first[m], -1)
@@ -156,23 +205,54 @@ def entrants(pop: Population, alloc: InszAllocator, persons: int, year: int,
     return idx
 
 
-def immigrants(pop: Population, alloc: InszAllocator, persons: int, year: int,
-               rng: np.random.Generator, be_share: float) -> np.ndarray:
+def immigrants(
+    pop: Population,
+    alloc: InszAllocator,
+    persons: int,
+    year: int,
+    rng: np.random.Generator,
+    be_share: float,
+) -> np.ndarray:
     """New residents from abroad, as many as needed to keep `persons` residents aged 15-64."""
-    gap = persons - int(in_scope(pop, ages(pop, year)).sum())
+    age_all = ages(pop, year)
+    scope = in_scope(pop, age_all)
+    gap = persons - int(scope.sum())
     n = int(max(gap / 0.9, 0.006 * persons))
-    age_w = P.immigrant_age_weights()
-    age = rng.choice(np.arange(P.FIRST_AGE, P.LAST_AGE + 1), size=n, p=age_w / age_w.sum())
+    # ages where the population falls short of the pyramid get the immigrants (young adults
+    # first): this keeps the age structure of every year on the calibrated shape
+    age_range = np.arange(P.FIRST_AGE, P.LAST_AGE + 1)
+    want = P.cohort_size(year - age_range)
+    want = want * persons / want[(age_range >= 15) & (age_range <= 64)].sum()
+    have = np.bincount(
+        age_all[scope | ((pop.status == RES) & ~pop.waiting)] - P.FIRST_AGE,
+        minlength=age_range.size,
+    )[: age_range.size]
+    short = np.clip(want - have, 0, None)
+    age_w = P.immigrant_age_weights() * (0.05 + short / max(short.max(), 1e-9))
+    age = rng.choice(age_range, size=n, p=age_w / age_w.sum())
     sex = (rng.random(n) < 0.48).astype(np.int8)
-    nat = np.where(rng.random(n) < be_share, P.BE,
-                   rng.choice(len(P.COUNTRIES), size=n, p=P.IMMIGRANT_MIX))
+    nat = np.where(
+        rng.random(n) < be_share, P.BE, rng.choice(len(P.COUNTRIES), size=n, p=P.IMMIGRANT_MIX)
+    )
     born_be = (nat == P.BE) & (rng.random(n) < 0.6)
     prov = rng.choice(len(P.PROVINCES), size=n, p=P.IMMIGRANT_PROV_P).astype(np.int8)
     waiting = P.ASYLUM[nat] & (rng.random(n) < 0.3)
-    idx = _new_people(pop, rng, alloc, year, age, sex, rng.random(n) < 0.04, prov=prov, nat=nat,
-                      nat_first=nat, birth_country=np.where(born_be, P.BE, nat),
-                      reg_year=np.full(n, year), waiting=waiting,
-                      german=(prov == P.LIEGE) & (rng.random(n) < 0.04))
+    idx = _new_people(
+        pop,
+        rng,
+        alloc,
+        year,
+        age,
+        sex,
+        rng.random(n) < 0.04,
+        prov=prov,
+        nat=nat,
+        nat_first=nat,
+        birth_country=np.where(born_be, P.BE, nat),
+        reg_year=np.full(n, year),
+        waiting=waiting,
+        german=(prov == P.LIEGE) & (rng.random(n) < 0.04),
+    )
     pop.origin[idx] = np.where(nat != P.BE, nat, -1)
     pop.descent[idx] = np.where(nat != P.BE, nat, -1)
     pop.reg_year[idx[born_be]] = year - age[born_be]
@@ -192,30 +272,60 @@ def _attach_minors(pop: Population, idx: np.ndarray, rng: np.random.Generator) -
         return
     mother = adult_f[rng.integers(0, adult_f.size, minors.size)]
     pop.parent[minors] = mother
-    for col in ("prov", "nat", "nat_first", "birth_country", "origin", "descent", "waiting",
-                "reason", "german"):
+    for col in (
+        "prov",
+        "nat",
+        "nat_first",
+        "birth_country",
+        "origin",
+        "descent",
+        "waiting",
+        "reason",
+        "german",
+    ):
         pop.cols[col][minors] = pop.cols[col][mother]
 
 
-def cross_border(pop: Population, alloc: InszAllocator, persons: int, year: int,
-                 rng: np.random.Generator) -> np.ndarray:
+def cross_border(
+    pop: Population, alloc: InszAllocator, persons: int, year: int, rng: np.random.Generator
+) -> np.ndarray:
     """Keep the pool of non-resident workers (mostly French and Dutch) at its share."""
     want = int(round(persons * CROSS_BORDER_SHARE))
     n = max(want - int((pop.status == NONRES).sum()), 0)
     age = rng.integers(20, 61, n)
     sex = (rng.random(n) < 0.38).astype(np.int8)
-    nat = rng.choice([P.C["FR"], P.C["NL"], P.C["DE"], P.C["LU"], P.BE, P.C["PL"]], size=n,
-                     p=[0.52, 0.33, 0.05, 0.02, 0.05, 0.03])
-    idx = _new_people(pop, rng, alloc, year, age, sex, np.ones(n, bool), status=np.full(n, NONRES),
-                      nat=nat, nat_first=nat, birth_country=nat, reg_year=np.full(n, year),
-                      origin=np.where(nat != P.BE, nat, -1), descent=np.where(nat != P.BE, nat, -1))
+    nat = rng.choice(
+        [P.C["FR"], P.C["NL"], P.C["DE"], P.C["LU"], P.BE, P.C["PL"]],
+        size=n,
+        p=[0.52, 0.33, 0.05, 0.02, 0.05, 0.03],
+    )
+    idx = _new_people(
+        pop,
+        rng,
+        alloc,
+        year,
+        age,
+        sex,
+        np.ones(n, bool),
+        status=np.full(n, NONRES),
+        nat=nat,
+        nat_first=nat,
+        birth_country=nat,
+        reg_year=np.full(n, year),
+        origin=np.where(nat != P.BE, nat, -1),
+        descent=np.where(nat != P.BE, nat, -1),
+    )
     assign_education(pop, idx, rng, np.where(nat == P.BE, 0, 1), age)
     return idx
 
 
 def foreign_share_target(year: int) -> np.ndarray:
-    return np.array([np.interp(year, [p[0] for p in pts], [p[1] for p in pts])
-                     for pts in (P.FOREIGN_SHARE_POINTS[r] for r in range(3))])
+    return np.array(
+        [
+            np.interp(year, [p[0] for p in pts], [p[1] for p in pts])
+            for pts in (P.FOREIGN_SHARE_POINTS[r] for r in range(3))
+        ]
+    )
 
 
 def naturalise(pop: Population, year: int, rng: np.random.Generator) -> float:
@@ -248,8 +358,10 @@ def internal_moves(pop: Population, year: int, rng: np.random.Generator) -> None
     key = household_key(pop)
     res = pop.status == RES
     heads = np.flatnonzero(res & (key == pop.pid))
-    moving = heads[rng.random(heads.size) < 0.012]
     counts = np.bincount(pop.prov[scope], minlength=len(P.PROVINCES)).astype(float)
+    # households leave provinces above their share faster (Brussels keeps receiving immigrants)
+    excess = np.clip(1 - P.PROV_SHARE * scope.sum() / np.maximum(counts, 1), 0, None)
+    moving = heads[rng.random(heads.size) < 0.012 + 0.6 * excess[pop.prov[heads]]]
     out = np.bincount(pop.prov[moving], minlength=len(P.PROVINCES))
     need = P.PROV_SHARE * scope.sum() - (counts - out * 1.6)
     p = np.clip(need, 0, None) + 1.0

@@ -20,8 +20,13 @@ def _choose(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
     return (u[:, None] > cum).sum(axis=1)
 
 
-def assign_education(pop: Population, idx: np.ndarray, rng: np.random.Generator,
-                     migrant: np.ndarray, arrival_age: np.ndarray) -> None:
+def assign_education(
+    pop: Population,
+    idx: np.ndarray,
+    rng: np.random.Generator,
+    migrant: np.ndarray,
+    arrival_age: np.ndarray,
+) -> None:
     """Draw final level, field, issuing organisation and a delay for persons `idx`.
 
     `migrant`: 0 Belgian-born, 1 EU immigrant, 2 non-EU immigrant; `arrival_age`: age at
@@ -31,8 +36,7 @@ def assign_education(pop: Population, idx: np.ndarray, rng: np.random.Generator,
     if n == 0:
         return
     sex = pop.sex[idx].astype(np.int64)
-    byear = (pop.birth[idx].astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64)
-             + 1970)
+    byear = pop.birth[idx].astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
     probs = P.edu_broad_probs(byear)
     # women overtook men in higher education from the 1960s cohorts on
     shift = np.clip((byear - 1960) / 30, 0, 1) * 0.07 * np.where(sex == 1, 1, -1)
@@ -57,8 +61,9 @@ def assign_education(pop: Population, idx: np.ndarray, rng: np.random.Generator,
     probs = np.clip(probs, 0.01, None) * (1 - unknown[:, None])
     broad = _choose(rng, np.column_stack([probs, unknown]))
     level = np.full(n, P.L["999"], dtype=np.int8)
-    for b, (levels, p) in enumerate(((P.LOW_LEVELS, P.LOW_P), (P.MED_LEVELS, P.MED_P),
-                                     (P.HIGH_LEVELS, P.HIGH_P))):
+    for b, (levels, p) in enumerate(
+        ((P.LOW_LEVELS, P.LOW_P), (P.MED_LEVELS, P.MED_P), (P.HIGH_LEVELS, P.HIGH_P))
+    ):
         sel = broad == b
         level[sel] = levels[rng.choice(len(levels), size=int(sel.sum()), p=p)]
     # field of the final diploma
@@ -87,8 +92,9 @@ def assign_education(pop: Population, idx: np.ndarray, rng: np.random.Generator,
     pop.edu_delay[idx] = rng.choice(4, size=n, p=[0.55, 0.28, 0.12, 0.05])
 
 
-def current_education(pop: Population, rows: np.ndarray, age: np.ndarray) -> tuple[np.ndarray,
-                                                                                   np.ndarray]:
+def current_education(
+    pop: Population, rows: np.ndarray, age: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """(level index, field index) reached by `age` along each person's path."""
     final = pop.edu_final[rows].astype(np.int64)
     delay = pop.edu_delay[rows].astype(np.int64)

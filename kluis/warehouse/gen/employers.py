@@ -13,14 +13,26 @@ from kluis.warehouse.gen import params as P
 from kluis.warehouse.identifiers import unique_bases
 
 ER_FIELDS: dict[str, tuple[str, object]] = {
-    "kbo": ("int64", 0), "rsz": ("int64", 0), "nace": ("int8", 0), "section": ("int8", 0),
-    "public": ("bool", False), "founded": ("int16", 0), "closed": ("int16", -1),
-    "cap0": ("float32", 1.0), "dev": ("float32", 0.0), "premium": ("float32", 0.0),
-    "alive": ("bool", True), "first_year": ("int16", -1), "last_year": ("int16", -1),
-    "staff_now": ("int32", 0), "staff_sum": ("int64", 0), "staff_years": ("int32", 0),
-    "cap": ("float32", 0.0), "out_rows": ("bool", False),
+    "kbo": ("int64", 0),
+    "rsz": ("int64", 0),
+    "nace": ("int8", 0),
+    "section": ("int8", 0),
+    "public": ("bool", False),
+    "founded": ("int16", 0),
+    "closed": ("int16", -1),
+    "cap0": ("float32", 1.0),
+    "dev": ("float32", 0.0),
+    "premium": ("float32", 0.0),
+    "alive": ("bool", True),
+    "first_year": ("int16", -1),
+    "last_year": ("int16", -1),
+    "staff_now": ("int32", 0),
+    "staff_sum": ("int64", 0),
+    "staff_years": ("int32", 0),
+    "cap": ("float32", 0.0),
+    "out_rows": ("bool", False),
 }
-_DIVISIONS_OF = [np.flatnonzero(P.NACE_SECTION == s) for s in range(21)]
+_DIVISIONS_OF = [np.flatnonzero(s == P.NACE_SECTION) for s in range(21)]
 _PUBLIC_P = np.array([P.PUBLIC_SHARE.get(code, 0.0) for code in P.NACE])
 
 
@@ -59,8 +71,7 @@ def employer_count(persons: int, year: int) -> int:
     return int(round(0.95 * target("employers").value * persons / NATIONAL_PERSONS * trend))
 
 
-def _typical_sizes(n: int, rng: np.random.Generator, newborn: bool,
-                   max_size: float) -> np.ndarray:
+def _typical_sizes(n: int, rng: np.random.Generator, newborn: bool, max_size: float) -> np.ndarray:
     if newborn:
         shares = np.array([0.9, 0.07, 0.025, 0.005])
         classes = P.SIZE_CLASSES[:4]
@@ -77,8 +88,9 @@ def _typical_sizes(n: int, rng: np.random.Generator, newborn: bool,
     return np.minimum(size, max_size)
 
 
-def create(er: Employers, n: int, year: int, rng: np.random.Generator, newborn: bool,
-           persons: int) -> None:
+def create(
+    er: Employers, n: int, year: int, rng: np.random.Generator, newborn: bool, persons: int
+) -> None:
     """Add `n` employers; the first population gets foundation years in the past.
 
     No employer is larger than 5% of the warehouse's persons (and 120,000 staff), so that a small
@@ -96,8 +108,9 @@ def create(er: Employers, n: int, year: int, rng: np.random.Generator, newborn: 
     size[big] = np.minimum(size[big] * P.SECTION_SIZE_MULT[section[big]] ** 0.5, max_size)
     # public employers: fewer, larger, without the private sector's extreme tail
     n_pub = int(public.sum())
-    size[public] = np.minimum(np.exp(rng.normal(np.log(15 if not newborn else 5), 1.4, n_pub)),
-                              max_size)
+    size[public] = np.minimum(
+        np.exp(rng.normal(np.log(15 if not newborn else 5), 1.4, n_pub)), max_size
+    )
     if newborn:
         founded = np.full(n, year)
     else:
@@ -112,9 +125,18 @@ def create(er: Employers, n: int, year: int, rng: np.random.Generator, newborn: 
     er.n_kbo_old += n - n_new
     rsz_base = unique_bases(n, 100_000, 10_000_000, er.n_rsz, er.key + 2)
     er.n_rsz += n
-    er.append(n, kbo=kbo_base * 100 + 97 - kbo_base % 97, rsz=rsz_base * 100 + 97 - rsz_base % 97,
-              nace=nace, section=section, public=public, founded=founded, cap0=size,
-              premium=rng.normal(0, 0.08, n) + 0.03 * np.log10(size), dev=np.zeros(n))
+    er.append(
+        n,
+        kbo=kbo_base * 100 + 97 - kbo_base % 97,
+        rsz=rsz_base * 100 + 97 - rsz_base % 97,
+        nace=nace,
+        section=section,
+        public=public,
+        founded=founded,
+        cap0=size,
+        premium=rng.normal(0, 0.08, n) + 0.03 * np.log10(size),
+        dev=np.zeros(n),
+    )
 
 
 def division_in_section(section: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -132,32 +154,51 @@ def step_employers(er: Employers, persons: int, year: int, rng: np.random.Genera
     empty = alive & (staff == 0) & (er.first_year >= 0)
     er.closed[empty] = er.last_year[empty]
     stale = alive & (er.first_year < 0) & (er.founded < year - 1)
-    p_close = np.select([staff < 5, staff < 10, staff < 50, staff < 250], [0.085, 0.05, 0.03, 0.015],
-                        0.005)
+    p_close = np.select(
+        [staff < 5, staff < 10, staff < 50, staff < 250], [0.085, 0.05, 0.03, 0.015], 0.005
+    )
     closing = alive & ~empty & ~stale & (rng.random(n) < p_close)
     er.closed[closing] = year
     er.alive[empty | stale | closing] = False
     er.dev[:] = 0.85 * er.dev + rng.normal(0, 0.12, n).astype(np.float32)
-    create(er, employer_count(persons, year) - int(er.alive.sum()), year, rng, newborn=True,
-           persons=persons)
+    create(
+        er,
+        employer_count(persons, year) - int(er.alive.sum()),
+        year,
+        rng,
+        newborn=True,
+        persons=persons,
+    )
 
 
-def set_capacity(er: Employers, jobs: int) -> None:
-    """Scale typical sizes so that the alive employers offer exactly `jobs` jobs in total."""
-    cap = np.where(er.alive, er.cap0 * np.exp(er.dev), 0.0)
-    # only employers of 100+ absorb the difference, so the size classes below stay put
-    large = cap >= 100
-    rest = jobs - cap[~large].sum()
-    total = cap[large].sum()
-    if total > 0 and rest > 0:
-        cap[large] *= rest / total
-    else:
-        cap *= jobs / max(cap.sum(), 1e-9)
-    er.cols["cap"] = cap.astype(np.float32)
+def set_capacity(er: Employers, jobs: int, persons: int) -> None:
+    """Sizes for this year such that the alive employers offer exactly `jobs` jobs in total.
+
+    Typical sizes are bent, not scaled: size * (max(size, pivot) / pivot) ** g with g solved for
+    the total. With pivot 100 only the large employers absorb the difference, so the size
+    classes below keep their shares; a small warehouse without enough large employers bends
+    from pivot 5 (a uniform scale would push the 1-4 class into 5-9)."""
+    base = np.where(er.alive, er.cap0 * np.exp(er.dev), 0.0)
+    top = max(float(np.clip(0.05 * persons, 5.0, 120_000.0)), jobs * 0.02)
+    for pivot in (100.0, 5.0):
+        rel = np.log(np.maximum(base, pivot) / pivot)  # total(g) increases with g
+
+        def total(g: float, rel: np.ndarray = rel) -> float:
+            return float(np.minimum(base * np.exp(g * rel), top).sum())
+
+        lo, hi = -3.0, 3.0
+        if total(lo) <= jobs <= total(hi):
+            for _ in range(40):
+                mid = (lo + hi) / 2
+                lo, hi = (mid, hi) if total(mid) < jobs else (lo, mid)
+            er.cols["cap"] = np.minimum(base * np.exp((lo + hi) / 2 * rel), top).astype(np.float32)
+            return
+    er.cols["cap"] = (base * (jobs / max(base.sum(), 1e-9))).astype(np.float32)
 
 
-def record_staff(er: Employers, year: int, staff_now: np.ndarray, with_rows: np.ndarray,
-                 output: bool) -> None:
+def record_staff(
+    er: Employers, year: int, staff_now: np.ndarray, with_rows: np.ndarray, output: bool
+) -> None:
     """Book this year's staff: first/last year with employments and the size history."""
     er.cols["staff_now"] = staff_now.astype(np.int32)
     er.first_year[(er.first_year < 0) & with_rows] = year

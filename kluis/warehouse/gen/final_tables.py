@@ -39,8 +39,9 @@ def write_persons(out: Path, pop: Population) -> int:
         "waiting_register": known["waiting"],
         "death_date": Values(death, death == NO_DATE),
     }
-    return write_table(table_path(out, "persons"), "persons", cols, n,
-                       np.argsort(known["insz"], kind="stable"))
+    return write_table(
+        table_path(out, "persons"), "persons", cols, n, np.argsort(known["insz"], kind="stable")
+    )
 
 
 def write_employers(out: Path, er: Employers) -> int:
@@ -48,8 +49,9 @@ def write_employers(out: Path, er: Employers) -> int:
     founded = np.minimum(er.founded[keep], er.first_year[keep]).astype(np.int16)
     closed = er.closed[keep]
     mean_staff = er.staff_sum[keep] / np.maximum(er.staff_years[keep], 1)
-    size = np.where(mean_staff > 0, np.searchsorted(P.SIZE_CLASS_EDGES, mean_staff, side="right"),
-                    0)
+    size = np.where(
+        mean_staff > 0, np.searchsorted(P.SIZE_CLASS_EDGES, mean_staff, side="right"), 0
+    )
     cols = {
         "kbo_number": Digits(er.kbo[keep], 10),
         "rsz_number": Digits(er.rsz[keep], 9),
@@ -59,5 +61,10 @@ def write_employers(out: Path, er: Employers) -> int:
         "closed_year": Values(closed, closed < 0),
         "size_class": Codes(size, tuple(str(i) for i in range(10))),
     }
-    return write_table(table_path(out, "employers"), "employers", cols, keep.size,
-                       np.argsort(er.rsz[keep], kind="stable"))
+    return write_table(
+        table_path(out, "employers"),
+        "employers",
+        cols,
+        keep.size,
+        np.argsort(er.rsz[keep], kind="stable"),
+    )

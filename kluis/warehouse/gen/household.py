@@ -32,10 +32,12 @@ def household_key(pop: Population) -> np.ndarray:
     return key
 
 
-def _pair(pop: Population, men: np.ndarray, women: np.ndarray, age: np.ndarray,
-          rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _pair(
+    pop: Population, men: np.ndarray, women: np.ndarray, age: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Pair men and women of the same province, the youngest with the youngest (men ~2 years
     older), as far as the numbers allow."""
+
     def ranked(rows: np.ndarray, shift: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         agekey = age[rows] - shift + rng.normal(0, 2.0, rows.size)
         order = np.lexsort((agekey, pop.prov[rows]))
@@ -74,11 +76,13 @@ def initial_households(pop: Population, year: int, rng: np.random.Generator) -> 
     res = pop.status == RES
     pop.collective[res & (rng.random(len(pop)) < 0.004)] = True
     free = res & ~pop.collective & (age >= 18)
-    p_couple = np.interp(age, [18, 22, 26, 30, 40, 55, 66], [0.02, 0.15, 0.45, 0.62, 0.68, 0.70,
-                                                             0.66])
+    p_couple = np.interp(
+        age, [18, 22, 26, 30, 40, 55, 66], [0.02, 0.15, 0.45, 0.62, 0.68, 0.70, 0.66]
+    )
     cand = free & (rng.random(len(pop)) < p_couple)
-    men, women = _pair(pop, np.flatnonzero(cand & (pop.sex == 0)),
-                       np.flatnonzero(cand & (pop.sex == 1)), age, rng)
+    men, women = _pair(
+        pop, np.flatnonzero(cand & (pop.sex == 0)), np.flatnonzero(cand & (pop.sex == 1)), age, rng
+    )
     link_couples(pop, men, women)
     married = rng.random(men.size) < np.interp(age[men], [20, 35, 60], [0.25, 0.55, 0.8])
     pop.married[men] = married
@@ -88,8 +92,9 @@ def initial_households(pop: Population, year: int, rng: np.random.Generator) -> 
     pop.young_kids[female] = rng.poisson(lam[female]).clip(0, 6)
     # children living at home
     home_p = np.interp(age, [13, 17, 20, 24, 28, 35, 45], [0.97, 0.95, 0.88, 0.6, 0.25, 0.07, 0.02])
-    kids = np.flatnonzero(res & ~pop.collective & (pop.partner < 0) & (rng.random(len(pop))
-                                                                         < home_p))
+    kids = np.flatnonzero(
+        res & ~pop.collective & (pop.partner < 0) & (rng.random(len(pop)) < home_p)
+    )
     mothers = np.flatnonzero(female & (pop.parent < 0) & (age >= 33))
     if mothers.size and kids.size:
         order = np.lexsort((age[mothers], pop.prov[mothers]))
@@ -109,12 +114,19 @@ def choose_mothers(pop: Population, n: int, year: int, rng: np.random.Generator)
     """Mothers for `n` children turning 13 (row index, -1 when none), taken from women's young
     children so those leave the count of children under 13."""
     age = _ages(pop, year)
-    cand = np.flatnonzero((pop.status == RES) & (pop.sex == 1) & (pop.parent < 0)
-                          & ~pop.collective & (age >= 26) & (age <= 58))
+    cand = np.flatnonzero(
+        (pop.status == RES)
+        & (pop.sex == 1)
+        & (pop.parent < 0)
+        & ~pop.collective
+        & (age >= 26)
+        & (age <= 58)
+    )
     if cand.size == 0 or n == 0:
         return np.full(n, -1, dtype=np.int64)
-    w = (pop.young_kids[cand] + 0.03) * np.interp(age[cand], [26, 33, 40, 47, 58],
-                                                   [0.2, 0.8, 1.0, 0.6, 0.05])
+    w = (pop.young_kids[cand] + 0.03) * np.interp(
+        age[cand], [26, 33, 40, 47, 58], [0.2, 0.8, 1.0, 0.6, 0.05]
+    )
     cum = np.cumsum(w)
     pick = cand[np.searchsorted(cum, rng.random(n) * cum[-1], side="right").clip(0, cand.size - 1)]
     taken = np.bincount(pick, minlength=len(pop))[cand]
@@ -122,8 +134,9 @@ def choose_mothers(pop: Population, n: int, year: int, rng: np.random.Generator)
     return pick
 
 
-def step_households(pop: Population, year: int, persons_births: int,
-                    rng: np.random.Generator) -> None:
+def step_households(
+    pop: Population, year: int, persons_births: int, rng: np.random.Generator
+) -> None:
     """One year of household change for residents."""
     age = _ages(pop, year)
     res = pop.status == RES
@@ -157,8 +170,9 @@ def step_households(pop: Population, year: int, persons_births: int,
     # new couples
     single = res & (pop.partner < 0) & ~pop.collective & ~pop.waiting & (age >= 18)
     cand = single & (rng.random(n) < _partner_prob(age))
-    men, women = _pair(pop, np.flatnonzero(cand & (pop.sex == 0)),
-                       np.flatnonzero(cand & (pop.sex == 1)), age, rng)
+    men, women = _pair(
+        pop, np.flatnonzero(cand & (pop.sex == 0)), np.flatnonzero(cand & (pop.sex == 1)), age, rng
+    )
     link_couples(pop, men, women)
     # births (children under 13 are not in the warehouse: counted on the mother)
     women_ok = res & (pop.sex == 1) & (pop.parent < 0) & ~pop.collective & (age >= 17) & (age <= 46)
@@ -179,7 +193,7 @@ def household_columns(pop: Population, rows: np.ndarray, age: np.ndarray) -> dic
     res = np.flatnonzero(pop.status == RES)
     keys_res = key_all[res]
     uniq, inv = np.unique(keys_res, return_inverse=True)
-    child_member = (pop.parent[res] >= 0)
+    child_member = pop.parent[res] >= 0
     n_child = np.bincount(inv, weights=child_member, minlength=uniq.size)
     n_young = np.bincount(inv, weights=pop.young_kids[res], minlength=uniq.size)
     key = key_all[rows]
@@ -191,8 +205,11 @@ def household_columns(pop: Population, rows: np.ndarray, age: np.ndarray) -> dic
     p = np.maximum(parent, 0)
     parent_age_gap = (pop.birth[rows] - pop.birth[p]) // 365  # years the parent is older
     lipro = np.where(n_children > 0, 5, 0)  # single parent / single
-    lipro = np.where(partner >= 0, np.where(pop.married[rows], np.where(n_children > 0, 2, 1),
-                                            np.where(n_children > 0, 4, 3)), lipro)
+    lipro = np.where(
+        partner >= 0,
+        np.where(pop.married[rows], np.where(n_children > 0, 2, 1), np.where(n_children > 0, 4, 3)),
+        lipro,
+    )
     child_type = np.where(pop.partner[p] >= 0, np.where(pop.married[p], 6, 7), 8)
     lipro = np.where(is_child, child_type, lipro)
     lipro = np.where(is_child & (age >= 18) & (parent_age_gap < 15), 9, lipro)

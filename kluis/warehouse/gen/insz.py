@@ -19,8 +19,9 @@ class InszAllocator:
         # register 0 = National Register, 1 = BIS register (month + 40), 2 = BIS (month + 20)
         self.used = np.zeros((3, _N_DAYS * 2), dtype=np.int32)
 
-    def assign(self, birth: np.ndarray, sex: np.ndarray, bis: np.ndarray) -> tuple[np.ndarray,
-                                                                                  np.ndarray]:
+    def assign(
+        self, birth: np.ndarray, sex: np.ndarray, bis: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """INSZ numbers (int64, 11 digits) for new persons; returns (numbers, is_bis).
 
         A person whose day is full in the National Register gets a BIS number instead.

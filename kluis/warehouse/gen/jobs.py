@@ -36,8 +36,9 @@ def _field_group(field: np.ndarray) -> np.ndarray:
     return np.where(b == 99, 11, b)
 
 
-def _draw_employers(er: Employers, vac: np.ndarray, group: np.ndarray,
-                    rng: np.random.Generator, rounds: int = 4) -> np.ndarray:
+def _draw_employers(
+    er: Employers, vac: np.ndarray, group: np.ndarray, rng: np.random.Generator, rounds: int = 4
+) -> np.ndarray:
     """An employer per hire, drawn in proportion to room (vacancies) x fit with the hire's
     field; an employer never gets many more hires than it has room for (overflow is redrawn)."""
     out = np.full(group.size, -1, dtype=np.int64)
@@ -73,15 +74,22 @@ def _draw_employers(er: Employers, vac: np.ndarray, group: np.ndarray,
     return out
 
 
-def _new_terms(n: int, female: np.ndarray, age: np.ndarray,
-               rng: np.random.Generator) -> np.ndarray:
+def _new_terms(n: int, female: np.ndarray, age: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     ft_p = np.where(female, 0.58, 0.88) - np.where(age < 25, 0.15, 0) - np.where(age >= 55, 0.12, 0)
     ft = rng.random(n) < ft_p
     return np.where(ft, 1.0, rng.choice([0.5, 0.6, 0.8], size=n, p=[0.45, 0.2, 0.35]))
 
 
-def assign_jobs(pop: Population, er: Employers, rows: np.ndarray, age: np.ndarray, field: np.ndarray,
-                year: int, rng: np.random.Generator) -> tuple[Ended, Ended]:
+def assign_jobs(
+    pop: Population,
+    er: Employers,
+    rows: np.ndarray,
+    age: np.ndarray,
+    field: np.ndarray,
+    year: int,
+    rng: np.random.Generator,
+    persons: int,
+) -> tuple[Ended, Ended]:
     """Set main and second employers of present `rows`; returns the ended (main, second) jobs."""
     n = rows.size
     lab = pop.lab[rows]
@@ -93,15 +101,16 @@ def assign_jobs(pop: Population, er: Employers, rows: np.ndarray, age: np.ndarra
     ok2 = (cur2 >= 0) & er.alive[np.maximum(cur2, 0)]
     keep2 = (lab == EMP) & ok2 & (rng.random(n) < 0.75)
     new2 = (lab == EMP) & ~keep2 & (rng.random(n) < 0.012)
-    set_capacity(er, int(want.sum() + keep2.sum() + new2.sum()))
+    set_capacity(er, int(want.sum() + keep2.sum() + new2.sum()), persons)
     # employers above their size shed staff, on top of voluntary job changes
-    before = np.bincount(cur[want & ok], minlength=len(er)) + np.bincount(cur2[keep2],
-                                                                          minlength=len(er))
+    before = np.bincount(cur[want & ok], minlength=len(er)) + np.bincount(
+        cur2[keep2], minlength=len(er)
+    )
     ratio = before / np.maximum(er.cap, 0.5)
     shed = np.clip(1 - 1.1 / np.maximum(ratio, 1e-9), 0, 0.6)
     p_change = np.interp(age, [15, 25, 35, 50, 66], [0.2, 0.14, 0.07, 0.04, 0.03])
     keep = want & ok & (rng.random(n) >= p_change + shed[np.maximum(cur, 0)])
-    staff = (np.bincount(cur[keep], minlength=len(er)) + np.bincount(cur2[keep2], minlength=len(er)))
+    staff = np.bincount(cur[keep], minlength=len(er)) + np.bincount(cur2[keep2], minlength=len(er))
     vac = np.where(er.alive, np.maximum(er.cap - staff, 0) + 0.01 * er.cap, 0.0)
     hires = np.flatnonzero(want & ~keep)
     chosen = _draw_employers(er, vac, _field_group(field[hires]), rng)
@@ -148,18 +157,45 @@ def assign_jobs(pop: Population, er: Employers, rows: np.ndarray, age: np.ndarra
     pop.wpt[rows] = wpt
     e1 = np.flatnonzero(ended)
     e2 = np.flatnonzero(ended2)
-    return (Ended(e1, cur[e1], end_month[e1] + 0.5, old_fte[e1]),
-            Ended(e2, cur2[e2], rng.integers(1, 12, e2.size).astype(float), old_fte2[e2]))
+    return (
+        Ended(e1, cur[e1], end_month[e1] + 0.5, old_fte[e1]),
+        Ended(e2, cur2[e2], rng.integers(1, 12, e2.size).astype(float), old_fte2[e2]),
+    )
 
 
-def log_wage(pop: Population, er: Employers, rows: np.ndarray, employer: np.ndarray,
-             age: np.ndarray, level: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def log_wage(
+    pop: Population,
+    er: Employers,
+    rows: np.ndarray,
+    employer: np.ndarray,
+    age: np.ndarray,
+    level: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Log monthly full-time wage before the yearly level: education, sector, sex, age, person
     and employer effects."""
     a = np.clip(age.astype(float), 18, 66) - 18
-    return (P.EDU_WAGE[level] + P.SECTION_WAGE[er.section[employer]]
-            - 0.12 * (pop.sex[rows] == 1) + 0.026 * a - 0.00034 * a**2 + pop.wage_eff[rows]
-            + er.premium[employer] + rng.normal(0, 0.04, rows.size))
+    return (
+        P.EDU_WAGE[level]
+        + P.SECTION_WAGE[er.section[employer]]
+        - 0.12 * (pop.sex[rows] == 1)
+        + 0.026 * a
+        - 0.00034 * a**2
+        + pop.wage_eff[rows]
+        + er.premium[employer]
+        + rng.normal(0, 0.04, rows.size)
+    )
+
+
+def _floor(monthly: np.ndarray, median: float) -> np.ndarray:
+    """Minimum wages: below the floor, wages land just above it (sector minima differ), so there
+    is no mass of identical wages at one amount."""
+    floor = P.MINIMUM_WAGE_RATIO * median
+    low = monthly < floor
+    spread = np.log(floor / np.maximum(monthly[low], 1.0))  # how far below: deeper, a bit higher
+    out = monthly.copy()
+    out[low] = floor * np.exp(0.12 * np.tanh(spread))
+    return out
 
 
 @dataclass
@@ -177,9 +213,16 @@ class JobYear:
     fte_total: np.ndarray
 
 
-def employment_rows(pop: Population, er: Employers, rows: np.ndarray, age: np.ndarray,
-                    level: np.ndarray, year: int, ended: tuple[Ended, Ended],
-                    rng: np.random.Generator) -> JobYear:
+def employment_rows(
+    pop: Population,
+    er: Employers,
+    rows: np.ndarray,
+    age: np.ndarray,
+    level: np.ndarray,
+    year: int,
+    ended: tuple[Ended, Ended],
+    rng: np.random.Generator,
+) -> JobYear:
     n = rows.size
     main = pop.employer[rows].astype(np.int64)
     has = np.flatnonzero(main >= 0)
@@ -188,32 +231,58 @@ def employment_rows(pop: Population, er: Employers, rows: np.ndarray, age: np.nd
     ft = pop.wpt[rows[has]] == 1
     median = P.wage_median(year)
     c = np.log(median) - (np.median(lw[ft]) if ft.any() else 0.0)
-    monthly = np.maximum(np.exp(c + lw), P.MINIMUM_WAGE_RATIO * median)
+    monthly = _floor(np.exp(c + lw), median)
     fte_job = pop.job_fte[rows[has]].astype(float)
     start_m = np.clip(pop.job_start[rows[has]] - year * 12, 0, 11)
     frac = (12 - start_m) / 12
     dayshare = np.where(fte_job >= 1, 1.0, np.sqrt(fte_job))
     daily = np.full(n, np.nan)
     daily[has] = monthly * fte_job / dayshare / P.DAYS_PER_MONTH
-    parts = [(has, e, monthly * P.MONTHS_TAXABLE * frac * fte_job, frac * fte_job,
-              260 * frac * dayshare, np.ones(has.size, bool))]
+    parts = [
+        (
+            has,
+            e,
+            monthly * P.MONTHS_TAXABLE * frac * fte_job,
+            frac * fte_job,
+            260 * frac * dayshare,
+            np.ones(has.size, bool),
+        )
+    ]
     # second jobs on 31 December
     e2 = pop.employer2[rows].astype(np.int64)
     has2 = np.flatnonzero(e2 >= 0)
-    m2 = np.maximum(np.exp(c + log_wage(pop, er, rows[has2], e2[has2], age[has2], level[has2], rng)),
-                    P.MINIMUM_WAGE_RATIO * median)
+    m2 = _floor(
+        np.exp(c + log_wage(pop, er, rows[has2], e2[has2], age[has2], level[has2], rng)), median
+    )
     f2 = pop.job2_fte[rows[has2]].astype(float)
-    parts.append((has2, e2[has2], m2 * P.MONTHS_TAXABLE * f2, f2, 260 * np.sqrt(f2),
-                  np.ones(has2.size, bool)))
+    parts.append(
+        (
+            has2,
+            e2[has2],
+            m2 * P.MONTHS_TAXABLE * f2,
+            f2,
+            260 * np.sqrt(f2),
+            np.ones(has2.size, bool),
+        )
+    )
     # jobs that ended during the year
     for job in ended:
         frac_e = job.months / 12
-        m = np.maximum(np.exp(c + log_wage(pop, er, rows[job.person], job.employer,
-                                           age[job.person], level[job.person], rng)),
-                       P.MINIMUM_WAGE_RATIO * median)
+        lw_e = log_wage(
+            pop, er, rows[job.person], job.employer, age[job.person], level[job.person], rng
+        )
+        m = _floor(np.exp(c + lw_e), median)
         f = job.fte.astype(float)
-        parts.append((job.person, job.employer, m * P.MONTHS_TAXABLE * frac_e * f, frac_e * f,
-                      260 * frac_e * np.sqrt(f), np.zeros(job.person.size, bool)))
+        parts.append(
+            (
+                job.person,
+                job.employer,
+                m * P.MONTHS_TAXABLE * frac_e * f,
+                frac_e * f,
+                260 * frac_e * np.sqrt(f),
+                np.zeros(job.person.size, bool),
+            )
+        )
     parts.append(_student_jobs(pop, er, rows, age, year, rng))
     person = np.concatenate([p[0] for p in parts])
     employer = np.concatenate([p[1] for p in parts])
@@ -230,23 +299,39 @@ def employment_rows(pop: Population, er: Employers, rows: np.ndarray, age: np.nd
     person_u = person[order][starts]
     fte_rows = np.minimum(summed(3), 1.5)
     fte_total = np.bincount(person_u, weights=fte_rows, minlength=n)
-    return JobYear(person_u, employer[order][starts], summed(2),
-                   fte_rows, np.minimum(np.round(summed(4)), 366).astype(np.int16), on31, daily,
-                   np.where(np.bincount(person_u, minlength=n) > 0, fte_total, np.nan))
+    return JobYear(
+        person_u,
+        employer[order][starts],
+        summed(2),
+        fte_rows,
+        np.minimum(np.round(summed(4)), 366).astype(np.int16),
+        on31,
+        daily,
+        np.where(np.bincount(person_u, minlength=n) > 0, fte_total, np.nan),
+    )
 
 
-def _student_jobs(pop: Population, er: Employers, rows: np.ndarray, age: np.ndarray, year: int,
-                  rng: np.random.Generator) -> tuple:
+def _student_jobs(
+    pop: Population,
+    er: Employers,
+    rows: np.ndarray,
+    age: np.ndarray,
+    year: int,
+    rng: np.random.Generator,
+) -> tuple:
     """Short student jobs during the year (not held on 31 December)."""
     p = np.interp(age, [15, 16, 18, 21, 24, 25], [0.0, 0.25, 0.45, 0.55, 0.45, 0.0])
     who = np.flatnonzero((pop.lab[rows] == STUDENT) & (rng.random(rows.size) < p))
-    w = np.where(er.alive & np.isin(er.section, [_SECTION_G, _SECTION_I]) | (er.nace == NACE_78),
-                 er.cap, 0.0)
+    w = np.where(
+        er.alive & np.isin(er.section, [_SECTION_G, _SECTION_I]) | (er.nace == NACE_78), er.cap, 0.0
+    )
     cum = np.cumsum(w)
     if who.size == 0 or cum[-1] <= 0:
         z = np.zeros(0)
         return (who[:0], who[:0], z, z, z, np.zeros(0, bool))
-    employer = np.searchsorted(cum, rng.random(who.size) * cum[-1], side="right").clip(0, len(er) - 1)
+    employer = np.searchsorted(cum, rng.random(who.size) * cum[-1], side="right").clip(
+        0, len(er) - 1
+    )
     days = rng.integers(8, 46, who.size).astype(float)
     wage = days * rng.uniform(90, 135, who.size)
     return (who, employer, wage, days / 260 * 0.6, days, np.zeros(who.size, bool))

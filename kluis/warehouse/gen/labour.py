@@ -14,14 +14,35 @@ import numpy as np
 from kluis.warehouse.gen import labour_targets as T
 from kluis.warehouse.gen import params as P
 from kluis.warehouse.gen.state import (
-    CB, COMBO, DISAB, EMP, EXEMPT, HELP, INACT, INCAP, JOBSEEKER, JS_IA, JS_NONE, JS_UB, N_LAB,
-    NO_DATE, OTHER, PENS, SELF, SII, STUDENT, SWT, Population, day_of,
+    CB,
+    COMBO,
+    DISAB,
+    EMP,
+    EXEMPT,
+    HELP,
+    INACT,
+    INCAP,
+    JOBSEEKER,
+    JS_IA,
+    JS_NONE,
+    JS_UB,
+    N_LAB,
+    NO_DATE,
+    OTHER,
+    PENS,
+    SELF,
+    SII,
+    STUDENT,
+    SWT,
+    Population,
+    day_of,
 )
 
-STAY = np.array([0.93, 0.94, 0.85, 0.75, 0.55, 0.45, 0.5, 0.5, 0.6, 0.6, 0.995, 0.95, 0.92, 0.5,
-                 0.9, 0.8, 0.8])
+STAY = np.array(
+    [0.93, 0.94, 0.85, 0.75, 0.55, 0.45, 0.5, 0.5, 0.6, 0.6, 0.995, 0.95, 0.92, 0.5, 0.9, 0.8, 0.8]
+)
 STAY_LONG_INCAP = 0.9
-PUSH = 0.7  # share of a state's excess over its cell target pushed out per year
+PUSH = 0.9  # share of a state's excess over its cell target pushed out per year
 
 # plausibility of moving from (row; last row = newly arrived) to (column)
 AFFINITY = np.ones((N_LAB + 1, N_LAB))
@@ -29,11 +50,15 @@ np.fill_diagonal(AFFINITY[:N_LAB], 0.0)
 for _frm, _to in {
     EMP: {JS_UB: 3, JS_IA: 0.1, JS_NONE: 0.5, INCAP: 1.5, OTHER: 0.6, STUDENT: 0.1, SII: 0.3},
     SELF: {EMP: 1.5, JS_UB: 0.3, JS_NONE: 0.8, STUDENT: 0.1},
-    JS_UB: {EMP: 3, SELF: 0.5, STUDENT: 0.1, JS_IA: 0.2}, JS_IA: {EMP: 3, JS_UB: 1.5},
-    JS_NONE: {EMP: 2, SII: 1.5}, SII: {EMP: 1.5, JS_NONE: 2.5},
+    JS_UB: {EMP: 3, SELF: 0.5, STUDENT: 0.1, JS_IA: 0.2},
+    JS_IA: {EMP: 3, JS_UB: 1.5},
+    JS_NONE: {EMP: 2, SII: 1.5},
+    SII: {EMP: 1.5, JS_NONE: 2.5},
     STUDENT: {EMP: 2, JS_IA: 3, JS_NONE: 1, OTHER: 1, PENS: 0, SWT: 0, INCAP: 0.2},
     INCAP: {DISAB: 1.5, EMP: 0.7, PENS: 1.5, STUDENT: 0},
-    DISAB: {STUDENT: 0}, PENS: {STUDENT: 0}, SWT: {PENS: 3, STUDENT: 0},
+    DISAB: {STUDENT: 0},
+    PENS: {STUDENT: 0},
+    SWT: {PENS: 3, STUDENT: 0},
 }.items():
     for _k, _v in _to.items():
         AFFINITY[_frm, _k] = _v
@@ -61,8 +86,9 @@ def _sample_rows(prob: np.ndarray, row_of: np.ndarray, rng: np.random.Generator)
     return (pos - row_of * prob.shape[1]).clip(0, prob.shape[1] - 1)
 
 
-def _balanced(need: np.ndarray, ucell: np.ndarray, uorig: np.ndarray,
-              movers: np.ndarray) -> np.ndarray:
+def _balanced(
+    need: np.ndarray, ucell: np.ndarray, uorig: np.ndarray, movers: np.ndarray
+) -> np.ndarray:
     """Destination weights per (cell, origin) group: need x affinity, rescaled per destination
     (iterative proportional fitting) so that the expected arrivals match each state's need even
     though some origins lean towards some destinations."""
@@ -82,13 +108,42 @@ def _balanced(need: np.ndarray, ucell: np.ndarray, uorig: np.ndarray,
     return base * scale[cell_of]
 
 
-def step_labour(pop: Population, rows: np.ndarray, age: np.ndarray, year: int,
-                rng: np.random.Generator) -> None:
+def new_adjustment() -> dict:
+    return {"e": np.zeros(6), "u": np.ones(6)}
+
+
+def _update_adjustment(
+    adjust: dict, pop: Population, rows: np.ndarray, age: np.ndarray, lab: np.ndarray, year: int
+) -> None:
+    """Integral control: move next year's solved targets by the gap seen this year."""
+    scope = (age >= 15) & (age <= 64) & ~pop.waiting[rows]
+    group = (P.PROV_REGION[pop.prov[rows]] * 2 + pop.sex[rows])[scope].astype(np.int64)
+    work = np.isin(lab[scope], (EMP, SELF, HELP, COMBO))
+    seek = np.isin(lab[scope], (JS_UB, JS_IA, JS_NONE))
+    n = np.bincount(group, minlength=6).astype(float)
+    e = np.bincount(group, weights=work, minlength=6)
+    j = np.bincount(group, weights=seek, minlength=6)
+    if n.min() < 200:  # too few persons for the correction to be more than noise
+        return
+    emp_t, un_t = T.group_targets(year)
+    u = j / np.maximum(e + j, 1.0)
+    adjust["e"] = np.clip(adjust["e"] + 0.8 * (emp_t - e / n), -0.06, 0.06)
+    adjust["u"] = np.clip(adjust["u"] * (un_t / np.maximum(u, 1e-3)) ** 0.8, 0.6, 1.5)
+
+
+def step_labour(
+    pop: Population,
+    rows: np.ndarray,
+    age: np.ndarray,
+    year: int,
+    rng: np.random.Generator,
+    adjust: dict | None = None,
+) -> None:
     """New labour state for resident `rows` (their previous state is pop.lab, -1 for new)."""
     cells = person_cells(pop, rows, age)
     prev = pop.lab_prev[rows].astype(np.int64)
     counts = np.bincount(cells, minlength=T.N_CELLS).astype(float)
-    target = T.build_targets(year, counts)
+    target = T.build_targets(year, counts, adjust)
     known = prev >= 0
     have = np.zeros((T.N_CELLS, N_LAB))
     np.add.at(have, (cells[known], prev[known]), 1.0)
@@ -119,10 +174,18 @@ def step_labour(pop: Population, rows: np.ndarray, age: np.ndarray, year: int,
     lab = new.astype(np.int8)
     _bookkeeping(pop, rows, lab, prev, year, rng)
     pop.lab[rows] = lab
+    if adjust is not None:
+        _update_adjustment(adjust, pop, rows, age, lab, year)
 
 
-def _bookkeeping(pop: Population, rows: np.ndarray, lab: np.ndarray, prev: np.ndarray, year: int,
-                 rng: np.random.Generator) -> None:
+def _bookkeeping(
+    pop: Population,
+    rows: np.ndarray,
+    lab: np.ndarray,
+    prev: np.ndarray,
+    year: int,
+    rng: np.random.Generator,
+) -> None:
     """Spell starts: job-seeker registration month, incapacity start day, state entry year."""
     changed = lab != prev
     pop.lab_since[rows[changed]] = year

@@ -1,99 +1,92 @@
-"""Measure a generated warehouse against the calibration targets (one reference year).
-
-Reads only the columns it needs. Used by the generator's tests and the benchmark; a profile
-command can print `measure(dir, year)` next to `calibration.TARGETS`.
-"""
+"""Measure a generated warehouse against the calibration targets (one reference year), in DuckDB
+over the Parquet files. Used by the generator's tests and benchmark; the population is the one
+kluis.warehouse.calibration describes (residents aged 15-64, not in the waiting register)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
+import duckdb
 
 from kluis import codes
 from kluis.warehouse.calibration import PROVINCE_SHARES
 from kluis.warehouse.layout import table_path
 
-_REGION = codes.load("province").mapping("region")
-_BROAD = codes.load("isced_level").mapping("broad")
-
-
-def _read(directory: Path, table: str, year: int | None, columns: list[str]) -> dict:
-    t = pq.read_table(table_path(directory, table, year), columns=columns)
-    return {c: t.column(c).to_numpy(zero_copy_only=False) for c in columns}
-
 
 def measure(directory: Path | str, year: int) -> dict[str, float]:
     """Value of every calibration target (by name) in `year` of the warehouse at `directory`."""
     d = Path(directory)
-    py = _read(d, "person_year", year, ["insz", "resident", "province", "sep_code",
-                                         "education_level", "work_performance_type",
-                                         "gross_daily_wage"])
-    persons = _read(d, "persons", None, ["insz", "birth_date", "sex", "nationality",
-                                         "waiting_register"])
-    pos = np.searchsorted(persons["insz"], py["insz"])
-    if not np.array_equal(persons["insz"][pos], py["insz"]):
-        raise ValueError(f"{d}: person_year {year} has persons missing from persons")
-    birth_year = persons["birth_date"].astype("datetime64[Y]").astype(np.int64)[pos] + 1970
-    age = year - birth_year
-    scope = py["resident"] & ~persons["waiting_register"][pos] & (age >= 15) & (age <= 64)
-    n = int(scope.sum())
-    sex = persons["sex"][pos][scope]
-    prov = py["province"][scope].astype(str)
-    region = np.array([_REGION[p] for p in np.unique(prov)])[np.unique(prov, return_inverse=True)[1]]
-    sep = py["sep_code"][scope].astype(str)
-    group = np.array([s[0] for s in np.unique(sep)])[np.unique(sep, return_inverse=True)[1]]
-    work = group == "1"
-    js = group == "2"
-    nat = persons["nationality"][pos][scope]
-    a = age[scope]
+    con = duckdb.connect()
+    con.execute("create table region(code varchar, region varchar)")
+    con.executemany(
+        "insert into region values (?, ?)", list(codes.load("province").mapping("region").items())
+    )
+    con.execute("create table broad(code varchar, broad varchar)")
+    con.executemany(
+        "insert into broad values (?, ?)", list(codes.load("isced_level").mapping("broad").items())
+    )
+    py = table_path(d, "person_year", year)
+    con.execute(f"""create table pop as
+        select p.*, r.region, s.sex, s.nationality, b.broad,
+               left(p.sep_code, 1) as grp, p.gross_daily_wage * 21.67 as monthly,
+               {year} - year(s.birth_date) as age
+        from read_parquet('{py}') p join read_parquet('{table_path(d, "persons")}') s
+             using (insz)
+        join region r on r.code = p.province
+        left join broad b on b.code = p.education_level
+        where p.resident and not s.waiting_register
+          and {year} - year(s.birth_date) between 15 and 64""")
+
+    def q(sql: str) -> float:
+        value = con.execute(sql).fetchall()[0][0]
+        return float(value) if value is not None else float("nan")
+
+    def rate(cond: str, where: str = "true") -> float:
+        return q(f"select avg(case when {cond} then 1.0 else 0.0 end) from pop where {where}")
+
+    def unemployment(where: str = "true") -> float:
+        return q(f"""select sum(case when grp = '2' then 1.0 else 0 end)
+                     / sum(case when grp in ('1', '2') then 1.0 else 0 end) from pop
+                     where {where}""")
+
     m: dict[str, float] = {
-        "residents_15_64": n,
-        "share_female": float(np.mean(sex == "2")),
-        "age_15_24": float(np.mean(a <= 24)),
-        "age_25_49": float(np.mean((a >= 25) & (a <= 49))),
-        "age_50_64": float(np.mean(a >= 50)),
-        "employment_rate": float(work.mean()),
-        "employment_rate_men": float(work[sex == "1"].mean()),
-        "employment_rate_women": float(work[sex == "2"].mean()),
-        "unemployment_rate": float(js.sum() / max(work.sum() + js.sum(), 1)),
-        "non_belgian": float(np.mean(nat != "BE")),
-        "non_belgian_brussels": float(np.mean(nat[region == "Brussels"] != "BE")),
-        "long_term_sick": int((sep == "3.7").sum()),
+        "residents_15_64": q("select count(*) from pop"),
+        "share_female": rate("sex = '2'"),
+        "age_15_24": rate("age <= 24"),
+        "age_25_49": rate("age between 25 and 49"),
+        "age_50_64": rate("age >= 50"),
+        "employment_rate": rate("grp = '1'"),
+        "employment_rate_men": rate("grp = '1'", "sex = '1'"),
+        "employment_rate_women": rate("grp = '1'", "sex = '2'"),
+        "unemployment_rate": unemployment(),
+        "non_belgian": rate("nationality <> 'BE'"),
+        "non_belgian_brussels": rate("nationality <> 'BE'", "region = 'Brussels'"),
+        "long_term_sick": q("select count(*) from pop where sep_code = '3.7'"),
     }
     for r in ("Flanders", "Wallonia", "Brussels"):
-        sel = region == r
-        m[f"region_{r.lower()}"] = float(sel.mean())
-        m[f"employment_rate_{r.lower()}"] = float(work[sel].mean())
-        m[f"unemployment_rate_{r.lower()}"] = float(js[sel].sum() / max((work | js)[sel].sum(), 1))
+        m[f"region_{r.lower()}"] = rate(f"region = '{r}'")
+        m[f"employment_rate_{r.lower()}"] = rate("grp = '1'", f"region = '{r}'")
+        m[f"unemployment_rate_{r.lower()}"] = unemployment(f"region = '{r}'")
     for p in PROVINCE_SHARES:
-        m[f"province_{p}"] = float(np.mean(prov == p))
-    # wages of full-time employees
-    ft = scope & (py["work_performance_type"] == "1")
-    monthly = py["gross_daily_wage"][ft].astype(float) * 21.67
-    m["wage_mean_ft"] = float(np.nanmean(monthly))
-    m["wage_median_ft"] = float(np.nanmedian(monthly))
-    levels = py["education_level"][ft].astype(str)
-    broad = np.array([_BROAD[v] for v in np.unique(levels)])[np.unique(levels,
-                                                                       return_inverse=True)[1]]
-    m["wage_ratio_high_low"] = float(np.nanmedian(monthly[broad == "high"])
-                                     / np.nanmedian(monthly[broad == "low"]))
-    fsex = persons["sex"][pos][ft]
-    m["wage_ratio_female_male"] = float(np.nanmedian(monthly[fsex == "2"])
-                                        / np.nanmedian(monthly[fsex == "1"]))
-    in_scope = py["insz"][scope]
-    # employers
-    emp = pq.read_table(table_path(d, "employments", year), columns=["rsz_number", "on_31_dec"])
-    m["employers"] = len(pc.unique(emp.column("rsz_number")))
-    dec = emp.filter(emp.column("on_31_dec")).column("rsz_number").to_numpy(zero_copy_only=False)
-    _, size = np.unique(dec, return_counts=True)
-    m["employers_under_5"] = float(np.mean(size < 5)) if size.size else 0.0
-    m["employers_100_plus"] = float(np.mean(size >= 100)) if size.size else 0.0
-    wf = _read(d, "welfare_support", year, ["insz", "level", "support_type"])
-    sii = (wf["level"] == 1) & (wf["support_type"] == "1")
-    m["social_integration_income"] = int(np.isin(wf["insz"][sii], in_scope).sum())
-    da = _read(d, "disability_allowances", year, ["insz"])
-    m["disability_allowance"] = int(np.isin(da["insz"], in_scope).sum())
+        m[f"province_{p}"] = rate(f"province = '{p}'")
+    ft = "work_performance_type = '1' and monthly is not null"
+    m["wage_mean_ft"] = q(f"select avg(monthly) from pop where {ft}")
+    m["wage_median_ft"] = q(f"select median(monthly) from pop where {ft}")
+    m["wage_ratio_high_low"] = q(f"""select median(monthly) filter (broad = 'high')
+                                    / median(monthly) filter (broad = 'low') from pop where {ft}""")
+    m["wage_ratio_female_male"] = q(f"""select median(monthly) filter (sex = '2')
+                                       / median(monthly) filter (sex = '1') from pop where {ft}""")
+    emp = table_path(d, "employments", year)
+    m["employers"] = q(f"select count(distinct rsz_number) from read_parquet('{emp}')")
+    sizes = f"""(select rsz_number, count(*) n from read_parquet('{emp}') where on_31_dec
+                 group by 1)"""
+    m["employers_under_5"] = q(f"select avg(case when n < 5 then 1.0 else 0 end) from {sizes}")
+    m["employers_100_plus"] = q(f"select avg(case when n >= 100 then 1.0 else 0 end) from {sizes}")
+    wf = table_path(d, "welfare_support", year)
+    m["social_integration_income"] = q(f"""select count(distinct insz) from read_parquet('{wf}')
+        where level = 1 and support_type = '1' and insz in (select insz from pop)""")
+    da = table_path(d, "disability_allowances", year)
+    m["disability_allowance"] = q(f"""select count(distinct insz) from read_parquet('{da}')
+        where insz in (select insz from pop)""")
+    con.close()
     return m

@@ -23,8 +23,9 @@ COUNTRY_EU = np.array([codes.load("country").mapping("eu")[c] == "EU" for c in C
 
 PROVINCES: tuple[str, ...] = codes.load("province").codes
 REGIONS = ("Flanders", "Wallonia", "Brussels")
-PROV_REGION = np.array([REGIONS.index(codes.load("province").mapping("region")[p])
-                        for p in PROVINCES], dtype=np.int8)
+PROV_REGION = np.array(
+    [REGIONS.index(codes.load("province").mapping("region")[p]) for p in PROVINCES], dtype=np.int8
+)
 PROV_SHARE = np.array([PROVINCE_SHARES[p] for p in PROVINCES])
 LIEGE = PROVINCES.index("60000")
 BRUSSELS_REGION = 2
@@ -32,8 +33,9 @@ SERVICES = ("VDAB", "FOREM", "ACTIRIS", "ADG")  # indexed by region, ADG last
 
 EDU_LEVELS: tuple[str, ...] = codes.load("isced_level").codes
 _broad = codes.load("isced_level").mapping("broad")
-EDU_BROAD = np.array([("low", "medium", "high", "unknown").index(_broad[c])
-                      for c in EDU_LEVELS], dtype=np.int8)
+EDU_BROAD = np.array(
+    [("low", "medium", "high", "unknown").index(_broad[c]) for c in EDU_LEVELS], dtype=np.int8
+)
 L = {c: i for i, c in enumerate(EDU_LEVELS)}
 FIELDS: tuple[str, ...] = codes.load("isced_field").codes
 F = {c: i for i, c in enumerate(FIELDS)}
@@ -43,8 +45,20 @@ NACE_SECTION = np.array([ord(codes.load("nace").mapping("section")[c]) - ord("A"
 
 # ------------------------------------------------------------------------- demography
 # Residents in Belgium by birth year (thousands, about 2024): the shape of the age pyramid.
-_COHORT_POINTS = [(1930, 105), (1945, 125), (1955, 150), (1962, 166), (1970, 158), (1978, 150),
-                  (1985, 152), (1992, 140), (1998, 128), (2004, 131), (2010, 137), (2030, 125)]
+_COHORT_POINTS = [
+    (1930, 105),
+    (1945, 125),
+    (1955, 150),
+    (1962, 166),
+    (1970, 158),
+    (1978, 150),
+    (1985, 152),
+    (1992, 140),
+    (1998, 128),
+    (2004, 131),
+    (2010, 137),
+    (2030, 125),
+]
 
 
 def cohort_size(birth_year: np.ndarray | int) -> np.ndarray:
@@ -68,20 +82,102 @@ def immigrant_age_weights() -> np.ndarray:
 
 # Nationality of foreign immigrants (about 2015-2024) and of the older foreign stock / origins.
 _IMMIGRANT_MIX = {
-    "RO": 11, "FR": 9, "NL": 6, "IT": 4, "ES": 4, "PL": 4, "BG": 3, "PT": 2, "DE": 2, "GR": 1.2,
-    "MA": 5, "SY": 4, "AF": 3, "UA": 4, "IN": 4, "TR": 2, "BR": 3, "CD": 2, "CM": 2, "GN": 1.5,
-    "ER": 1.5, "IQ": 2, "PS": 1.5, "US": 1.5, "CN": 1.5, "PK": 1, "PH": 1, "GB": 1, "DZ": 1,
-    "TN": 0.8, "SN": 0.7, "RU": 0.7, "AL": 0.5, "XK": 0.5, "SO": 0.7, "IR": 0.6, "CO": 0.5,
-    "VN": 0.4, "JP": 0.4, "CA": 0.4, "HU": 0.5, "SK": 0.5, "CZ": 0.3, "LT": 0.3, "HR": 0.3,
+    "RO": 11,
+    "FR": 9,
+    "NL": 6,
+    "IT": 4,
+    "ES": 4,
+    "PL": 4,
+    "BG": 3,
+    "PT": 2,
+    "DE": 2,
+    "GR": 1.2,
+    "MA": 5,
+    "SY": 4,
+    "AF": 3,
+    "UA": 4,
+    "IN": 4,
+    "TR": 2,
+    "BR": 3,
+    "CD": 2,
+    "CM": 2,
+    "GN": 1.5,
+    "ER": 1.5,
+    "IQ": 2,
+    "PS": 1.5,
+    "US": 1.5,
+    "CN": 1.5,
+    "PK": 1,
+    "PH": 1,
+    "GB": 1,
+    "DZ": 1,
+    "TN": 0.8,
+    "SN": 0.7,
+    "RU": 0.7,
+    "AL": 0.5,
+    "XK": 0.5,
+    "SO": 0.7,
+    "IR": 0.6,
+    "CO": 0.5,
+    "VN": 0.4,
+    "JP": 0.4,
+    "CA": 0.4,
+    "HU": 0.5,
+    "SK": 0.5,
+    "CZ": 0.3,
+    "LT": 0.3,
+    "HR": 0.3,
 }
 _STOCK_MIX = {
-    "IT": 11, "FR": 12, "NL": 12, "MA": 8, "RO": 7, "ES": 5, "PL": 5, "PT": 4, "TR": 4, "BG": 3,
-    "DE": 3, "GR": 2, "CD": 2, "UA": 1.5, "SY": 1.5, "IN": 1, "AF": 1, "CM": 1, "GB": 1.5,
-    "DZ": 1, "TN": 0.7, "RW": 0.5, "BR": 1, "CN": 0.7, "US": 0.8, "RU": 0.7, "GN": 0.5,
+    "IT": 11,
+    "FR": 12,
+    "NL": 12,
+    "MA": 8,
+    "RO": 7,
+    "ES": 5,
+    "PL": 5,
+    "PT": 4,
+    "TR": 4,
+    "BG": 3,
+    "DE": 3,
+    "GR": 2,
+    "CD": 2,
+    "UA": 1.5,
+    "SY": 1.5,
+    "IN": 1,
+    "AF": 1,
+    "CM": 1,
+    "GB": 1.5,
+    "DZ": 1,
+    "TN": 0.7,
+    "RW": 0.5,
+    "BR": 1,
+    "CN": 0.7,
+    "US": 0.8,
+    "RU": 0.7,
+    "GN": 0.5,
 }
 _ORIGIN_MIX = {
-    "MA": 22, "IT": 14, "TR": 9, "FR": 8, "NL": 8, "CD": 5, "DZ": 3, "ES": 3, "PL": 3, "DE": 3,
-    "RO": 2, "PT": 2, "TN": 2, "RW": 1, "GR": 1.5, "RS": 1, "XK": 1, "AL": 1, "RU": 1, "CM": 1,
+    "MA": 22,
+    "IT": 14,
+    "TR": 9,
+    "FR": 8,
+    "NL": 8,
+    "CD": 5,
+    "DZ": 3,
+    "ES": 3,
+    "PL": 3,
+    "DE": 3,
+    "RO": 2,
+    "PT": 2,
+    "TN": 2,
+    "RW": 1,
+    "GR": 1.5,
+    "RS": 1,
+    "XK": 1,
+    "AL": 1,
+    "RU": 1,
+    "CM": 1,
 }
 ASYLUM_COUNTRIES = ("SY", "AF", "ER", "IQ", "PS", "SO", "GN", "IR", "CD", "BI", "TR")
 
@@ -99,24 +195,39 @@ ORIGIN_MIX = _mix(_ORIGIN_MIX, 0.1)
 ASYLUM = np.isin(np.array(COUNTRIES), ASYLUM_COUNTRIES)
 
 # Province of arrival of immigrants (Brussels and Antwerp attract most).
-IMMIGRANT_PROVINCE = {"10000": 0.17, "20001": 0.08, "20002": 0.03, "21000": 0.33, "30000": 0.05,
-                      "40000": 0.09, "50000": 0.08, "60000": 0.08, "70000": 0.04, "80000": 0.02,
-                      "90000": 0.03}
+IMMIGRANT_PROVINCE = {
+    "10000": 0.17,
+    "20001": 0.08,
+    "20002": 0.03,
+    "21000": 0.33,
+    "30000": 0.05,
+    "40000": 0.09,
+    "50000": 0.08,
+    "60000": 0.08,
+    "70000": 0.04,
+    "80000": 0.02,
+    "90000": 0.03,
+}
 IMMIGRANT_PROV_P = np.array([IMMIGRANT_PROVINCE[p] for p in PROVINCES])
 
 # Share non-Belgian among residents 15-64, by region, along the years (target path).
 FOREIGN_SHARE_POINTS = {  # region -> [(year, share)]
-    0: [(2003, 0.060), (2024, 0.100), (2030, 0.105)],
-    1: [(2003, 0.100), (2024, 0.125), (2030, 0.130)],
-    2: [(2003, 0.290), (2024, 0.390), (2030, 0.395)],
+    0: [(2003, 0.060), (2024, 0.096), (2030, 0.100)],
+    1: [(2003, 0.100), (2024, 0.121), (2030, 0.125)],
+    2: [(2003, 0.290), (2024, 0.375), (2030, 0.380)],
 }
 # Share of Belgians with a foreign origin, by region (Statbel 'origin' statistics).
 ORIGIN_SHARE_BE = np.array([0.17, 0.24, 0.58])
 
 # ------------------------------------------------------------------------- education
 # Final education by birth cohort (Belgian-born): shares of low / medium / high.
-_EDU_POINTS = [(1935, (0.50, 0.33, 0.17)), (1950, (0.42, 0.37, 0.21)), (1970, (0.26, 0.41, 0.33)),
-               (1990, (0.15, 0.40, 0.45)), (2015, (0.12, 0.39, 0.49))]
+_EDU_POINTS = [
+    (1935, (0.50, 0.33, 0.17)),
+    (1950, (0.42, 0.37, 0.21)),
+    (1970, (0.26, 0.41, 0.33)),
+    (1990, (0.15, 0.40, 0.45)),
+    (2015, (0.12, 0.39, 0.49)),
+]
 
 
 def edu_broad_probs(birth_year: np.ndarray) -> np.ndarray:
@@ -136,9 +247,13 @@ HIGH_P = np.array([0.04, 0.43, 0.02, 0.41, 0.06, 0.04])
 
 # Education path: (age reached, level) steps towards each final level.
 _PATHS = {
-    "000": [(0, "000")], "100": [(12, "100")], "210": [(12, "100"), (15, "210")],
-    "220": [(12, "100"), (16, "220")], "310": [(12, "100"), (14, "210"), (18, "310")],
-    "320": [(12, "100"), (14, "210"), (18, "320")], "330": [(12, "100"), (14, "220"), (19, "330")],
+    "000": [(0, "000")],
+    "100": [(12, "100")],
+    "210": [(12, "100"), (15, "210")],
+    "220": [(12, "100"), (16, "220")],
+    "310": [(12, "100"), (14, "210"), (18, "310")],
+    "320": [(12, "100"), (14, "210"), (18, "320")],
+    "330": [(12, "100"), (14, "220"), (19, "330")],
     "340": [(12, "100"), (14, "210"), (18, "340")],
     "400": [(12, "100"), (14, "220"), (18, "330"), (20, "400")],
     "500": [(12, "100"), (14, "210"), (18, "320"), (21, "500")],
@@ -158,13 +273,46 @@ for _code, _steps in _PATHS.items():
         PATH_LEVEL[L[_code], _k] = L[_lvl]
 
 # Field of the final diploma: (fields, weights for men, weights for women) by kind of level.
-_VOC = {"071": (30, 3), "073": (14, 2), "072": (8, 4), "041": (12, 26), "061": (6, 2),
-        "104": (5, 1), "081": (4, 2), "101": (6, 18), "091": (3, 15), "092": (2, 12),
-        "021": (3, 5), "023": (1, 2), "102": (1, 2), "103": (2, 1), "999": (3, 3)}
-_TER = {"041": (22, 18), "071": (17, 4), "061": (10, 2), "042": (5, 6), "011": (4, 12),
-        "091": (6, 18), "031": (6, 10), "053": (3, 1.5), "054": (2, 1), "073": (4, 2),
-        "051": (2, 3), "022": (2, 3), "023": (2, 4), "032": (2, 3), "021": (3, 4), "081": (2, 1),
-        "084": (0.5, 1), "092": (2, 7), "052": (1, 1), "103": (1, 0.3), "999": (2, 2)}
+_VOC = {
+    "071": (30, 3),
+    "073": (14, 2),
+    "072": (8, 4),
+    "041": (12, 26),
+    "061": (6, 2),
+    "104": (5, 1),
+    "081": (4, 2),
+    "101": (6, 18),
+    "091": (3, 15),
+    "092": (2, 12),
+    "021": (3, 5),
+    "023": (1, 2),
+    "102": (1, 2),
+    "103": (2, 1),
+    "999": (3, 3),
+}
+_TER = {
+    "041": (22, 18),
+    "071": (17, 4),
+    "061": (10, 2),
+    "042": (5, 6),
+    "011": (4, 12),
+    "091": (6, 18),
+    "031": (6, 10),
+    "053": (3, 1.5),
+    "054": (2, 1),
+    "073": (4, 2),
+    "051": (2, 3),
+    "022": (2, 3),
+    "023": (2, 4),
+    "032": (2, 3),
+    "021": (3, 4),
+    "081": (2, 1),
+    "084": (0.5, 1),
+    "092": (2, 7),
+    "052": (1, 1),
+    "103": (1, 0.3),
+    "999": (2, 2),
+}
 
 
 def _field_p(table: dict[str, tuple[float, float]], sex: int) -> np.ndarray:
@@ -181,59 +329,26 @@ GENERAL_FIELD = F["001"]
 UNKNOWN_FIELD = F["999"]
 
 # Log-wage effect of the (current) education level.
-EDU_WAGE = np.array([-0.30, -0.28, -0.22, -0.20, -0.02, -0.02, -0.10, -0.05, 0.02, 0.10, 0.18,
-                     0.22, 0.42, 0.50, 0.55, -0.10])
+EDU_WAGE = np.array(
+    [-0.30, -0.28, -0.22, -0.20, -0.02, -0.02, -0.10, -0.05, 0.02, 0.08, 0.15, 0.18, 0.36, 0.43,
+     0.48, -0.10]
+)  # fmt: skip
 
-# ----------------------------------------------------------------------------- employers
-# Employers by NACE section: (relative count of employers, size multiplier, log-wage effect).
-SECTION = {
-    "A": (3.0, 0.6, -0.20), "B": (0.1, 3.0, 0.10), "C": (7.0, 3.2, 0.10), "D": (0.2, 6.0, 0.35),
-    "E": (0.5, 2.0, 0.00), "F": (12.0, 0.8, -0.02), "G": (22.0, 0.9, -0.08),
-    "H": (4.0, 2.2, 0.00), "I": (10.0, 0.6, -0.30), "J": (3.5, 1.6, 0.25), "K": (2.0, 3.0, 0.30),
-    "L": (2.0, 0.5, 0.05), "M": (11.0, 0.7, 0.15), "N": (4.5, 2.8, -0.15), "O": (0.6, 30.0, 0.08),
-    "P": (1.8, 9.0, 0.05), "Q": (7.0, 4.0, -0.03), "R": (2.0, 0.8, -0.12), "S": (6.0, 0.6, -0.15),
-    "T": (4.0, 0.2, -0.35), "U": (0.15, 8.0, 0.30),
-}
-SECTION_LETTERS = "ABCDEFGHIJKLMNOPQRSTU"
-SECTION_COUNT_W = np.array([SECTION[s][0] for s in SECTION_LETTERS])
-SECTION_SIZE_MULT = np.array([SECTION[s][1] for s in SECTION_LETTERS])
-SECTION_WAGE = np.array([SECTION[s][2] for s in SECTION_LETTERS])
-# Chance that an employer of a division is public (by division code).
-PUBLIC_SHARE = {"84": 1.0, "85": 0.75, "86": 0.3, "87": 0.25, "88": 0.3, "36": 0.5, "37": 0.4,
-                "38": 0.3, "49": 0.1, "53": 0.3, "91": 0.4, "72": 0.1}
-# Size classes of employers with staff (RSZ): (low, high, share of employers).
-SIZE_CLASSES = [(1, 4, 0.76), (5, 9, 0.11), (10, 19, 0.06), (20, 49, 0.04), (50, 99, 0.014),
-                (100, 199, 0.008), (200, 499, 0.0045), (500, 999, 0.0012), (1000, 30000, 0.0009)]
-SIZE_CLASS_EDGES = np.array([1, 5, 10, 20, 50, 100, 200, 500, 1000])
-
-# How strongly each ISCED-F broad field (00..10, 99 -> 11) leans towards each NACE section.
-AFFINITY = np.ones((12, 21))
-for _f, _prefs in {
-    1: {"P": 8}, 2: {"R": 5, "J": 3, "P": 2}, 3: {"O": 3, "Q": 3, "M": 2, "P": 2},
-    4: {"K": 4, "M": 3, "O": 2, "G": 1.5}, 5: {"M": 4, "C": 2, "P": 2, "Q": 1.5},
-    6: {"J": 10, "K": 2, "M": 2}, 7: {"C": 4, "F": 5, "D": 4, "H": 1.5, "M": 2, "B": 3},
-    8: {"A": 12, "C": 1.5}, 9: {"Q": 9, "P": 1.5, "O": 1.5}, 10: {"I": 4, "H": 4, "S": 4, "N": 2},
-}.items():
-    for _s, _w in _prefs.items():
-        AFFINITY[_f, SECTION_LETTERS.index(_s)] = _w
-
-# Self-employed by NACE section (their own activity).
-SELF_SECTION_W = np.array([SECTION_COUNT_W[i] * (3 if s in "AFGMQS" else 1)
-                           for i, s in enumerate(SECTION_LETTERS)])
-
-# ---------------------------------------------------------------------------- wages
-# Mean gross monthly full-time wage by year (EUR), median = mean / MEAN_OVER_MEDIAN.
-_WAGE_POINTS = [(2003, 2700), (2008, 3100), (2012, 3350), (2016, 3450), (2020, 3600),
-                (2021, 3640), (2022, 3790), (2023, 3900), (2024, 3930), (2025, 3960),
-                (2026, 4010)]
-MEAN_OVER_MEDIAN = 3900 / 3500
-
-
-def wage_median(year: int) -> float:
-    xs, ys = zip(*_WAGE_POINTS, strict=True)
-    return float(np.interp(year, xs, ys)) / MEAN_OVER_MEDIAN
-
-
-MINIMUM_WAGE_RATIO = 0.55  # minimum full-time wage relative to the median
-DAYS_PER_MONTH = 21.67  # 5-day week regime
-MONTHS_TAXABLE = 13.92  # 12 months + double holiday pay + end-of-year premium
+# employers and wages live in params_work; re-exported so callers use one namespace
+from kluis.warehouse.gen.params_work import (  # noqa: E402, F401
+    AFFINITY,
+    DAYS_PER_MONTH,
+    MEAN_OVER_MEDIAN,
+    MINIMUM_WAGE_RATIO,
+    MONTHS_TAXABLE,
+    PUBLIC_SHARE,
+    SECTION,
+    SECTION_COUNT_W,
+    SECTION_LETTERS,
+    SECTION_SIZE_MULT,
+    SECTION_WAGE,
+    SELF_SECTION_W,
+    SIZE_CLASS_EDGES,
+    SIZE_CLASSES,
+    wage_median,
+)

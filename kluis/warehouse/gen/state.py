@@ -17,8 +17,25 @@ NO_DATE = np.iinfo(np.int32).min
 RES, ABROAD, NONRES, DEAD, GONE = 0, 1, 2, 3, 4
 
 # labour states (kluis-internal; mapped to KSZ SEP codes when writing)
-EMP, SELF, HELP, COMBO, JS_UB, JS_IA, JS_NONE, CB, EXEMPT, SII, PENS, SWT, STUDENT, INCAP, DISAB, \
-    INACT, OTHER = range(17)
+(
+    EMP,
+    SELF,
+    HELP,
+    COMBO,
+    JS_UB,
+    JS_IA,
+    JS_NONE,
+    CB,
+    EXEMPT,
+    SII,
+    PENS,
+    SWT,
+    STUDENT,
+    INCAP,
+    DISAB,
+    INACT,
+    OTHER,
+) = range(17)
 N_LAB = 17
 WORKING = (EMP, SELF, HELP, COMBO)
 JOBSEEKER = (JS_UB, JS_IA, JS_NONE)
@@ -136,6 +153,19 @@ class Population:
         return {k: v[order] for k, v in out.items()}
 
 
+class Draws:
+    """Uniform draws `u[k]` (float32, one per person) made on first use and kept: flags that
+    must exclude each other cut the same draw into ranges."""
+
+    def __init__(self, rng: np.random.Generator, n: int) -> None:
+        self.rng, self.n, self.cache = rng, n, {}
+
+    def __getitem__(self, k: int) -> np.ndarray:
+        if k not in self.cache:
+            self.cache[k] = self.rng.random(self.n, dtype=np.float32)
+        return self.cache[k]
+
+
 def rng_for(seed: int, year: int, stream: int) -> np.random.Generator:
     """An independent random stream per (seed, year, component): order of calls never matters."""
     return np.random.default_rng([seed & 0xFFFFFFFF, seed >> 32, year, stream])
@@ -149,5 +179,7 @@ def year_of(days: np.ndarray) -> np.ndarray:
 def day_of(year: np.ndarray | int, day_in_year: np.ndarray | int = 0) -> np.ndarray:
     """Day number of 1 January of `year` plus `day_in_year`."""
     y = np.asarray(year, dtype=np.int64) - 1970
-    return (y.astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64)
-            + np.asarray(day_in_year, dtype=np.int64)).astype(np.int32)
+    return (
+        y.astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64)
+        + np.asarray(day_in_year, dtype=np.int64)
+    ).astype(np.int32)

@@ -9,21 +9,38 @@ import numpy as np
 
 from kluis import codes
 from kluis.warehouse.gen import params as P
+from kluis.warehouse.gen.demography import REASON_CODES
 from kluis.warehouse.gen.education import ORG_CODES
 from kluis.warehouse.gen.employers import Employers
 from kluis.warehouse.gen.household import LIPRO
 from kluis.warehouse.gen.jobs import JobYear
 from kluis.warehouse.gen.spells import MEDICAL, disability_rows, spells, welfare
 from kluis.warehouse.gen.state import (
-    COMBO, EMP, HELP, NONRES, OTHER, PENS, RES, SELF, STUDENT, SWT, Population,
+    COMBO,
+    EMP,
+    HELP,
+    NONRES,
+    OTHER,
+    PENS,
+    RES,
+    SELF,
+    STUDENT,
+    SWT,
+    Population,
 )
 from kluis.warehouse.gen.statuses import FLAG_NAMES, JS_CATEGORIES, SEP_CODES, sep_index
-from kluis.warehouse.gen.demography import REASON_CODES
-from kluis.warehouse.gen.writer import Codes, Digits, Values, write_table
+from kluis.warehouse.gen.writer import Codes, Digits, TableJob, Values
 from kluis.warehouse.layout import table_path
 
-_BORDER_P = {"80000": 0.7, "60000": 0.25, "50000": 0.2, "70000": 0.2, "30000": 0.15,
-             "10000": 0.1, "21000": 0.02}
+_BORDER_P = {
+    "80000": 0.7,
+    "60000": 0.25,
+    "50000": 0.2,
+    "70000": 0.2,
+    "30000": 0.15,
+    "10000": 0.1,
+    "21000": 0.02,
+}
 BORDER_P = np.array([_BORDER_P.get(p, 0.05) for p in P.PROVINCES])
 _SECTIONS_POSTED = [P.SECTION_LETTERS.index(s) for s in "CFH"]
 SPELL_KINDS = ("INC", "PAY", "SIV")
@@ -34,13 +51,9 @@ BENEFITS = codes.load("benefit_type").codes
 BENEFIT_CODES = codes.load("benefit_code").codes
 DISAB_TYPES = codes.load("disability_allowance_type").codes
 WELFARE_TYPES = codes.load("welfare_support_type").codes
-
-
-def _index_of(values: np.ndarray, code_list: tuple[str, ...]) -> np.ndarray:
-    lookup = {c: i for i, c in enumerate(code_list)}
-    uniq, inv = np.unique(values.astype(str), return_inverse=True)
-    return np.array([lookup[u] for u in uniq.tolist()], dtype=np.int64)[inv] if uniq.size else \
-        np.zeros(0, dtype=np.int64)
+_BENEFIT_CODE_INDEX = np.full(100, -1, dtype=np.int64)
+for _i, _c in enumerate(BENEFIT_CODES):
+    _BENEFIT_CODE_INDEX[int(_c)] = _i
 
 
 def _work_intensity(key: np.ndarray, eligible: np.ndarray, work: np.ndarray) -> np.ndarray:
@@ -52,10 +65,21 @@ def _work_intensity(key: np.ndarray, eligible: np.ndarray, work: np.ndarray) -> 
     return np.clip(wi[inv], 0.0, 1.0)
 
 
-def write_year(out: Path, pop: Population, er: Employers, rows: np.ndarray, age: np.ndarray,
-               level: np.ndarray, field: np.ndarray, year: int, hh: dict, st: dict, jobs: JobYear,
-               rng: np.random.Generator) -> dict[str, int]:
-    """Write the five by-year tables for present `rows`; returns row counts."""
+def year_jobs(
+    out: Path,
+    pop: Population,
+    er: Employers,
+    rows: np.ndarray,
+    age: np.ndarray,
+    level: np.ndarray,
+    field: np.ndarray,
+    year: int,
+    hh: dict,
+    st: dict,
+    jobs: JobYear,
+    rng: np.random.Generator,
+) -> list[TableJob]:
+    """The five by-year tables for present `rows`, assembled (copies only) for writing."""
     n = rows.size
     resident = pop.status[rows] == RES
     lab = pop.lab[rows]
@@ -66,8 +90,9 @@ def write_year(out: Path, pop: Population, er: Employers, rows: np.ndarray, age:
     insz = pop.insz[rows]
     nonres = ~resident
     self_like = np.isin(lab, (SELF, HELP))
-    nace = np.where(has_main, er.nace[np.maximum(main, 0)], np.where(self_like, pop.self_nace[rows],
-                                                                     -1))
+    nace = np.where(
+        has_main, er.nace[np.maximum(main, 0)], np.where(self_like, pop.self_nace[rows], -1)
+    )
     posted_p = np.where(np.isin(er.section[np.maximum(main, 0)], _SECTIONS_POSTED), 0.02, 0.003)
     nat = pop.nat[rows]
     reason = np.where(nat == P.BE, 0, np.where(P.COUNTRY_EU[nat], 1, pop.reason[rows]))
@@ -101,65 +126,105 @@ def write_year(out: Path, pop: Population, er: Employers, rows: np.ndarray, age:
         **{name: st["flags"][name] for name in FLAG_NAMES},
         "jobseeker_category": Codes(st["jobseeker_category"], JS_CATEGORIES),
         "employment_service": Codes(st["employment_service"], SERVICES),
-        "months_registered": Values(st["months_registered"].astype(np.int16),
-                                    st["months_registered"] < 0),
-        "months_unemployed": Values(st["months_unemployed"].astype(np.int16),
-                                    st["months_unemployed"] < 0),
+        "months_registered": Values(
+            st["months_registered"].astype(np.int16), st["months_registered"] < 0
+        ),
+        "months_unemployed": Values(
+            st["months_unemployed"].astype(np.int16), st["months_unemployed"] < 0
+        ),
         "sanctioned": st["sanctioned"],
         "work_performance_type": Codes(np.where(has_main, pop.wpt[rows] - 1, -1), WPT),
         "nace": Codes(nace, P.NACE),
-        "gross_daily_wage": Values(np.round(jobs.daily_wage, 2)),
-        "fte_excl_assimilated": Values(np.round(np.minimum(fte_excl, 2.5), 4)),
-        "work_intensity_eu": Values(np.round(np.where(resident, wi_eu, np.nan), 4)),
-        "work_intensity_be": Values(np.round(np.where(resident, wi_be, np.nan), 4)),
-        "cross_border": (pop.status[rows] == NONRES) | (
-            resident & (lab == OTHER) & (age >= 20) & (pop.trait[rows] < BORDER_P[
-                np.maximum(pop.prov[rows], 0)])),
+        "gross_daily_wage": Values(jobs.daily_wage, decimals=2),
+        "fte_excl_assimilated": Values(np.minimum(fte_excl, 2.5), decimals=4),
+        "work_intensity_eu": Values(np.where(resident, wi_eu, np.nan), decimals=4),
+        "work_intensity_be": Values(np.where(resident, wi_be, np.nan), decimals=4),
+        "cross_border": (pop.status[rows] == NONRES)
+        | (
+            resident
+            & (lab == OTHER)
+            & (age >= 20)
+            & (pop.trait[rows] < BORDER_P[np.maximum(pop.prov[rows], 0)])
+        ),
         "posted_worker": has_main & resident & (rng.random(n) < posted_p),
     }
-    counts = {"person_year": write_table(table_path(out, "person_year", year), "person_year", cols,
-                                         n, order)}
+    out_jobs = [TableJob(table_path(out, "person_year", year), "person_year", cols, n, order)]
     # employments, sorted by (insz, rsz)
     j_insz = insz[jobs.person]
     j_rsz = er.rsz[jobs.employer]
     j_order = np.lexsort((j_rsz, j_insz))
-    counts["employments"] = write_table(
-        table_path(out, "employments", year), "employments",
-        {"insz": Digits(j_insz, 11), "rsz_number": Digits(j_rsz, 9),
-         "year": Values(np.full(j_insz.size, year, np.int16)),
-         "gross_taxable_annual_wage": Values(np.round(jobs.wage, 2)),
-         "fte": Values(np.round(jobs.fte, 4)), "days": Values(jobs.days), "on_31_dec": jobs.on_31_dec},
-        j_insz.size, j_order)
+    out_jobs.append(
+        TableJob(
+            table_path(out, "employments", year),
+            "employments",
+            {
+                "insz": Digits(j_insz, 11),
+                "rsz_number": Digits(j_rsz, 9),
+                "year": Values(np.full(j_insz.size, year, np.int16)),
+                "gross_taxable_annual_wage": Values(jobs.wage, decimals=2),
+                "fte": Values(jobs.fte, decimals=4),
+                "days": Values(jobs.days),
+                "on_31_dec": jobs.on_31_dec,
+            },
+            j_insz.size,
+            j_order,
+        )
+    )
     # social security spells
     single = hh["lipro"] == 0
     sp = spells(pop, rows, age, year, st["flags"], hh["n_children"], single, rng)
     s_insz = insz[sp["pos"]]
-    s_kind = _index_of(sp["kind"], SPELL_KINDS)
+    s_kind = sp["kind"]
     s_order = np.lexsort((s_kind, s_insz))
-    counts["ss_spells"] = write_table(
-        table_path(out, "ss_spells", year), "ss_spells",
-        {"insz": Digits(s_insz, 11), "year": Values(np.full(s_insz.size, year, np.int16)),
-         "kind": Codes(s_kind, SPELL_KINDS), "start_date": Values(sp["start"]),
-         "end_date": Values(sp["end"], sp["end"] == np.iinfo(np.int32).min),
-         "incapacity_day_type": Codes(sp["day_type"] - 1, DAY_TYPES),
-         "benefit_type": Codes(sp["benefit"] - 1, BENEFITS),
-         "medical_code_type": Codes(sp["med_type"] - 1, ("1", "2")),
-         "medical_code": Codes(sp["med"], MEDICAL),
-         "benefit_code": Codes(_index_of(sp["bcode"], BENEFIT_CODES), BENEFIT_CODES)},
-        s_insz.size, s_order)
+    out_jobs.append(
+        TableJob(
+            table_path(out, "ss_spells", year),
+            "ss_spells",
+            {
+                "insz": Digits(s_insz, 11),
+                "year": Values(np.full(s_insz.size, year, np.int16)),
+                "kind": Codes(s_kind, SPELL_KINDS),
+                "start_date": Values(sp["start"]),
+                "end_date": Values(sp["end"], sp["end"] == np.iinfo(np.int32).min),
+                "incapacity_day_type": Codes(sp["day_type"] - 1, DAY_TYPES),
+                "benefit_type": Codes(sp["benefit"] - 1, BENEFITS),
+                "medical_code_type": Codes(sp["med_type"] - 1, ("1", "2")),
+                "medical_code": Codes(sp["med"], MEDICAL),
+                "benefit_code": Codes(_BENEFIT_CODE_INDEX[sp["bcode"]], BENEFIT_CODES),
+            },
+            s_insz.size,
+            s_order,
+        )
+    )
     da = disability_rows(pop, rows, resident)
     d_insz = insz[da["pos"]]
-    counts["disability_allowances"] = write_table(
-        table_path(out, "disability_allowances", year), "disability_allowances",
-        {"insz": Digits(d_insz, 11), "year": Values(np.full(d_insz.size, year, np.int16)),
-         "allowance_type": Codes(_index_of(da["type"], DISAB_TYPES), DISAB_TYPES)},
-        d_insz.size, np.argsort(d_insz, kind="stable"))
+    out_jobs.append(
+        TableJob(
+            table_path(out, "disability_allowances", year),
+            "disability_allowances",
+            {
+                "insz": Digits(d_insz, 11),
+                "year": Values(np.full(d_insz.size, year, np.int16)),
+                "allowance_type": Codes(da["type"] - 1, DISAB_TYPES),
+            },
+            d_insz.size,
+            np.argsort(d_insz, kind="stable"),
+        )
+    )
     wf = welfare(pop, rows, st["sii"], hh["lipro"], hh["n_children"], resident, rng)
     w_insz = insz[wf["pos"]]
-    counts["welfare_support"] = write_table(
-        table_path(out, "welfare_support", year), "welfare_support",
-        {"insz": Digits(w_insz, 11), "year": Values(np.full(w_insz.size, year, np.int16)),
-         "level": Values(wf["level"]),
-         "support_type": Codes(_index_of(wf["type"], WELFARE_TYPES), WELFARE_TYPES)},
-        w_insz.size, np.lexsort((wf["level"], w_insz)))
-    return counts
+    out_jobs.append(
+        TableJob(
+            table_path(out, "welfare_support", year),
+            "welfare_support",
+            {
+                "insz": Digits(w_insz, 11),
+                "year": Values(np.full(w_insz.size, year, np.int16)),
+                "level": Values(wf["level"]),
+                "support_type": Codes(wf["type"], WELFARE_TYPES),
+            },
+            w_insz.size,
+            np.lexsort((wf["level"], w_insz)),
+        )
+    )
+    return out_jobs

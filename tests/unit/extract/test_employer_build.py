@@ -174,6 +174,7 @@ class Tiny:
         age_s = scheme("mean_age_classes")
 
         def cls(value: float, s) -> str | None:
+            value = round(value, 6)  # means are classed after rounding to 6 decimals
             for lo, hi, label in zip(s.breaks, (*s.breaks[1:], None), s.labels, strict=True):
                 if value >= lo and (hi is None or value < hi):
                     return label

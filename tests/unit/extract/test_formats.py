@@ -18,8 +18,8 @@ from kluis.extract.formats import (
     conform_output,
     stata_names,
     write_dta,
-    write_parquet,
     write_sav,
+    write_sorted,
 )
 
 CATS = (("15-19", "15 to 19"), ("20-24", "20 to 24"), ("25+", "25+"))
@@ -37,16 +37,18 @@ TABLE = OutputTable("t", COLUMNS, {}, ("person_id",))
 
 
 def _raw(n: int = 4) -> pa.Table:
-    return pa.table({
-        "person_id": pa.array(range(1, n + 1), pa.int32()),
-        "year": pa.array([2024] * n, pa.int32()),
-        "age": pa.array([1, 3, None, 2][:n], pa.int16()),  # codes
-        "sex": pa.array(["2", "1", "1", None][:n]),  # values
-        "working": pa.array([True, False, None, True][:n]),
-        "start": pa.array([202403, None, 199912, 202001][:n], pa.int32()),
-        "reg_year": pa.array([1990, 2001, None, 2024][:n], pa.int64()),
-        "w": pa.array([0.5, None, 1.25, 2.0][:n]),
-    })
+    return pa.table(
+        {
+            "person_id": pa.array(range(1, n + 1), pa.int32()),
+            "year": pa.array([2024] * n, pa.int32()),
+            "age": pa.array([1, 3, None, 2][:n], pa.int16()),  # codes
+            "sex": pa.array(["2", "1", "1", None][:n]),  # values
+            "working": pa.array([True, False, None, True][:n]),
+            "start": pa.array([202403, None, 199912, 202001][:n], pa.int32()),
+            "reg_year": pa.array([1990, 2001, None, 2024][:n], pa.int64()),
+            "w": pa.array([0.5, None, 1.25, 2.0][:n]),
+        }
+    )
 
 
 def test_conform_gives_declared_types_and_values() -> None:
@@ -77,41 +79,64 @@ def test_category_without_categories_is_rejected() -> None:
 
 
 @settings(max_examples=20, deadline=None)
-@given(st.lists(st.integers(1, 5000), min_size=1, max_size=5), st.integers(0, 3))
-def test_parquet_bytes_do_not_depend_on_how_rows_were_chunked(cuts, seed) -> None:
+@given(st.lists(st.integers(1, 5000), min_size=1, max_size=5), st.integers(0, 2**32))
+def test_parquet_bytes_do_not_depend_on_row_order_or_chunking(cuts, seed) -> None:
+    """The engine returns rows in any order and any batch sizes: the file is the same."""
     import tempfile
 
+    import kluis.extract.formats as f
+
     n = 6000
-    big = pa.table({
-        "person_id": pa.array(range(1, n + 1), pa.int64()),
-        "year": pa.array([2024] * n, pa.int16()),
-        "age": pa.array([1 + (i * 7 + seed) % 3 for i in range(n)], pa.int16()),
-        "sex": pa.array([str(1 + i % 2) for i in range(n)]),
-        "working": pa.array([i % 3 == 0 for i in range(n)]),
-        "start": pa.array([200001 + i % 12 for i in range(n)], pa.int32()),
-        "reg_year": pa.array([1990 + i % 30 for i in range(n)], pa.int64()),
-        "w": pa.array([i / 7 for i in range(n)]),
-    })
+    import random
+
+    ids = list(range(1, n + 1))
+    random.Random(seed).shuffle(ids)
+    raw = pa.table(
+        {
+            "person_id": pa.array(ids, pa.int64()),
+            "year": pa.array([2024] * n, pa.int16()),
+            "age": pa.array([1 + (i * 7) % 3 for i in ids], pa.int16()),
+            "sex": pa.array([str(1 + i % 2) for i in ids]),
+            "working": pa.array([i % 3 == 0 for i in ids]),
+            "start": pa.array([None if i % 5 else 200001 + i % 40 for i in ids], pa.int32()),
+            "reg_year": pa.array([1990 + i % 30 for i in ids], pa.int64()),
+            "w": pa.array([i / 7 for i in ids]),
+        }
+    )
     bounds = sorted({0, n, *[c % n for c in cuts]})
-    chunks = [conform_output(TABLE, big.slice(a, b - a)) for a, b in zip(bounds, bounds[1:])]
+    # each batch conformed on its own, in engine order, as publish does
+    chunked = pa.concat_tables(
+        [
+            conform_output(TABLE, raw.slice(a, b - a))
+            for a, b in zip(bounds, bounds[1:], strict=False)
+        ]
+    )
+    ordered = conform_output(TABLE, raw.sort_by("person_id"))
     with tempfile.TemporaryDirectory() as d:
         one, many = Path(d) / "a.parquet", Path(d) / "b.parquet"
-        import kluis.extract.formats as f
-
         old = f.ROW_GROUP
         f.ROW_GROUP = 2500  # force several row groups
         try:
-            write_parquet([conform_output(TABLE, big)], one, arrow_schema(TABLE))
-            write_parquet(chunks, many, arrow_schema(TABLE))
+            write_sorted(ordered, one, ("person_id",))
+            write_sorted(chunked, many, ("person_id",))
         finally:
             f.ROW_GROUP = old
         assert one.read_bytes() == many.read_bytes()
         assert pq.ParquetFile(one).metadata.num_row_groups == 3
+        assert pq.read_table(one).column("person_id").to_pylist() == list(range(1, n + 1))
+
+
+def test_rows_must_be_identified_by_the_sort_keys(tmp_path: Path) -> None:
+    data = conform_output(TABLE, _raw())
+    dup = pa.concat_tables([data, data.slice(0, 1)])
+    with pytest.raises(OutputError, match="not identified by person_id"):
+        write_sorted(dup, tmp_path / "d.parquet", ("person_id",))
+    assert write_sorted(data, tmp_path / "ok.parquet", ("year", "person_id")) == 4
 
 
 def test_empty_parquet_has_the_schema(tmp_path: Path) -> None:
     path = tmp_path / "e.parquet"
-    assert write_parquet([], path, arrow_schema(TABLE)) == 0
+    assert write_sorted(arrow_schema(TABLE).empty_table(), path, ("person_id",)) == 0
     assert pq.read_table(path).schema == arrow_schema(TABLE)
 
 

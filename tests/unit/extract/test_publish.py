@@ -15,9 +15,16 @@ from kluis.extract.context import ColumnMeta, OutputTable
 from kluis.extract.publish import PublishError, verify, write_extract
 
 INFO = {
-    "deliberation": "26/104", "deliberation_slug": "26-104", "title": "T", "recipient": "R",
-    "retention": "2032-12-31", "phase": "full", "phase_description": "all",
-    "warehouse_id": "wh-x", "key_fingerprint": "abcd", "engine": "duckdb",
+    "deliberation": "26/104",
+    "deliberation_slug": "26-104",
+    "title": "T",
+    "recipient": "R",
+    "retention": "2032-12-31",
+    "phase": "full",
+    "phase_description": "all",
+    "warehouse_id": "wh-x",
+    "key_fingerprint": "abcd",
+    "engine": "duckdb",
 }
 CTX = SimpleNamespace(engine=None, progress=lambda message: None, attachments={})
 
@@ -25,8 +32,12 @@ CTX = SimpleNamespace(engine=None, progress=lambda message: None, attachments={}
 def _table(n: int = 5, value: int = 0) -> OutputTable:
     cols = (ColumnMeta("person_id", "pseudonym"), ColumnMeta("x", "integer", "X"))
     years = {
-        y: pa.table({"person_id": pa.array(range(n, 0, -1), pa.int64()),
-                     "x": pa.array([value + y] * n, pa.int64())})
+        y: pa.table(
+            {
+                "person_id": pa.array(range(n, 0, -1), pa.int64()),
+                "x": pa.array([value + y] * n, pa.int64()),
+            }
+        )
         for y in (2024, 2025)
     }
     return OutputTable("t", cols, years, ("person_id",), description="test table")
@@ -44,7 +55,11 @@ def test_publish_writes_layout_manifest_and_sorted_rows(tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 
     assert pq.read_table(out / "t/year=2025/part-0.parquet").column("person_id").to_pylist() == [
-        1, 2, 3, 4, 5
+        1,
+        2,
+        3,
+        4,
+        5,
     ]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
 
@@ -64,8 +79,9 @@ def test_verify_reports_altered_missing_and_extra_files(tmp_path: Path) -> None:
 def test_failure_while_writing_leaves_no_output_and_no_temporary(tmp_path: Path) -> None:
     out = tmp_path / "out"
     table = _table()
-    table.years[2025] = pa.table({"person_id": pa.array([1], pa.int64()),
-                                  "x": pa.array(["not a number"])})
+    table.years[2025] = pa.table(
+        {"person_id": pa.array([1], pa.int64()), "x": pa.array(["not a number"])}
+    )
     with pytest.raises(pa.ArrowInvalid):
         write_extract(CTX, [table], out, info=INFO)
     assert list(tmp_path.iterdir()) == []

@@ -66,9 +66,13 @@ def test_classes_boundaries_follow_the_catalogue_for_every_classes_scheme(duck) 
             values += [float(scheme.upper), float(scheme.upper) + 1]
             expected += [scheme.labels[-1], None]
         t = duck.register(pa.table({"v": pa.array(values, pa.float64())}))
-        got = duck.to_arrow(t.select(c=recode(t.v, scheme, source_type="float64")
-                                     if "float64" in scheme.accepts
-                                     else recode(t.v, scheme, source_type=scheme.accepts[0])))
+        got = duck.to_arrow(
+            t.select(
+                c=recode(t.v, scheme, source_type="float64")
+                if "float64" in scheme.accepts
+                else recode(t.v, scheme, source_type=scheme.accepts[0])
+            )
+        )
         labels = [None if c is None else scheme.labels[c - 1] for c in got.column("c").to_pylist()]
         assert labels == expected, scheme.name
 
@@ -82,16 +86,24 @@ def test_scheme_refuses_types_it_does_not_accept() -> None:
 
 def test_deciles_need_cut_points_and_are_empty_without_a_year() -> None:
     with pytest.raises(RecodeError, match="cut points"):
-        recode(ibis.literal(1.0), CATALOGUE["daily_wage_deciles"], source_type="float64",
-               cuts=(1.0, 2.0))
+        recode(
+            ibis.literal(1.0),
+            CATALOGUE["daily_wage_deciles"],
+            source_type="float64",
+            cuts=(1.0, 2.0),
+        )
     expr = recode(ibis.literal(1.0), CATALOGUE["daily_wage_deciles"], source_type="float64")
     assert ibis.to_sql(expr.name("x").as_table()).count("NULL") >= 1
 
 
 @pytest.mark.parametrize(
     ("n", "expected"),
-    [(10, [1, 2, 3, 4, 5, 6, 7, 8, 9]), (100, [10, 20, 30, 40, 50, 60, 70, 80, 90]),
-     (15, [2, 3, 5, 6, 8, 9, 11, 12, 14]), (1, [1] * 9)],
+    [
+        (10, [1, 2, 3, 4, 5, 6, 7, 8, 9]),
+        (100, [10, 20, 30, 40, 50, 60, 70, 80, 90]),
+        (15, [2, 3, 5, 6, 8, 9, 11, 12, 14]),
+        (1, [1] * 9),
+    ],
 )
 def test_cut_positions(n: int, expected: list[int]) -> None:
     assert cut_positions(n, 10) == expected
@@ -116,8 +128,12 @@ def test_deciles_with_ties_put_each_value_in_one_decile_and_roughly_a_tenth_in_e
         cuts = decile_cuts(eng, t.w)
         s = sorted(values)
         assert cuts == tuple(float(s[p - 1]) for p in cut_positions(len(s), 10))
-        got = eng.to_arrow(t.select("w", d=recode(t.w, CATALOGUE["daily_wage_deciles"],
-                                                   source_type="float64", cuts=cuts)))
+        got = eng.to_arrow(
+            t.select(
+                "w",
+                d=recode(t.w, CATALOGUE["daily_wage_deciles"], source_type="float64", cuts=cuts),
+            )
+        )
         by_value: dict[float, set[int]] = {}
         for w, d in zip(got.column("w").to_pylist(), got.column("d").to_pylist(), strict=True):
             by_value.setdefault(w, set()).add(d)
@@ -137,15 +153,21 @@ def test_every_derived_source_has_an_implementation() -> None:
 
 def test_derived_values_on_hand_made_persons(duck) -> None:
     d = dt.date
-    persons = pa.table({
-        "birth_date": pa.array([d(2000, 12, 31), d(2000, 1, 1), d(1960, 6, 1)], pa.date32()),
-        "death_date": pa.array([None, d(2025, 3, 1), d(2024, 12, 31)], pa.date32()),
-    })
+    persons = pa.table(
+        {
+            "birth_date": pa.array([d(2000, 12, 31), d(2000, 1, 1), d(1960, 6, 1)], pa.date32()),
+            "death_date": pa.array([None, d(2025, 3, 1), d(2024, 12, 31)], pa.date32()),
+        }
+    )
     t = duck.register(persons)
-    got = duck.to_arrow(t.select(
-        age=derive("age", t, 2024), dec24=derive("deceased", t, 2024),
-        dec25=derive("deceased", t, 2025), by=derive("birth_year", t, 2024),
-    ))
+    got = duck.to_arrow(
+        t.select(
+            age=derive("age", t, 2024),
+            dec24=derive("deceased", t, 2024),
+            dec25=derive("deceased", t, 2025),
+            by=derive("birth_year", t, 2024),
+        )
+    )
     assert got.column("age").to_pylist() == [24, 24, 64]
     assert got.column("dec24").to_pylist() == [False, False, True]
     assert got.column("dec25").to_pylist() == [False, True, False]

@@ -43,7 +43,10 @@ def test_sequence_numbers_are_dense_and_independent_of_input_order(ids: set[str]
 @given(ids_strategy, ids_strategy)
 def test_numbering_follows_the_keyed_hash_so_subsets_keep_relative_order(a, b) -> None:
     """Ordered by HMAC: whatever set is numbered, two persons keep the same relative order."""
-    big, small = _as_dict(sequence_map(sorted(a | b), KEY_A)), _as_dict(sequence_map(sorted(a), KEY_A))
+    big, small = (
+        _as_dict(sequence_map(sorted(a | b), KEY_A)),
+        _as_dict(sequence_map(sorted(a), KEY_A)),
+    )
     pairs = sorted(small, key=small.get)
     assert pairs == sorted(pairs, key=big.get)
 

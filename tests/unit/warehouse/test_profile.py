@@ -152,3 +152,17 @@ def test_unreadable_warehouse_gives_a_clear_error(wh: Path, tmp_path: Path) -> N
     res = CliRunner().invoke(app, ["warehouse", "profile", str(broken)])
     assert res.exit_code == 2
     assert "validate" in res.output
+
+
+def test_a_table_split_into_parts_gives_the_same_figures(wh: Path, tmp_path: Path) -> None:
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    split = Path(shutil.copytree(wh, tmp_path / "split"))
+    part0 = split / "person_year/year=2025/part-0.parquet"
+    t = pq.read_table(part0)
+    pq.write_table(t.slice(0, 4), part0)
+    pq.write_table(t.slice(4), part0.with_name("part-1.parquet"))
+    whole, parts = profile_warehouse(wh), profile_warehouse(split)
+    assert [f.value for f in parts.figures] == [f.value for f in whole.figures]

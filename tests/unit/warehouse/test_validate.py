@@ -246,6 +246,51 @@ def test_rows_after_the_year_of_death(wh: Path) -> None:
     assert e.examples[0].file == "employments/year=2024/part-0.parquet"
 
 
+def test_person_year_in_the_year_of_death(wh: Path) -> None:
+    # alive on 31 December is the scope: P1 dying in June 2025 must not have a 2025 row,
+    # while his 2025 job (employments: held during the year) is fine
+    tiny.replace_value(wh, "persons", None, 0, "death_date", dt.date(2025, 6, 30))
+    report = validate_warehouse(wh)
+    p = only(report, "date_after_death", "person_year", "year")
+    assert located(p) == [(PY25, 1, "year=2025, death_date=2025-06-30")]
+    assert not report.find("date_after_death", "employments")
+
+
+def test_insz_disagreeing_with_birth_date_or_sex_is_a_warning(wh: Path) -> None:
+    tiny.replace_value(wh, "persons", None, 0, "birth_date", dt.date(1980, 5, 2))  # P1
+    tiny.replace_value(wh, "persons", None, 1, "sex", "1")  # P2: even serial
+    report = validate_warehouse(wh)
+    b = only(report, "insz_birth_date", "persons", "insz")
+    assert (b.severity, located(b)) == (
+        "warning",
+        [("persons/part-0.parquet", 1, f"insz={tiny.ID['P1']}, birth_date=1980-05-02")],
+    )
+    s = only(report, "insz_sex", "persons", "insz")
+    assert (s.severity, s.examples[0].row) == ("warning", 2)
+    assert [p.check for p in data_errors(report)] == []
+
+
+def test_province_and_residence_disagree(wh: Path) -> None:
+    tiny.replace_value(wh, "person_year", 2025, 0, "province", None)  # P1 resident
+    tiny.replace_value(wh, "person_year", 2025, 7, "province", "10000")  # P8 not resident
+    report = validate_warehouse(wh)
+    p = only(report, "province_resident", "person_year", "province")
+    assert p.severity == "warning"
+    assert located(p) == [
+        (PY25, 1, "resident=true, province=null"),
+        (PY25, 8, "resident=false, province=10000"),
+    ]
+
+
+def test_welfare_support_type_of_the_wrong_level(wh: Path) -> None:
+    tiny.replace_value(wh, "welfare_support", 2025, 1, "support_type", "2")  # level 2 row
+    report = validate_warehouse(wh)
+    p = only(report, "welfare_level", "welfare_support", "support_type")
+    assert located(p) == [
+        ("welfare_support/year=2025/part-0.parquet", 2, "level=2, support_type=2")
+    ]
+
+
 def test_death_in_the_future_and_implausible_birth(wh: Path) -> None:
     tiny.replace_value(wh, "persons", None, 0, "death_date", dt.date(2026, 1, 1))
     tiny.replace_value(wh, "persons", None, 4, "nr_registration_year", 1950)  # born 1960
@@ -382,8 +427,25 @@ def test_every_broken_row_is_counted_and_the_first_ones_shown(broken: set[int], 
         pq.write_table(t, root / PY25)
         tiny.seal(root)
         report = validate_warehouse(root, max_examples=cap)
-    assert [p.check for p in report.problems] == ["code"]
-    p = report.problems[0]
+    assert [p.check for p in report.errors] == ["code"]
+    p = report.errors[0]
     assert (p.table, p.column, p.count) == ("person_year", "province", len(broken))
     assert [e.row for e in p.examples] == sorted(i + 1 for i in broken)[:cap]
     assert {e.value for e in p.examples} == {"00000"}
+
+
+def test_a_table_in_several_part_files(wh: Path) -> None:
+    t = tiny.read(wh, "person_year", 2025)
+    pq.write_table(t.slice(0, 4), wh / PY25)
+    pq.write_table(t.slice(2), wh / "person_year/year=2025/part-1.parquet")  # rows 2-3 twice
+    tiny.seal(wh)
+    report = validate_warehouse(wh)
+    assert [p.check for p in report.problems] == ["duplicate_key"]
+    p = report.problems[0]
+    assert p.count == 4
+    part1 = "person_year/year=2025/part-1.parquet"
+    # examples come grouped by key (sorted), then by file and row
+    by_key = sorted([(tiny.ID["P3"], 3, 1), (tiny.ID["P4"], 4, 2)])
+    assert [(e.file, e.row) for e in p.examples] == [
+        loc for _k, r0, r1 in by_key for loc in ((PY25, r0), (part1, r1))
+    ]

@@ -1,0 +1,346 @@
+"""Small cell risk analysis: kluis against ACRO on the same synthetic microdata.
+
+For 1,000,000 and 7,500,000 job records (persons with one or two jobs, employers of very unequal
+size): a crosstab a x b x c (15 x 30 x 10) with all its margins, and a mean-wage pivot a x b with
+margins. Both tools publish the same content: ACRO by separate calls (the 3-D crosstab, its three
+2-D crosstabs, the 2-D mean pivot and the two 1-D mean pivots, each checked on its own, the way a
+researcher would ask for them); kluis as one linked table per statistic. Then one LP attacker (the
+audit's LP, given each tool's published numbers only) counts the hidden cells it can recompute.
+
+ACRO pins pandas <= 2.3.3 while kluis uses pandas 3, so ACRO runs from its own venv
+(.venv-acro, made on first use) in a subprocess.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from kluis.disclosure.audit import attack
+from kluis.disclosure.linear import Dimension, TableStructure
+from kluis.disclosure.protect import protect
+from kluis.disclosure.spec import TableSpec
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench-out" / "disclosure"
+ACRO_VENV = ROOT / ".venv-acro"
+DIMS = {"a": 15, "b": 30, "c": 10}
+
+_ACRO_SCRIPT = r"""
+import json, sys, time, warnings, logging, io, contextlib
+warnings.filterwarnings("ignore")
+logging.disable(logging.CRITICAL)
+import pandas as pd
+from acro import ACRO
+data, out = sys.argv[1], sys.argv[2]
+df = pd.read_parquet(data, columns=["a", "b", "c", "wage"])
+times = {}
+def q(f):
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        return f()
+for mode in ("checks", "suppress"):
+    acro = q(lambda: ACRO(suppress=(mode == "suppress")))
+    t = time.perf_counter()
+    tabs = {
+        "abc": q(lambda: acro.crosstab(df.a, [df.b, df.c], margins=True)),
+        "ab": q(lambda: acro.crosstab(df.a, df.b, margins=True)),
+        "ac": q(lambda: acro.crosstab(df.a, df.c, margins=True)),
+        "bc": q(lambda: acro.crosstab(df.b, df.c, margins=True)),
+    }
+    times[mode + "_crosstab"] = time.perf_counter() - t
+    t = time.perf_counter()
+    tabs["mean_ab"] = q(lambda: acro.pivot_table(df, index="a", columns="b", values="wage",
+                                                 aggfunc="mean", margins=True))
+    tabs["mean_a"] = q(lambda: acro.pivot_table(df, index="a", values="wage", aggfunc="mean",
+                                                margins=True))
+    tabs["mean_b"] = q(lambda: acro.pivot_table(df, index="b", values="wage", aggfunc="mean",
+                                                margins=True))
+    times[mode + "_pivot"] = time.perf_counter() - t
+    if mode == "suppress":
+        for k, v in tabs.items():
+            v = v.copy()
+            v.columns = ["|".join(map(str, c)) if isinstance(c, tuple) else str(c)
+                         for c in v.columns]
+            v.index = ["|".join(map(str, i)) if isinstance(i, tuple) else str(i) for i in v.index]
+            v.to_csv(f"{out}/acro_{k}.csv")
+json.dump(times, open(f"{out}/acro_times.json", "w"))
+"""
+
+
+def make_data(n_rows: int, seed: int = 11) -> pd.DataFrame:
+    """Job records: ~8% of persons have two jobs; skewed categories; a few dominant earners."""
+    rng = np.random.default_rng(seed)
+    n_persons = int(n_rows / 1.08)
+    person = np.concatenate([np.arange(n_persons), rng.integers(0, n_persons, n_rows - n_persons)])
+    pa = rng.choice(15, n_persons, p=_zipf(15, 1.5, rng))
+    pb = rng.choice(30, n_persons, p=_zipf(30, 2.0, rng))
+    c = rng.choice(10, n_rows, p=_zipf(10, 1.2, rng))
+    employer = np.minimum(rng.pareto(1.2, n_rows) * 50, 250_000).astype(np.int64)
+    wage = rng.lognormal(8.1, 0.45, n_rows)
+    wage[rng.random(n_rows) < 2e-4] *= 200  # a few very high earners dominate small cells
+    return pd.DataFrame(
+        {
+            "person": person,
+            "employer": employer,
+            "a": pa[person],
+            "b": pb[person],
+            "c": c,
+            "wage": wage,
+        }
+    )
+
+
+def _zipf(n: int, s: float, rng) -> np.ndarray:
+    w = 1.0 / np.arange(1, n + 1) ** s
+    w = rng.permutation(w)
+    return w / w.sum()
+
+
+def _ensure_acro() -> Path:
+    py = ACRO_VENV / "bin" / "python"
+    if not py.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(ACRO_VENV)], check=True)
+        subprocess.run(
+            [str(py), "-m", "pip", "install", "-q", "acro==1.0.2", "pyarrow"], check=True
+        )
+    return py
+
+
+def _structure(names: list[str]) -> TableStructure:
+    return TableStructure(
+        tuple(Dimension(name=k, codes=tuple(str(i) for i in range(DIMS[k]))) for k in names)
+    )
+
+
+def _cell(ts: TableStructure, coords: dict[str, str]) -> int:
+    idx = 0
+    for k, d in enumerate(ts.dims):
+        node = d.size - 1 if coords.get(d.name, "All") == "All" else d.codes.index(coords[d.name])
+        idx += node * int(np.prod(ts.shape[k + 1 :]))
+    return idx
+
+
+def _parts(label, n: int) -> list[str]:
+    p = str(label).split("|")
+    return p + ["All"] * (n - len(p))
+
+
+def _acro_facts(out: Path, ts: TableStructure, tables: dict[str, tuple[list, list]]):
+    """Published numbers of ACRO tables as (cell -> value), and the hidden interior cells.
+
+    ACRO recomputes margins after deleting the suppressed records, so a margin tells the truth
+    only when nothing in its table was suppressed; interior cells are always true values.
+    """
+    facts, hidden_cells = {}, set()
+    for name, (rows, cols) in tables.items():
+        t = pd.read_csv(out / f"acro_{name}.csv", index_col=0, dtype=str, keep_default_na=False)
+        t = t.replace("", np.nan).astype(float)
+        any_hidden = bool(t.isna().to_numpy().any())
+        for r, row in t.iterrows():
+            coords = dict(zip(rows, _parts(r, len(rows)), strict=True))
+            for ccol, v in row.items():
+                c2 = dict(coords)
+                if cols:
+                    c2.update(zip(cols, _parts(ccol, len(cols)), strict=True))
+                c2 = {k: ("All" if x in ("", "All") else x) for k, x in c2.items()}
+                cell = _cell(ts, c2)
+                interior = all(x != "All" for x in c2.values())
+                if np.isnan(v):
+                    if interior:
+                        hidden_cells.add(cell)
+                elif interior or not any_hidden:
+                    facts[cell] = float(v)
+    return facts, hidden_cells
+
+
+def _recoverable(ts: TableStructure, truth: np.ndarray, known: np.ndarray, targets, tol_rel):
+    iv = attack(ts.relations(), truth, ~known, 0.0)
+    width = iv.high - iv.low
+    rec = [c for c in targets if width[c] <= tol_rel * max(1.0, abs(truth[c]))]
+    return rec, iv
+
+
+def run_case(n_rows: int) -> dict:
+    OUT.mkdir(parents=True, exist_ok=True)
+    data = make_data(n_rows)
+    path = OUT / f"data_{n_rows}.parquet"
+    data.to_parquet(path, index=False)
+    res: dict = {"rows": n_rows, "persons": int(data.person.nunique())}
+
+    # --- kluis
+    spec_c = TableSpec(
+        dimensions=[{"column": k} for k in DIMS],
+        person_id="person",
+        employer_id="employer",
+        name="abc",
+    )
+    spec_m = TableSpec(
+        dimensions=[{"column": "a"}, {"column": "b"}],
+        person_id="person",
+        employer_id="employer",
+        response="wage",
+        statistic="mean",
+        name="mean_ab",
+    )
+    t = time.perf_counter()
+    pc = protect(data, spec_c)
+    res["kluis_crosstab_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    pm = protect(data, spec_m)
+    res["kluis_pivot_s"] = time.perf_counter() - t
+    res["kluis_seconds_detail"] = {"crosstab": pc.seconds, "pivot": pm.seconds}
+    res["kluis_hidden"] = {"crosstab": int(pc.hidden.sum()), "pivot": int(pm.hidden.sum())}
+    res["kluis_primary"] = {
+        "crosstab": int(pc.primary.unsafe.sum()),
+        "pivot": int(pm.primary.unsafe.sum()),
+    }
+    res["kluis_audit_ok"] = bool(pc.ok and pm.ok)
+    del data
+
+    # --- ACRO
+    py = _ensure_acro()
+    t = time.perf_counter()
+    subprocess.run([str(py), "-c", _ACRO_SCRIPT, str(path), str(OUT)], check=True)
+    res["acro_wall_s"] = time.perf_counter() - t
+    res["acro"] = json.loads((OUT / "acro_times.json").read_text())
+
+    # --- attacker on what each tool published: counts
+    ts3 = _structure(["a", "b", "c"])
+    truth = pc.systems[0].values  # kluis computed the true table; same layout as ts3
+    facts, acro_hidden = _acro_facts(
+        OUT,
+        ts3,
+        {
+            "abc": (["a"], ["b", "c"]),
+            "ab": (["a"], ["b"]),
+            "ac": (["a"], ["c"]),
+            "bc": (["b"], ["c"]),
+        },
+    )
+    known = np.zeros(ts3.n_cells, dtype=bool)
+    known[list(facts)] = True
+    small = [c for c, v in facts.items() if 0 < v < 10]
+    res["acro_crosstab_published_below_10"] = len(small)
+    res["kluis_crosstab_published_below_10_persons"] = int(
+        (
+            (~pc.hidden)
+            & (pc.cells.stats["persons"].to_numpy() > 0)
+            & (pc.cells.stats["persons"].to_numpy() < 10)
+        ).sum()
+    )
+    rec, iv = _recoverable(ts3, truth, known, sorted(acro_hidden), 1e-9)
+    need = np.maximum(10, 0.15 * truth)
+    res["acro_crosstab_suppressed"] = len(acro_hidden)
+    res["acro_crosstab_recoverable"] = len(rec)
+    res["acro_crosstab_recoverable_nonzero"] = int(sum(truth[c] > 0 for c in rec))
+    res["acro_crosstab_underprotected"] = int(
+        sum((truth[c] > 0) and (iv.high[c] < truth[c] + need[c] - 1e-6) for c in acro_hidden)
+    )
+    t = time.perf_counter()
+    rec_k, iv_k = _recoverable(ts3, truth, ~pc.hidden, np.flatnonzero(pc.hidden), 1e-9)
+    res["kluis_crosstab_exact_attack_s"] = time.perf_counter() - t
+    res["kluis_crosstab_recoverable"] = len(rec_k)
+    res["kluis_crosstab_underprotected"] = int(pc.audit["count"].violated.sum())
+    count_known = (iv.high - iv.low) < 0.5  # counts the attacker knows exactly from ACRO
+
+    # --- attacker: wage sums (mean x count) of the a x b pivot
+    ts2 = _structure(["a", "b"])
+    sums = pm.systems[1].values
+    counts2 = pm.systems[0].values
+    mfacts, mhidden = _acro_facts(
+        OUT, ts2, {"mean_ab": (["a"], ["b"]), "mean_a": (["a"], []), "mean_b": (["b"], [])}
+    )
+    # a published mean gives the sum when the attacker knows the count of that cell
+    map23 = {}
+    for a in range(DIMS["a"] + 1):
+        for b in range(DIMS["b"] + 1):
+            map23[a * 31 + b] = (a * 31 + b) * 11 + 10  # cell (a,b,Total) of the 3-D table
+    known2 = np.zeros(ts2.n_cells, dtype=bool)
+    for cell in mfacts:
+        known2[cell] = bool(count_known[map23[cell]])
+    rec_m, _ = _recoverable(ts2, sums, known2, sorted(mhidden), 1e-9)
+    rec_m = [c for c in rec_m if count_known[map23[c]] or c in mhidden]
+    res["acro_pivot_suppressed"] = len(mhidden)
+    res["acro_pivot_recoverable"] = len(rec_m)
+    rec_mk, _ = _recoverable(ts2, sums, ~pm.hidden, np.flatnonzero(pm.hidden), 1e-9)
+    res["kluis_pivot_recoverable"] = len(rec_mk)
+    res["kluis_pivot_underprotected"] = int(sum(c.violated.sum() for c in pm.audit.values()))
+    res["check_counts_additive"] = bool(np.abs(ts2.relations() @ counts2).max() < 1e-6)
+    acro_checks = res["acro"]["checks_crosstab"] + res["acro"]["checks_pivot"]
+    res["speedup_vs_acro_checks"] = acro_checks / (res["kluis_crosstab_s"] + res["kluis_pivot_s"])
+    res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    path.unlink()
+    return res
+
+
+def bench_4d(seed: int = 3) -> dict:
+    """Secondary suppression of a 15 x 30 x 11 x 20 count table with all margins (124,992 cells).
+
+    Cell counts are drawn directly (no microdata): a skewed table where about 1 cell in 6 has
+    fewer than 10 persons, i.e. many more unsafe cells than a national table would have.
+    """
+    from kluis.disclosure.audit import check_protection, witnessed
+    from kluis.disclosure.suppress import System, suppress
+
+    rng = np.random.default_rng(seed)
+    shape = (15, 30, 11, 20)
+    ts = TableStructure(
+        tuple(Dimension(name=f"d{k}", codes=tuple(map(str, range(s)))) for k, s in enumerate(shape))
+    )
+    inner = rng.poisson(rng.gamma(0.7, 75.0, size=shape)).astype(float)
+    full = np.zeros(ts.shape)
+    full[: shape[0], : shape[1], : shape[2], : shape[3]] = inner
+    for k in range(4):  # each pass fills the totals of one dimension, margins included
+        sl = [slice(None)] * 4
+        sl[k] = -1
+        full[tuple(sl)] = np.take(full, range(shape[k]), axis=k).sum(axis=k)
+    values = full.ravel()
+    primary = (values > 0) & (values < 10)
+    up = np.where(primary, np.maximum(10.0, 0.15 * values), 0.0)
+    system = System("count", values, up, up.copy())
+    t = time.perf_counter()
+    res = suppress(ts, [system], primary)
+    t_sup = time.perf_counter() - t
+    t = time.perf_counter()
+    m = ts.relations()
+    w_up, w_dn = witnessed(m, values, res.hidden, 0.0, up, up, res.witnesses)
+    chk = check_protection(
+        m, values, res.hidden, up, up, exact=False, witnessed_up=w_up, witnessed_down=w_dn
+    )
+    t_audit = time.perf_counter() - t
+    out = {
+        "cells": ts.n_cells,
+        "primary": int(primary.sum()),
+        "hidden": int(res.hidden.sum()),
+        "suppress_s": t_sup,
+        "certifying_audit_s": t_audit,
+        "audit_violations": int(chk.violated.sum()),
+        "audit_lps": chk.intervals.n_lp,
+        "method": res.method,
+    }
+    print(json.dumps({"4d": out}, indent=1))
+    return out
+
+
+def main(sizes: tuple[int, ...] | None = None) -> dict:
+    if sizes is None:
+        env = os.environ.get("KLUIS_BENCH_DISCLOSURE_ROWS", "1000000,7500000")
+        sizes = tuple(int(x) for x in env.split(","))
+    out: dict = {"4d": bench_4d()}
+    for n in sizes:
+        r = run_case(n)
+        out[n] = r
+        print(json.dumps(r, indent=1, default=float))
+    return out
+
+
+if __name__ == "__main__":
+    main(tuple(int(x) for x in sys.argv[1:]) or None)
