@@ -13,7 +13,7 @@ env: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,spark,bench]'
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 

@@ -150,12 +150,12 @@ def steps(out: Path, persons: int, seed: int) -> list[tuple[str, list[str]]]:
     ]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("demo-out"))
     parser.add_argument("--persons", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=2026)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     for title, argv in steps(args.out, args.persons, args.seed):
         _run(title, argv)

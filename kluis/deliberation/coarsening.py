@@ -149,7 +149,8 @@ _SCHEMES: tuple[Scheme, ...] = (
         "country",
         "group",
     ),
-    _map("country_eu", "Country as Belgium / other EU / non-EU.", "country", "eu"),
+    # eu_group, not eu: the eu column says EU membership (Belgium included), for the generator
+    _map("country_eu", "Country as Belgium / other EU / non-EU.", "country", "eu_group"),
     _map(
         "province_region", "Province as region: Flanders, Wallonia, Brussels.", "province", "region"
     ),

@@ -31,7 +31,7 @@ def protect_cmd(
         with console.status("computing cells, rules, suppression and audit"):
             pt = run(table, sp, history, record=False)
     except (SpecError, DataError, ProtectionError) as e:
-        console.print(f"[red]error:[/red] {e}")
+        console.print(f"[red]error:[/red] {e}", soft_wrap=True)
         raise typer.Exit(2) from None
     out = out or table.with_name(table.stem + ".protected")
     paths = write_outputs(pt, out)

@@ -60,11 +60,16 @@ class _DimInfo:
         return nodes, signs
 
 
+def _strides(ts: TableStructure) -> list[int]:
+    if "strides" not in ts._cache:
+        shape = ts.shape
+        ts._cache["strides"] = [int(np.prod(shape[j + 1 :])) for j in range(len(shape))]
+    return ts._cache["strides"]
+
+
 def _line_cells(ts: TableStructure, cell: int, k: int, nodes: np.ndarray) -> np.ndarray:
-    stride = ts._cache.setdefault(
-        "strides", [int(np.prod(ts.shape[j + 1 :])) for j in range(len(ts.shape))]
-    )[k]
-    own = (cell // stride) % ts.shape[k]
+    stride = _strides(ts)[k]
+    own = (cell // stride) % ts.dims[k].size
     return cell + (nodes - own) * stride
 
 
@@ -80,8 +85,8 @@ def _options(
     width: int,
 ) -> list[tuple[list[int], list[int]]]:
     """Candidate 1-D moves for dimension k of `cell`, best first."""
-    stride = int(np.prod(ts.shape[k + 1 :]))
-    own = int((cell // stride) % ts.shape[k])
+    stride = _strides(ts)[k]
+    own = int((cell // stride) % ts.dims[k].size)
     under = info.under[own]
     # the plus leaf: the cell itself if a leaf, else the best leaf below it
     if own < info.n_leaves:
@@ -116,8 +121,7 @@ def _options(
 
 def _combos(ts: TableStructure, cell: int, per_dim: list[list[tuple[list[int], list[int]]]]):
     """All hypercubes: (n_combos, n_corners) cell indices and signs (0 = padding)."""
-    shape = ts.shape
-    strides = [int(np.prod(shape[k + 1 :])) for k in range(len(shape))]
+    strides = _strides(ts)
     coord = ts.coords()[cell]
     dim_arrays = []
     for k, opts in enumerate(per_dim):

@@ -91,7 +91,9 @@ class TableStructure:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return tuple(d.size for d in self.dims)
+        if "shape" not in self._cache:
+            self._cache["shape"] = tuple(d.size for d in self.dims)
+        return self._cache["shape"]
 
     @property
     def n_cells(self) -> int:

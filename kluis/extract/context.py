@@ -48,6 +48,17 @@ KINDS: tuple[str, ...] = ColumnKind.__args__  # type: ignore[attr-defined]
 # Arrow table, or a function returning one (computed when publish gets to it, in year order:
 # lets a builder share work between the tables of a year without holding every year)
 YearData = ir.Table | pa.Table | Callable[[], pa.Table]
+# what one row of an output table is (OutputTable.unit) -> how the codebook says it
+TABLE_UNITS: dict[str, str] = {
+    "person-year": "one person in one year T (the situation on 31 December of T)",
+    "employer-year-cell": (
+        "one employer, one year and one non-empty cell (combination of the grouping variables): "
+        "aggregates of the employees in the cell, never one person's record"
+    ),
+    "employer-year": (
+        "one employer in one year: aggregates over all its employees, never one person's record"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -90,6 +101,12 @@ class OutputTable:
     description: str = ""
     notes: tuple[str, ...] = ()  # codebook notes for the whole table
     year_notes: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    # what one row is, for the codebook: a key of TABLE_UNITS ("" when the builder does not say)
+    unit: str = ""
+
+    def __post_init__(self) -> None:
+        if self.unit and self.unit not in TABLE_UNITS:
+            raise ValueError(f"table {self.name}: unknown unit {self.unit!r}")
 
     def column(self, name: str) -> ColumnMeta:
         for c in self.columns:

@@ -230,9 +230,21 @@ def _tables(
             **{name: e[name] for name in spec.employer_means},
         )
     t = spec.table
+    cell_notes = notes
+    if {"education_level", "education_field"} & set(spec.by.values()):
+        cell_notes = (
+            *notes,
+            "Education unknown to the warehouse (no person-year row) counts as 999.",
+        )
     return [
         OutputTable(
-            t.name, spec.columns, cells, (spec.employer, "year", *spec.by), t.description, notes
+            t.name,
+            spec.columns,
+            cells,
+            (spec.employer, "year", *spec.by),
+            t.description,
+            cell_notes,
+            unit="employer-year-cell",
         ),
         OutputTable(
             f"{t.name}_employers",
@@ -242,6 +254,7 @@ def _tables(
             f"Per employer and year (not per cell): {', '.join(spec.employer_vars)} and "
             f"{', '.join(spec.employer_means)}.",
             notes,
+            unit="employer-year",
         ),
     ]
 
@@ -268,8 +281,7 @@ def _notes(ctx: ExtractContext, pop: EmployerPopulation, nbb: NbbList) -> list[s
         f"Employees counted: {pop.employees} ('on_31_dec' = jobs held on 31 December, the "
         "default when a deliberation does not choose; 'during_year' = every job of the year, "
         f"each counted once per employer). This deliberation: {pop.employees}.",
-        "One row per employer, year and non-empty cell; an employer-year without employees has "
-        "no rows. Education unknown to the warehouse (no person-year row) counts as 999.",
+        "An employer-year without employees has no rows.",
         "The mean wage, FTE and age are computed from exact values, rounded to 6 decimals (so that "
         "a mean on a class boundary lands in the same class on every engine) and then given in "
         "classes (left-closed: 30000 is in 30k-<40k).",

@@ -345,6 +345,7 @@ class PanelBuilder:
                     years=years,
                     sort_by=(pid,),
                     description=spec.description,
+                    unit="person-year",
                     notes=self._notes(offset, direction),
                     year_notes=year_notes,
                 )

@@ -186,7 +186,7 @@ def nbb_list_command(
         read_meta(warehouse)
         selection = generate_nbb_list(warehouse, out, seed=seed, automating_share=automating_share)
     except (WarehouseLayoutError, FileNotFoundError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(2) from None
     roles = selection.role.value_counts().to_pylist()
     counts = ", ".join(f"{r['values']}: {r['counts']}" for r in sorted(roles, key=str))

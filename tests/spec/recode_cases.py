@@ -40,7 +40,12 @@ CASES: dict[str, tuple[str, str | None, list[Any], list[Any]]] = {
         ["BE", "NL", "MA", "TR", None],
         ["Belgium", "Neighbouring country", "Maghreb", "Turkey", None],
     ),
-    "country_eu": ("string", "country", ["BE", "FR", "MA"], ["EU", "EU", "non-EU"]),
+    "country_eu": (
+        "string",
+        "country",
+        ["BE", "FR", "PL", "GB", "MA", None],
+        ["Belgium", "Other EU", "Other EU", "non-EU", "non-EU", None],
+    ),
     "province_region": (
         "string",
         "province",

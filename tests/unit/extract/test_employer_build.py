@@ -367,3 +367,37 @@ def test_sequence_numbers_of_two_projects_are_unrelated():
     assert abs(np.corrcoef(a, rank_position)[0, 1]) < 0.08
     assert abs(np.corrcoef(a, b)[0, 1]) < 0.08
     assert (a == b).mean() < 0.01
+
+
+def test_codebook_describes_employer_aggregates_not_persons(tiny):
+    """24/074 extracts hold employer × education cells and employer rows, never persons: the
+    codebook says what one row of each table is, and that no row describes a person."""
+    from kluis.extract.describe import codebook
+
+    ctx = make_context(tiny)
+    tables = build(ctx)
+    out = collect(ctx, tables)
+    assert [t.unit for t in tables] == ["employer-year-cell", "employer-year"]
+    rows = {name: {2021: t.num_rows} for name, t in out.items()}
+    info = {
+        "deliberation": "24/074",
+        "title": "T",
+        "recipient": "R",
+        "phase": "full",
+        "phase_description": "all",
+        "retention": "2027-12-31",
+        "warehouse_id": "wh",
+        "key_fingerprint": "k",
+    }
+    text = codebook(info, tables, rows, ("parquet",))
+    assert "Persons are" not in text and "One row is one person" not in text
+    assert "Employers are identified only by a meaningless sequence number (`employer_id`)" in text
+    assert "No row of this extract describes a person" in text
+    cells, employers = text.split("## Table `employer_education`")[1].split(
+        "## Table `employer_education_employers`"
+    )
+    assert "**One row is one employer, one year and one non-empty cell" in cells
+    assert "**One row is one employer in one year: aggregates over all its employees" in employers
+    # the cell-only note stays with the cells; the employer table has one row per employer-year
+    assert "counts as 999" in cells and "counts as 999" not in employers.split("## Value")[0]
+    assert "non-empty cell" not in employers.split("## Value")[0]

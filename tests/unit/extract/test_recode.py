@@ -49,6 +49,29 @@ def test_every_scheme_describes_each_type_it_accepts(name: str) -> None:
             assert {v for v, _ in categories} == groups
 
 
+def test_country_eu_puts_every_country_of_the_code_list_in_its_stated_class(duck) -> None:
+    """The scheme says Belgium / other EU / non-EU: Belgium is its own class (not "EU"), every
+    other EU member (country.csv `eu`) is other EU, the rest non-EU; the codebook's categories
+    are exactly these three, in this order."""
+    scheme = CATALOGUE["country_eu"]
+    assert "Belgium / other EU / non-EU" in scheme.description
+    countries = load_codes("country")
+    member = countries.mapping("eu")
+    expected = [
+        "Belgium" if c == "BE" else "Other EU" if member[c] == "EU" else "non-EU"
+        for c in countries.codes
+    ]
+    kind, categories = describe(scheme, "string", "country")
+    assert (kind, categories) == (
+        "category",
+        (("Belgium", "Belgium"), ("Other EU", "Other EU"), ("non-EU", "non-EU")),
+    )
+    t = duck.register(pa.table({"i": range(len(countries.codes)), "v": list(countries.codes)}))
+    got = duck.to_arrow(t.select("i", c=recode(t.v, scheme, source_type="string")).order_by("i"))
+    assert got.column("c").to_pylist() == expected
+    assert expected.count("Belgium") == 1 and expected.count("Other EU") == 26
+
+
 def test_classes_boundaries_follow_the_catalogue_for_every_classes_scheme(duck) -> None:
     """Generic: each break opens its own class, just below the next break stays in it,
     below the first break is missing, and `upper` closes the last class."""

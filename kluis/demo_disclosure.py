@@ -1,0 +1,124 @@
+"""The demo's last step: a researcher's result tables from the 26/104 full extract, checked.
+
+Two outputs a labour-market study would ask for, made through the researcher API with the
+deliberation's own output rules:
+1. persons by province (in regions) x sex x socio-economic group, with all margins;
+2. job-seekers by province (in regions) x months of unemployment (the deliberation's classes).
+The extract is coarsened throughout (classes, deciles), so both are frequency tables of distinct
+persons. The second is audited together with the first through the release history: they share
+the province margin, so a suppression in one must not be recomputable from the other.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from kluis.deliberation import load
+from kluis.deliberation.model import OutputRules
+from kluis.disclosure.api import ProtectedTable, protect_table, write_outputs
+from kluis.disclosure.spec import NK, DimensionSpec, Level, Rules, TableSpec
+
+DELIBERATION = Path("deliberations/26-104.yaml")
+YEAR = 2025  # the last year T that has a T+1 in table1_next
+
+
+def rules_of(r: OutputRules) -> Rules:
+    """The deliberation's output rules as disclosure rules."""
+    return Rules(
+        min_frequency=r.min_cell,
+        p_percent=r.dominance.p,
+        nk=NK(n=r.dominance.n, k=r.dominance.k),
+        protection_ratio=r.protection,
+    )
+
+
+def _table_glob(extract: Path, table: str) -> str:
+    """The extract's year partitions of `table` (table/year=YYYY/part-0.parquet)."""
+    if not any((extract / table).glob("year=*/*.parquet")):
+        raise FileNotFoundError(f"{extract}: no Parquet file for table {table}")
+    return (extract / table / "year=*" / "*.parquet").as_posix()
+
+
+def _frame(glob: str) -> pd.DataFrame:
+    src = glob.replace("'", "''")
+    return duckdb.sql(
+        f"""SELECT person_id, province, sex, substr(sep_code, 1, 1) AS sep_group,
+                   months_unemployed
+            FROM read_parquet('{src}', hive_partitioning = false) WHERE year = {YEAR}"""
+    ).df()
+
+
+def _specs(rules: Rules) -> tuple[TableSpec, TableSpec]:
+    province = DimensionSpec(
+        column="province",
+        codelist="province",
+        hierarchy=[Level(level="region", codelist_column="region")],
+    )
+    persons = TableSpec(
+        name="persons_province_sex_sep",
+        population=f"26/104 full population, residents aged 15-64, {YEAR}",
+        dimensions=[province, DimensionSpec(column="sex"), DimensionSpec(column="sep_group")],
+        person_id="person_id",
+        rules=rules,
+    )
+    unemployment = TableSpec(
+        name="jobseekers_province_months_unemployed",
+        population=f"26/104 full population, job-seekers with months of unemployment, {YEAR}",
+        dimensions=[province, DimensionSpec(column="months_unemployed")],
+        person_id="person_id",
+        rules=rules,
+    )
+    return persons, unemployment
+
+
+def run_disclosure_demo(out: Path, console: Console | None = None) -> Path:
+    """Protect two tables, write table + statuses + HTML report per table; return the index."""
+    console = console or Console()
+    rules = rules_of(load(DELIBERATION).output_rules)
+    df = _frame(_table_glob(out / "extracts" / "26-104-full", "table1_next"))
+    seekers = df[df["months_unemployed"].notna()].copy()
+    target = out / "disclosure"
+    history = target / "release-history"
+    shutil.rmtree(target, ignore_errors=True)  # a re-run of the demo starts a fresh history
+    summary = Table("cells", "unsafe", "hidden to protect", "audit", "may leave")
+    summary.add_column("table", no_wrap=True)
+    written: list[dict[str, Path]] = []
+    for spec, data in zip(_specs(rules), (df, seekers), strict=True):
+        pt = protect_table(data, spec, history=history)
+        written.append(write_outputs(pt.result, target / spec.name))
+        summary.add_row(*_counts(pt), spec.name)
+    console.print(summary)
+    index = target / "index.html"
+    index.write_text(_index(written), encoding="utf-8")
+    return index
+
+
+def _counts(pt: ProtectedTable) -> list[str]:
+    st = pt.result.status
+    violated = sum(int(c.violated.sum()) for c in pt.result.audit.values())
+    return [
+        f"{st.size:,}",
+        f"{int((st == 'primary').sum()):,}",
+        f"{int((st == 'secondary').sum()):,}",
+        "protected" if violated == 0 else f"{violated} cell(s) below protection",
+        "yes" if pt.ok else "NO",
+    ]
+
+
+def _index(written: list[dict[str, Path]]) -> str:
+    items = "".join(
+        f'<li><a href="{w["report"].parent.name}/{w["report"].name}">{w["report"].parent.name}</a>'
+        f' (<a href="{w["table"].parent.name}/{w["table"].name}">table</a>,'
+        f' <a href="{w["status"].parent.name}/{w["status"].name}">cell statuses</a>)</li>'
+        for w in written
+    )
+    return (
+        '<!doctype html><meta charset="utf-8"><title>kluis demo: disclosure checks</title>'
+        f"<h1>Small cell risk analysis of the demo's result tables</h1><ul>{items}</ul>"
+    )
