@@ -41,13 +41,28 @@ class _DimInfo:
             for a in range(self.n_leaves)
         ]
         self._moves: dict = {}
+        self.width = 2 * max((len(p) for p in self.paths[: self.n_leaves]), default=1)
 
     def move(self, a: int, b: int | None) -> tuple[list[int], list[int]]:
-        """Nodes and signs of the 1-D move +path(a) - path(b) (memoised)."""
-        key = (a, b)
-        if key not in self._moves:
-            self._moves[key] = self._move(a, b)
-        return self._moves[key]
+        """Nodes and signs of the 1-D move +path(a) - path(b)."""
+        return self._move(a, b)
+
+    def move_rows(self, pairs) -> tuple[np.ndarray, np.ndarray]:
+        """The moves of (a, b) pairs as (n, width) arrays: nodes (-1 = padding) and signs."""
+        rows = []
+        for key in pairs:
+            row = self._moves.get(key)
+            if row is None:
+                nodes, signs = self._move(*key)
+                row = np.full((2, self.width), -1.0)
+                row[0, : len(nodes)] = nodes
+                row[1] = 0.0
+                row[1, : len(signs)] = signs
+                self._moves[key] = row
+            rows.append(row)
+        both = np.stack(rows)
+        used = int(np.count_nonzero(both[:, 1], axis=1).max())  # rows are left-aligned
+        return both[:, 0, :used].astype(np.int64), both[:, 1, :used]
 
     def _move(self, a: int, b: int | None) -> tuple[list[int], list[int]]:
         pa = self.paths[a]
@@ -67,79 +82,46 @@ def _strides(ts: TableStructure) -> list[int]:
     return ts._cache["strides"]
 
 
-def _line_cells(ts: TableStructure, cell: int, k: int, nodes: np.ndarray) -> np.ndarray:
-    stride = _strides(ts)[k]
-    own = (cell // stride) % ts.dims[k].size
-    return cell + (nodes - own) * stride
-
-
 def _options(
-    ts: TableStructure,
-    info: _DimInfo,
-    k: int,
-    cell: int,
-    hidden: np.ndarray,
-    cost: np.ndarray,
-    cap: np.ndarray,
-    need: float,
-    width: int,
-) -> list[tuple[list[int], list[int]]]:
-    """Candidate 1-D moves for dimension k of `cell`, best first."""
-    stride = _strides(ts)[k]
-    own = int((cell // stride) % ts.dims[k].size)
+    info: _DimInfo, own: int, key: np.ndarray, width: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate 1-D moves for a cell on node `own` of a dimension, best first.
+
+    `key` ranks the nodes of the cell's line along this dimension (lower is better: hidden
+    first, then those that can go down far enough, then the cheapest); ties keep node order.
+    """
     under = info.under[own]
     # the plus leaf: the cell itself if a leaf, else the best leaf below it
-    if own < info.n_leaves:
-        a_list = [own]
-    else:
-        lc = _line_cells(ts, cell, k, under)
-        rank = np.lexsort((cost[lc], cap[lc] < need, ~hidden[lc]))
-        a_list = [int(under[rank[0]])]
-    opts = []
+    a = own if own < info.n_leaves else int(under[int(np.argmin(key[under]))])
+    pairs: list[tuple[int, int | None]] = [(a, None)]
     outside = info.outside[own]
-    for a in a_list:
-        opts.append(info.move(a, None))
-        if outside.size:
-            lc = _line_cells(ts, cell, k, outside)
-            rank = np.lexsort((cost[lc], cap[lc] < need, ~hidden[lc]))
-            # siblings first: they keep the move short
-            for b in outside[rank[:width]]:
-                opts.append(info.move(a, int(b)))
-            sib = info.siblings[a] if own < info.n_leaves else outside[:0]
-            if sib.size:
-                lc = _line_cells(ts, cell, k, sib)
-                b = sib[int(np.lexsort((cost[lc], cap[lc] < need, ~hidden[lc]))[0])]
-                opts.append(info.move(a, int(b)))
-    uniq, seen = [], set()
-    for nodes, signs in opts:
-        key = tuple(zip(nodes, signs, strict=True))
-        if key not in seen:
-            seen.add(key)
-            uniq.append((nodes, signs))
-    return uniq
+    if outside.size:
+        # siblings first: they keep the move short
+        best = outside[np.argsort(key[outside], kind="stable")[:width]]
+        pairs += [(a, int(b)) for b in best]
+        sib = info.siblings[a] if own < info.n_leaves else outside[:0]
+        if sib.size:
+            pairs.append((a, int(sib[int(np.argmin(key[sib]))])))
+    # distinct (a, b) give distinct moves: b is a leaf outside a's subtree
+    return info.move_rows(dict.fromkeys(pairs))
 
 
-def _combos(ts: TableStructure, cell: int, per_dim: list[list[tuple[list[int], list[int]]]]):
+def _combos(
+    coord: np.ndarray, strides: list[int], per_dim: list[tuple[np.ndarray, np.ndarray]]
+) -> tuple[np.ndarray, np.ndarray]:
     """All hypercubes: (n_combos, n_corners) cell indices and signs (0 = padding)."""
-    strides = _strides(ts)
-    coord = ts.coords()[cell]
-    dim_arrays = []
-    for k, opts in enumerate(per_dim):
-        w = max(len(n) for n, _ in opts)
-        nodes = np.full((len(opts), w), coord[k])
-        signs = np.zeros((len(opts), w))
-        for i, (n, s) in enumerate(opts):
-            nodes[i, : len(n)] = n
-            signs[i, : len(s)] = s
-        dim_arrays.append((nodes * strides[k], signs))
     idx = np.zeros((1, 1), dtype=np.int64)
     sg = np.ones((1, 1))
-    for off, s in dim_arrays:
+    for k, (nodes, signs) in enumerate(per_dim):
+        # padding stays on the cell's own node (sign 0), so every index is a real cell
+        off = np.where(nodes < 0, coord[k], nodes) * strides[k]
         # combos multiply, corners multiply
         idx = (idx[:, None, :, None] + off[None, :, None, :]).reshape(
             idx.shape[0] * off.shape[0], -1
         )
-        sg = (sg[:, None, :, None] * s[None, :, None, :]).reshape(sg.shape[0] * s.shape[0], -1)
+        sg = (sg[:, None, :, None] * signs[None, :, None, :]).reshape(
+            sg.shape[0] * signs.shape[0], -1
+        )
     return idx, sg
 
 
@@ -163,20 +145,31 @@ def protect_hypercubes(
     infos = [_DimInfo(d) for d in ts.dims]
     cap = np.min(values, axis=0)
     need = np.max(need_up, axis=0)
+    vals = np.stack(values)
+    ups = np.stack(need_up)
+    dns = np.stack(need_down)
+    strides = _strides(ts)
+    coords = ts.coords()
+    lines = [np.arange(d.size, dtype=np.int64) * strides[k] for k, d in enumerate(ts.dims)]
+    # ranking key of a node = 2B (not hidden) + B (cannot go down by `need`) + cost, B > cost
+    big = 2.0 * (float(np.abs(cost).max()) + 1.0) if cost.size else 1.0
     failed, witnesses = [], []
     for t in targets:
-        per_dim = [
-            _options(ts, infos[k], k, int(t), hidden, cost, cap, need[t], width)
-            for k in range(len(ts.dims))
-        ]
-        idx, sg = _combos(ts, int(t), per_dim)
+        t = int(t)
+        coord = coords[t]
+        nt = need[t]
+        per_dim = []
+        for k, info in enumerate(infos):
+            own = int(coord[k])
+            line = lines[k] + (t - own * strides[k])
+            key = np.where(hidden[line], 0.0, 2 * big) + np.where(cap[line] < nt, big, 0.0)
+            per_dim.append(_options(info, own, key + cost[line], width))
+        idx, sg = _combos(coord, strides, per_dim)
         live = sg != 0
         c = np.where(live & ~hidden[idx], cost[idx], 0.0).sum(axis=1)
-        ok_up = np.ones(idx.shape[0], dtype=bool)
-        ok_dn = np.ones(idx.shape[0], dtype=bool)
-        for v, up, dn in zip(values, need_up, need_down, strict=True):
-            ok_up &= ~((sg < 0) & (v[idx] < up[t] - 1e-9)).any(axis=1)
-            ok_dn &= ~((sg > 0) & (idx != t) & (v[idx] < dn[t] - 1e-9)).any(axis=1)
+        v = vals[:, idx]  # (systems, combos, corners)
+        ok_up = ~((sg < 0) & (v < ups[:, t, None, None] - 1e-9)).any(axis=(0, 2))
+        ok_dn = ~((sg > 0) & (idx != t) & (v < dns[:, t, None, None] - 1e-9)).any(axis=(0, 2))
         both = ok_up & ok_dn
         if both.any():
             pick = [int(np.argmin(np.where(both, c, np.inf)))] * 2
@@ -184,12 +177,12 @@ def protect_hypercubes(
             pick = [int(np.argmin(np.where(ok_up, c, np.inf)))]
             pick.append(int(np.argmin(np.where(ok_dn, c, np.inf))))
         else:
-            failed.append(int(t))
+            failed.append(t)
             continue
         for p in pick:
             hidden[idx[p][live[p]]] = True
         u, d = pick
         witnesses.append(
-            (int(t), (idx[u][live[u]], sg[u][live[u]]), (idx[d][live[d]], sg[d][live[d]]))
+            (t, (idx[u][live[u]], sg[u][live[u]]), (idx[d][live[d]], sg[d][live[d]]))
         )
     return hidden, np.array(failed, dtype=np.int64), witnesses

@@ -148,6 +148,7 @@ def protect(source: Any, spec: TableSpec, exact_audit: bool | None = None) -> Pr
     m = ts.relations()
     hidden = pr.unsafe.copy()
     witnesses: list = []
+    certified: dict[str, Check] = {}
     pub_low: dict[str, np.ndarray | None] = {s.name: None for s in systems}
     pub_high: dict[str, np.ndarray | None] = {s.name: None for s in systems}
     shown = {s.name: s.values.copy() for s in systems}
@@ -182,6 +183,7 @@ def protect(source: Any, spec: TableSpec, exact_audit: bool | None = None) -> Pr
             res = suppress(ts, systems, pr.unsafe)
             hidden = res.hidden
             witnesses = res.witnesses
+            certified = res.checks
             method = f"{spec.method} ({res.method})"
             notes += res.log
     t2 = time.perf_counter()
@@ -194,6 +196,11 @@ def protect(source: Any, spec: TableSpec, exact_audit: bool | None = None) -> Pr
         )
     audit = {}
     for s in systems:
+        if not exact_audit and pub_low[s.name] is None and s.name in certified:
+            # the suppression loop ended on this very audit of the final pattern (same call,
+            # same arguments): reuse it rather than solve the same LPs twice
+            audit[s.name] = certified[s.name]
+            continue
         w_up = w_dn = None
         if not exact_audit and pub_low[s.name] is None:
             w_up, w_dn = witnessed(m, s.values, hidden, s.lower, s.up, s.lo, witnesses)

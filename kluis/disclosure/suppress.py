@@ -53,6 +53,9 @@ class Result:
     seconds: float = 0.0
     log: list[str] = field(default_factory=list)
     witnesses: list = field(default_factory=list)  # (cell, up move, down move) from hypercubes
+    # the certifying audit (exact=False) of the final pattern, per system: the loop below ends
+    # only when it finds nothing, so the caller need not run the same audit again
+    checks: dict = field(default_factory=dict)
 
 
 class ProtectionError(RuntimeError):
@@ -262,6 +265,7 @@ def suppress(
     # audit-driven repair loop (for the exact MIP this is a verification)
     for rnd in range(max_rounds):
         violated = np.zeros(n, dtype=bool)
+        res.checks = {}
         for s in systems:
             w_up, w_dn = witnessed(m, s.values, res.hidden, s.lower, s.up, s.lo, res.witnesses)
             chk = check_protection(
@@ -276,6 +280,7 @@ def suppress(
                 witnessed_up=w_up,
                 witnessed_down=w_dn,
             )
+            res.checks[s.name] = chk
             violated |= chk.violated
         res.rounds = rnd + 1
         todo = np.flatnonzero(violated)

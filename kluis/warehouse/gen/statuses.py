@@ -68,7 +68,7 @@ def update_disability(
     da = pop.da[rows]
     n = rows.size
     # the allowance mostly stops when the person leaves the disability position
-    p_lose = np.where(pop.lab_prev[rows] == DISAB, 0.5, np.where(np.isin(lab, WORKING), 0.3, 0.45))
+    p_lose = np.where(pop.lab_prev[rows] == DISAB, 0.5, np.where(np.isin(lab, WORKING), 0.2, 0.3))
     lose = (da > 0) & (lab != DISAB) & (rng.random(n) < p_lose)
     da[lose] = 0
     need = (lab == DISAB) & (da == 0)
