@@ -16,8 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -223,12 +223,16 @@ def run_case(n_rows: int) -> dict:
     cache = OUT / f"acro-cache-{n_rows}-{digest}"
     names = ("abc", "ab", "ac", "bc", "mean_ab", "mean_a", "mean_b")
     cached = all((cache / f"acro_{k}.csv").exists() for k in names)
-    modes = "checks" if cached else "checks,suppress"
+    # KLUIS_BENCH_ACRO_SUPPRESS=0: time ACRO's checks only, no attacker figures for ACRO
+    skip = os.environ.get("KLUIS_BENCH_ACRO_SUPPRESS", "1") == "0" and not cached
+    modes = "checks" if cached or skip else "checks,suppress"
     t = time.perf_counter()
     subprocess.run([str(py), "-c", _ACRO_SCRIPT, str(path), str(OUT), modes], check=True)
     res["acro_wall_s"] = time.perf_counter() - t
     res["acro"] = json.loads((OUT / "acro_times.json").read_text())
-    if cached:
+    if skip:
+        res["acro_suppress"] = "not run (KLUIS_BENCH_ACRO_SUPPRESS=0): no ACRO attacker figures"
+    elif cached:
         for k in names:
             shutil.copy(cache / f"acro_{k}.csv", OUT / f"acro_{k}.csv")
         old = json.loads((cache / "acro_times.json").read_text())
@@ -243,6 +247,37 @@ def run_case(n_rows: int) -> dict:
     # --- attacker on what each tool published: counts
     ts3 = _structure(["a", "b", "c"])
     truth = pc.systems[0].values  # kluis computed the true table; same layout as ts3
+    res["kluis_crosstab_published_below_10_persons"] = int(
+        (
+            (~pc.hidden)
+            & (pc.cells.stats["persons"].to_numpy() > 0)
+            & (pc.cells.stats["persons"].to_numpy() < 10)
+        ).sum()
+    )
+    t = time.perf_counter()
+    rec_k, iv_k = _recoverable(ts3, truth, ~pc.hidden, np.flatnonzero(pc.hidden), 1e-9)
+    res["kluis_crosstab_exact_attack_s"] = time.perf_counter() - t
+    res["kluis_crosstab_recoverable"] = len(rec_k)
+    res["kluis_crosstab_underprotected"] = int(pc.audit["count"].violated.sum())
+    ts2 = _structure(["a", "b"])
+    sums = pm.systems[1].values
+    counts2 = pm.systems[0].values
+    rec_mk, _ = _recoverable(ts2, sums, ~pm.hidden, np.flatnonzero(pm.hidden), 1e-9)
+    res["kluis_pivot_recoverable"] = len(rec_mk)
+    res["kluis_pivot_underprotected"] = int(sum(c.violated.sum() for c in pm.audit.values()))
+    res["check_counts_additive"] = bool(np.abs(ts2.relations() @ counts2).max() < 1e-6)
+    if not skip:
+        res.update(_acro_attack(ts3, ts2, truth, sums))
+    acro_checks = res["acro"]["checks_crosstab"] + res["acro"]["checks_pivot"]
+    res["speedup_vs_acro_checks"] = acro_checks / (res["kluis_crosstab_s"] + res["kluis_pivot_s"])
+    res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    path.unlink()
+    return res
+
+
+def _acro_attack(ts3: TableStructure, ts2: TableStructure, truth, sums) -> dict:
+    """The LP attacker on ACRO's published tables (counts, then the mean pivot's wage sums)."""
+    res: dict = {}
     facts, acro_hidden = _acro_facts(
         OUT,
         ts3,
@@ -257,13 +292,6 @@ def run_case(n_rows: int) -> dict:
     known[list(facts)] = True
     small = [c for c, v in facts.items() if 0 < v < 10]
     res["acro_crosstab_published_below_10"] = len(small)
-    res["kluis_crosstab_published_below_10_persons"] = int(
-        (
-            (~pc.hidden)
-            & (pc.cells.stats["persons"].to_numpy() > 0)
-            & (pc.cells.stats["persons"].to_numpy() < 10)
-        ).sum()
-    )
     rec, iv = _recoverable(ts3, truth, known, sorted(acro_hidden), 1e-9)
     need = np.maximum(10, 0.15 * truth)
     res["acro_crosstab_suppressed"] = len(acro_hidden)
@@ -272,17 +300,9 @@ def run_case(n_rows: int) -> dict:
     res["acro_crosstab_underprotected"] = int(
         sum((truth[c] > 0) and (iv.high[c] < truth[c] + need[c] - 1e-6) for c in acro_hidden)
     )
-    t = time.perf_counter()
-    rec_k, iv_k = _recoverable(ts3, truth, ~pc.hidden, np.flatnonzero(pc.hidden), 1e-9)
-    res["kluis_crosstab_exact_attack_s"] = time.perf_counter() - t
-    res["kluis_crosstab_recoverable"] = len(rec_k)
-    res["kluis_crosstab_underprotected"] = int(pc.audit["count"].violated.sum())
     count_known = (iv.high - iv.low) < 0.5  # counts the attacker knows exactly from ACRO
 
     # --- attacker: wage sums (mean x count) of the a x b pivot
-    ts2 = _structure(["a", "b"])
-    sums = pm.systems[1].values
-    counts2 = pm.systems[0].values
     mfacts, mhidden = _acro_facts(
         OUT, ts2, {"mean_ab": (["a"], ["b"]), "mean_a": (["a"], []), "mean_b": (["b"], [])}
     )
@@ -298,14 +318,6 @@ def run_case(n_rows: int) -> dict:
     rec_m = [c for c in rec_m if count_known[map23[c]] or c in mhidden]
     res["acro_pivot_suppressed"] = len(mhidden)
     res["acro_pivot_recoverable"] = len(rec_m)
-    rec_mk, _ = _recoverable(ts2, sums, ~pm.hidden, np.flatnonzero(pm.hidden), 1e-9)
-    res["kluis_pivot_recoverable"] = len(rec_mk)
-    res["kluis_pivot_underprotected"] = int(sum(c.violated.sum() for c in pm.audit.values()))
-    res["check_counts_additive"] = bool(np.abs(ts2.relations() @ counts2).max() < 1e-6)
-    acro_checks = res["acro"]["checks_crosstab"] + res["acro"]["checks_pivot"]
-    res["speedup_vs_acro_checks"] = acro_checks / (res["kluis_crosstab_s"] + res["kluis_pivot_s"])
-    res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    path.unlink()
     return res
 
 
@@ -358,15 +370,30 @@ def bench_4d(seed: int = 3) -> dict:
     return out
 
 
+TIMED = (
+    "kluis: protect() per statistic from the in-memory DataFrame to the audited result (cell "
+    "statistics incl. distinct persons and per-person/per-employer dominance on every margin, "
+    "primary rules, secondary suppression, the certifying attacker audit); speedup = ACRO "
+    "checks (crosstab + pivot calls with suppress=False, data already loaded) / kluis "
+    "(crosstab + pivot). Not timed: data generation, Parquet I/O, ACRO's suppress=True run "
+    "(cached per data set), the exact attacker LPs used to count recoverable cells."
+)
+
+
 def main(sizes: tuple[int, ...] | None = None) -> dict:
     if sizes is None:
         env = os.environ.get("KLUIS_BENCH_DISCLOSURE_ROWS", "1000000,7500000")
         sizes = tuple(int(x) for x in env.split(","))
-    out: dict = {"4d": bench_4d()}
+    OUT.mkdir(parents=True, exist_ok=True)
+    out: dict = {"timed": TIMED, "load_before": os.getloadavg(), "4d": bench_4d()}
     for n in sizes:
+        load = os.getloadavg()
         r = run_case(n)
+        r["load_avg_before"] = load
+        r["load_avg_after"] = os.getloadavg()
         out[n] = r
         print(json.dumps(r, indent=1, default=float))
+        (OUT / "results.json").write_text(json.dumps(out, indent=1, default=float))
     return out
 
 

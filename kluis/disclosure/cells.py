@@ -130,7 +130,8 @@ def _register_maps(
         unknown = (
             empty[f"e{k}"]
             or con.execute(
-                f"SELECT count(*) FROM dv{k} WHERE CAST(v AS VARCHAR) NOT IN (SELECT code FROM map{k})"
+                f"SELECT count(*) FROM dv{k} "
+                f"WHERE CAST(v AS VARCHAR) NOT IN (SELECT code FROM map{k})"
             ).fetchall()[0][0]
         )
         bad = []

@@ -15,6 +15,9 @@ import numpy as np
 
 from kluis.disclosure.linear import TableStructure
 
+#: dimensions with at most this many leaves get a table of all their 1-D moves
+TABLE_LEAVES = 256
+
 
 class _DimInfo:
     """Per dimension: root paths and subtree leaves of every node."""
@@ -41,6 +44,8 @@ class _DimInfo:
             for a in range(self.n_leaves)
         ]
         self._moves: dict = {}
+        self._rows: dict = {}
+        self._table: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self.width = 2 * max((len(p) for p in self.paths[: self.n_leaves]), default=1)
 
     def move(self, a: int, b: int | None) -> tuple[list[int], list[int]]:
@@ -49,6 +54,37 @@ class _DimInfo:
 
     def move_rows(self, pairs) -> tuple[np.ndarray, np.ndarray]:
         """The moves of (a, b) pairs as (n, width) arrays: nodes (-1 = padding) and signs."""
+        if self._table is None and self.n_leaves <= TABLE_LEAVES:
+            self._build_table()
+        if self._table is not None:
+            nodes, signs, length = self._table
+            a = [x for x, _ in pairs]
+            b = [self.n_leaves if y is None else y for _, y in pairs]
+            used = int(length[a, b].max())
+            return nodes[a, b, :used], signs[a, b, :used]
+        pairs = tuple(pairs)
+        got = self._rows.get(pairs)
+        if got is None:
+            got = self._rows[pairs] = self._move_rows(pairs)
+        return got
+
+    def _build_table(self) -> None:
+        """Every move of this dimension at once (leaf x (leaf or none)), for fast lookups."""
+        m = self.n_leaves
+        nodes = np.full((m, m + 1, self.width), -1, dtype=np.int64)
+        signs = np.zeros((m, m + 1, self.width))
+        length = np.zeros((m, m + 1), dtype=np.int64)
+        for a in range(m):
+            for b in range(m + 1):
+                if b < m and a == b:
+                    continue
+                nd, sg = self._move(a, None if b == m else b)
+                nodes[a, b, : len(nd)] = nd
+                signs[a, b, : len(sg)] = sg
+                length[a, b] = len(nd)
+        self._table = (nodes, signs, length)
+
+    def _move_rows(self, pairs) -> tuple[np.ndarray, np.ndarray]:
         rows = []
         for key in pairs:
             row = self._moves.get(key)
@@ -150,20 +186,29 @@ def protect_hypercubes(
     dns = np.stack(need_down)
     strides = _strides(ts)
     coords = ts.coords()
-    lines = [np.arange(d.size, dtype=np.int64) * strides[k] for k, d in enumerate(ts.dims)]
+    # the lines through a cell along every dimension, as one offset array
+    sizes = [d.size for d in ts.dims]
+    bounds = np.cumsum([0, *sizes])
+    lines = np.concatenate(
+        [np.arange(d.size, dtype=np.int64) * strides[k] for k, d in enumerate(ts.dims)]
+    )
+    line_own = np.repeat(np.asarray(strides, dtype=np.int64), sizes)
     # ranking key of a node = 2B (not hidden) + B (cannot go down by `need`) + cost, B > cost
     big = 2.0 * (float(np.abs(cost).max()) + 1.0) if cost.size else 1.0
+    shown_key = cost + 2 * big  # hidden cells: cost only (kept up to date below)
+    base_key = np.where(hidden, cost, shown_key)
     failed, witnesses = [], []
     for t in targets:
         t = int(t)
         coord = coords[t]
         nt = need[t]
-        per_dim = []
-        for k, info in enumerate(infos):
-            own = int(coord[k])
-            line = lines[k] + (t - own * strides[k])
-            key = np.where(hidden[line], 0.0, 2 * big) + np.where(cap[line] < nt, big, 0.0)
-            per_dim.append(_options(info, own, key + cost[line], width))
+        own_all = np.repeat(coord, sizes)
+        line = lines + (t - own_all * line_own)
+        key_all = base_key[line] + np.where(cap[line] < nt, big, 0.0)
+        per_dim = [
+            _options(info, int(coord[k]), key_all[bounds[k] : bounds[k + 1]], width)
+            for k, info in enumerate(infos)
+        ]
         idx, sg = _combos(coord, strides, per_dim)
         live = sg != 0
         c = np.where(live & ~hidden[idx], cost[idx], 0.0).sum(axis=1)
@@ -180,9 +225,9 @@ def protect_hypercubes(
             failed.append(t)
             continue
         for p in pick:
-            hidden[idx[p][live[p]]] = True
+            cells = idx[p][live[p]]
+            hidden[cells] = True
+            base_key[cells] = cost[cells]
         u, d = pick
-        witnesses.append(
-            (t, (idx[u][live[u]], sg[u][live[u]]), (idx[d][live[d]], sg[d][live[d]]))
-        )
+        witnesses.append((t, (idx[u][live[u]], sg[u][live[u]]), (idx[d][live[d]], sg[d][live[d]])))
     return hidden, np.array(failed, dtype=np.int64), witnesses

@@ -34,5 +34,9 @@ def test_demo_runs_the_whole_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         # a tiny population has small cells: they are found and none of them is published
         assert hidden.any()
         assert published.loc[hidden.to_numpy(), "persons"].isna().all()
+        # the attacker's audit: no unsafe cell can be pinned down from what is published
+        primary = status[status["status"] == "primary"]
+        assert (primary["count_attacker_high"] > primary["count_attacker_low"]).all()
         report = (out / "disclosure" / table / f"{table}.report.html").read_text()
-        assert "0 hidden cell(s) exactly recoverable" in report
+        assert "0 cell(s) below their" in report
+        assert "May be released" in report
