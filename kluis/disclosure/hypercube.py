@@ -170,6 +170,7 @@ def protect_hypercubes(
     hidden: np.ndarray,
     cost: np.ndarray,
     width: int = 3,
+    batch: int = 64,
 ) -> tuple[np.ndarray, np.ndarray, list]:
     """Hide one cheapest valid hypercube per target cell.
 
@@ -198,8 +199,57 @@ def protect_hypercubes(
     shown_key = cost + 2 * big  # hidden cells: cost only (kept up to date below)
     base_key = np.where(hidden, cost, shown_key)
     failed, witnesses = [], []
-    for t in targets:
-        t = int(t)
+
+    def commit(t: int, idx: np.ndarray, sg: np.ndarray, ok_up, ok_dn) -> None:
+        """Pick the cheapest valid hypercube of `t` given what is hidden now, and hide it."""
+        live = sg != 0
+        c = np.where(live & ~hidden[idx], cost[idx], 0.0).sum(axis=1)
+        both = ok_up & ok_dn
+        if both.any():
+            pick = [int(np.argmin(np.where(both, c, np.inf)))] * 2
+        elif ok_up.any() and ok_dn.any():
+            pick = [int(np.argmin(np.where(ok_up, c, np.inf)))]
+            pick.append(int(np.argmin(np.where(ok_dn, c, np.inf))))
+        else:
+            failed.append(t)
+            return
+        for p in pick:
+            cells = idx[p][live[p]]
+            hidden[cells] = True
+            base_key[cells] = cost[cells]
+        u, d = pick
+        witnesses.append((t, (idx[u][live[u]], sg[u][live[u]]), (idx[d][live[d]], sg[d][live[d]])))
+
+    # interior targets (a leaf on every dimension) are prepared in batches: their candidate
+    # moves are ranked on the pattern as it was when the batch started, but each is still
+    # chosen and hidden one after the other on the pattern as it is then
+    tabled = all(info.n_leaves <= TABLE_LEAVES for info in infos)
+    for info in infos if tabled else []:
+        if info._table is None:
+            info._build_table()
+    interior = np.ones(coords.shape[0], dtype=bool)
+    for k, info in enumerate(infos):
+        interior &= coords[:, k] < info.n_leaves
+    targets = np.asarray(targets, dtype=np.int64)
+    i = 0
+    while i < targets.size:
+        t = int(targets[i])
+        if tabled and batch > 1 and interior[t]:
+            j = i + 1
+            while j < targets.size and j - i < batch and interior[targets[j]]:
+                j += 1
+            chunk = targets[i:j]
+            idx, sg = _batch_combos(infos, coords, strides, chunk, base_key, cap, need, big, width)
+            v = vals[:, idx]  # (systems, targets, combos, corners)
+            up_t = ups[:, chunk][:, :, None, None] - 1e-9
+            dn_t = dns[:, chunk][:, :, None, None] - 1e-9
+            ok_up = ~((sg < 0)[None] & (v < up_t)).any(axis=(0, 3))
+            own = idx != chunk[:, None, None]
+            ok_dn = ~(((sg > 0) & own)[None] & (v < dn_t)).any(axis=(0, 3))
+            for q, tq in enumerate(chunk):
+                commit(int(tq), idx[q], sg[q], ok_up[q], ok_dn[q])
+            i = j
+            continue
         coord = coords[t]
         nt = need[t]
         own_all = np.repeat(coord, sizes)
@@ -210,24 +260,61 @@ def protect_hypercubes(
             for k, info in enumerate(infos)
         ]
         idx, sg = _combos(coord, strides, per_dim)
-        live = sg != 0
-        c = np.where(live & ~hidden[idx], cost[idx], 0.0).sum(axis=1)
         v = vals[:, idx]  # (systems, combos, corners)
         ok_up = ~((sg < 0) & (v < ups[:, t, None, None] - 1e-9)).any(axis=(0, 2))
         ok_dn = ~((sg > 0) & (idx != t) & (v < dns[:, t, None, None] - 1e-9)).any(axis=(0, 2))
-        both = ok_up & ok_dn
-        if both.any():
-            pick = [int(np.argmin(np.where(both, c, np.inf)))] * 2
-        elif ok_up.any() and ok_dn.any():
-            pick = [int(np.argmin(np.where(ok_up, c, np.inf)))]
-            pick.append(int(np.argmin(np.where(ok_dn, c, np.inf))))
-        else:
-            failed.append(t)
-            continue
-        for p in pick:
-            cells = idx[p][live[p]]
-            hidden[cells] = True
-            base_key[cells] = cost[cells]
-        u, d = pick
-        witnesses.append((t, (idx[u][live[u]], sg[u][live[u]]), (idx[d][live[d]], sg[d][live[d]])))
+        commit(t, idx, sg, ok_up, ok_dn)
+        i += 1
     return hidden, np.array(failed, dtype=np.int64), witnesses
+
+
+def _batch_combos(
+    infos: list[_DimInfo],
+    coords: np.ndarray,
+    strides: list[int],
+    chunk: np.ndarray,
+    base_key: np.ndarray,
+    cap: np.ndarray,
+    need: np.ndarray,
+    big: float,
+    width: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The candidate hypercubes of many interior targets at once: (targets, combos, corners).
+
+    Per dimension the same candidates as `_options` for a leaf: the move to the total, the
+    `width` best other leaves, and the best sibling (a repeated candidate costs time only).
+    """
+    n = chunk.size
+    rows = np.arange(n)
+    idx = np.zeros((n, 1, 1), dtype=np.int64)
+    sg = np.ones((n, 1, 1))
+    for k, info in enumerate(infos):
+        nl = info.n_leaves
+        a = coords[chunk, k]
+        line = chunk[:, None] + (np.arange(nl)[None, :] - a[:, None]) * strides[k]
+        key = base_key[line] + np.where(cap[line] < need[chunk][:, None], big, 0.0)
+        key[rows, a] = np.inf
+        cols = [np.full(n, nl)]  # +path(a) alone
+        nb = min(width, nl - 1)
+        if nb > 0:
+            best = np.argsort(key, axis=1, kind="stable")[:, :nb]
+            cols += [best[:, q] for q in range(nb)]
+            par = info.parent[:nl]
+            if (par != par[0]).any():  # one parent for all leaves: the best sibling is best[0]
+                sib_key = np.where(par[None, :] == par[a][:, None], key, np.inf)
+                sib = np.argmin(sib_key, axis=1)
+                cols.append(np.where(np.isfinite(sib_key[rows, sib]), sib, nl))
+        b = np.stack(cols, axis=1)  # (targets, options)
+        nodes_t, signs_t, len_t = info._table
+        used = int(len_t[a[:, None], b].max())
+        nodes = nodes_t[a[:, None], b, :used]
+        signs = signs_t[a[:, None], b, :used]
+        off = np.where(nodes < 0, a[:, None, None], nodes) * strides[k]
+        n_opt = b.shape[1]
+        idx = (idx[:, :, None, :, None] + off[:, None, :, None, :]).reshape(
+            n, idx.shape[1] * n_opt, -1
+        )
+        sg = (sg[:, :, None, :, None] * signs[:, None, :, None, :]).reshape(
+            n, sg.shape[1] * n_opt, -1
+        )
+    return idx, sg

@@ -33,7 +33,9 @@ Minimum frequency {{ n }} distinct persons.</p>
 {% for name, a in audits.items() %}
 <li>Attacker's audit ({{ name }}): {{ a.lp }} linear programs over {{ a.components }}
 component(s) of hidden cells (largest {{ a.largest }}); {{ a.violated }} cell(s) below their
-protection, {{ a.recoverable }} hidden cell(s) exactly recoverable.</li>
+protection, {{ a.recoverable }} unsafe cell(s) exactly recoverable{% if a.recoverable_secondary %};
+{{ a.recoverable_secondary }} complementary cell(s) can be recomputed from the published cells
+(they reveal no unsafe cell: hiding them protects nothing){% endif %}.</li>
 {% endfor %}
 <li>Time: {% for k, v in seconds.items() %}{{ k }} {{ '%.2f' % v }} s; {% endfor %}</li>
 </ul>
@@ -111,7 +113,8 @@ def render(pt) -> str:
             "components": c.intervals.n_components,
             "largest": c.intervals.largest_component,
             "violated": int(c.violated.sum()),
-            "recoverable": int(c.recoverable.sum()),
+            "recoverable": int((c.recoverable & pt.primary.unsafe).sum()),
+            "recoverable_secondary": int((c.recoverable & ~pt.primary.unsafe).sum()),
         }
         for name, c in pt.audit.items()
     }
