@@ -191,7 +191,10 @@ def _statistical_frame(table: OutputTable, data: pa.Table) -> tuple[pd.DataFrame
             frame[col.name] = np.array(arr.fill_null("").to_pylist(), dtype=object)
         else:
             frame[col.name] = _numeric(arr)
-    return pd.DataFrame(frame), labels
+    # text stays object dtype: pandas 3 would make it Arrow-backed strings, which the writers
+    # iterate value by value several times more slowly
+    columns = {k: pd.Series(v, dtype=object) if v.dtype == object else v for k, v in frame.items()}
+    return pd.DataFrame(columns), labels
 
 
 def _numeric(arr: pa.Array) -> np.ndarray:
