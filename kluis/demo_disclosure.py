@@ -63,7 +63,11 @@ def _specs(rules: Rules) -> tuple[TableSpec, TableSpec]:
     persons = TableSpec(
         name="persons_province_sex_sep",
         population=f"26/104 full population, residents aged 15-64, {YEAR}",
-        dimensions=[province, DimensionSpec(column="sex"), DimensionSpec(column="sep_group")],
+        dimensions=[
+            province,
+            DimensionSpec(column="sex", codelist="sex"),
+            DimensionSpec(column="sep_group"),
+        ],
         person_id="person_id",
         rules=rules,
     )

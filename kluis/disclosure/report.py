@@ -57,8 +57,21 @@ def _fmt(v) -> str:
     if isinstance(v, float | np.floating):
         if np.isnan(v):
             return ""
+        if np.isinf(v):  # an attacker's interval without an upper (or lower) bound
+            return "∞" if v > 0 else "−∞"
         return f"{v:,.2f}" if abs(v - round(v)) > 1e-9 else f"{v:,.0f}"
     return str(v)
+
+
+def _labels(pt) -> dict[str, dict[str, str]]:
+    """Code -> "code label" per dimension that names a code list: checkers read names."""
+    from kluis import codes
+
+    out = {}
+    for d in pt.spec.dimensions:
+        if d.codelist is not None:
+            out[d.column] = {c: f"{c} {lab}" for c, lab in codes.load(d.codelist).labels().items()}
+    return out
 
 
 def _heat(pt) -> tuple[str, str]:
@@ -70,14 +83,16 @@ def _heat(pt) -> tuple[str, str]:
     for d in ts.dims[2:]:
         f = f[f[d.name] == TOTAL] if d.total else f
     a, b = ts.dims[0].name, ts.dims[1].name
+    names = _labels(pt)
+    la, lb = names.get(a, {}), names.get(b, {})
     val = pt.spec.statistic if pt.spec.statistic != "count" else "persons"
     parts = ["<table><tr><th></th>"]
     cols = list(dict.fromkeys(f[b]))
-    parts += [f"<th>{html.escape(str(c))}</th>" for c in cols]
+    parts += [f"<th>{html.escape(str(lb.get(c, c)))}</th>" for c in cols]
     parts.append("</tr>")
     for ra, g in f.groupby(a, sort=False):
         cells = {r[b]: r for _, r in g.iterrows()}
-        parts.append(f"<tr><th>{html.escape(str(ra))}</th>")
+        parts.append(f"<tr><th>{html.escape(str(la.get(ra, ra)))}</th>")
         for c in cols:
             r = cells.get(c)
             if r is None:
@@ -104,7 +119,9 @@ def render(pt) -> str:
     order = np.argsort(
         table["status"].map({"primary": 0, "secondary": 1, "safe": 2}).to_numpy(), kind="stable"
     )
-    table = table.iloc[order[:MAX_ROWS]]
+    table = table.iloc[order[:MAX_ROWS]].copy()
+    for col, names in _labels(pt).items():
+        table[col] = [names.get(v, v) for v in table[col]]
     counts = pd.Series(pt.status).value_counts()
     heat, heat_title = _heat(pt) if pt.cells.n_cells <= 20000 else ("", "")
     audits = {

@@ -54,3 +54,12 @@ def test_claimed_moves_are_checked_not_trusted():
     too_far = good * 4  # (a,z)=7 would go below zero
     moves = sp.csc_matrix(np.column_stack([good, broken, shown, too_far]))
     assert list(verify_witnesses(m, values, hidden, 0.0, moves)) == [True, False, False, False]
+
+
+def test_report_shows_unbounded_attacker_intervals_as_infinity() -> None:
+    from kluis.disclosure.report import _fmt
+
+    assert _fmt(float("inf")) == "∞"
+    assert _fmt(float("-inf")) == "−∞"
+    assert _fmt(float("nan")) == ""
+    assert _fmt(1234.0) == "1,234"
