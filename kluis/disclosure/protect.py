@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kluis.disclosure.audit import Check, check_protection, witnessed
+from kluis.disclosure.audit import Check, witnessed
 from kluis.disclosure.cells import CellTable, compute_cells
 from kluis.disclosure.rounding import cell_key_noise, round_to_base
 from kluis.disclosure.rules import Primary, primary
@@ -165,17 +165,7 @@ def protect(source: Any, spec: TableSpec, exact_audit: bool | None = None) -> Pr
         need_more = spec.method == "suppress"
         if not need_more:
             for s in systems:
-                chk = check_protection(
-                    m,
-                    s.values,
-                    hidden,
-                    s.up,
-                    s.lo,
-                    s.lower,
-                    pub_low[s.name],
-                    pub_high[s.name],
-                    exact=False,
-                )
+                chk = s.check(m, hidden, pub_low[s.name], pub_high[s.name], exact=False)
                 need_more |= bool(chk.violated.any())
             if need_more:
                 notes.append(f"{spec.method}: not enough on its own; complementary cells hidden")
@@ -204,13 +194,9 @@ def protect(source: Any, spec: TableSpec, exact_audit: bool | None = None) -> Pr
         w_up = w_dn = None
         if not exact_audit and pub_low[s.name] is None:
             w_up, w_dn = witnessed(m, s.values, hidden, s.lower, s.up, s.lo, witnesses)
-        audit[s.name] = check_protection(
+        audit[s.name] = s.check(
             m,
-            s.values,
             hidden,
-            s.up,
-            s.lo,
-            s.lower,
             pub_low[s.name],
             pub_high[s.name],
             exact=exact_audit,

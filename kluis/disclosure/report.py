@@ -74,7 +74,7 @@ def _labels(pt) -> dict[str, dict[str, str]]:
     return out
 
 
-def _heat(pt) -> tuple[str, str]:
+def _heat(pt, names: dict[str, dict[str, str]]) -> tuple[str, str]:
     """The first two dimensions as a coloured grid (other dimensions at their totals)."""
     ts = pt.cells.structure
     if len(ts.dims) < 2:
@@ -83,7 +83,6 @@ def _heat(pt) -> tuple[str, str]:
     for d in ts.dims[2:]:
         f = f[f[d.name] == TOTAL] if d.total else f
     a, b = ts.dims[0].name, ts.dims[1].name
-    names = _labels(pt)
     la, lb = names.get(a, {}), names.get(b, {})
     val = pt.spec.statistic if pt.spec.statistic != "count" else "persons"
     parts = ["<table><tr><th></th>"]
@@ -120,10 +119,11 @@ def render(pt) -> str:
         table["status"].map({"primary": 0, "secondary": 1, "safe": 2}).to_numpy(), kind="stable"
     )
     table = table.iloc[order[:MAX_ROWS]].copy()
-    for col, names in _labels(pt).items():
-        table[col] = [names.get(v, v) for v in table[col]]
+    names = _labels(pt)
+    for col, labelled in names.items():
+        table[col] = [labelled.get(v, v) for v in table[col]]
     counts = pd.Series(pt.status).value_counts()
-    heat, heat_title = _heat(pt) if pt.cells.n_cells <= 20000 else ("", "")
+    heat, heat_title = _heat(pt, names) if pt.cells.n_cells <= 20000 else ("", "")
     audits = {
         name: {
             "lp": c.intervals.n_lp,

@@ -22,12 +22,13 @@ import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from kluis.disclosure.audit import check_protection, witnessed
+from kluis.disclosure.audit import Check, check_protection, witnessed
 from kluis.disclosure.hypercube import protect_hypercubes
 from kluis.disclosure.linear import TableStructure, restricted_relations
 
@@ -42,6 +43,19 @@ class System:
     lo: np.ndarray
     lower: float = 0.0  # what everybody knows: no cell is below this
     unit: float = 1.0
+
+    def check(
+        self,
+        m: sp.csr_matrix,
+        hidden: np.ndarray,
+        pub_low: np.ndarray | None = None,
+        pub_high: np.ndarray | None = None,
+        **options: Any,
+    ) -> Check:
+        """The attacker's audit of a pattern `hidden` on this system's values and protection."""
+        return check_protection(
+            m, self.values, hidden, self.up, self.lo, self.lower, pub_low, pub_high, **options
+        )
 
 
 @dataclass
@@ -280,13 +294,9 @@ def suppress(
         res.checks = {}
         for s in systems:
             w_up, w_dn = witnessed(m, s.values, res.hidden, s.lower, s.up, s.lo, res.witnesses)
-            chk = check_protection(
+            chk = s.check(
                 m,
-                s.values,
                 res.hidden,
-                s.up,
-                s.lo,
-                s.lower,
                 exact=False,
                 unit=s.unit,
                 witnessed_up=w_up,
