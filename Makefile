@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 DEMO    ?= demo-out
 export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: env java demo test test-fast bench lint format clean
+.PHONY: env java system demo test test-fast bench lint format clean docs
 
 env: $(STAMP)
 
@@ -24,16 +24,28 @@ java:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
 	@java -version 2>&1 | head -1
 
-test: env java
+# The enclave's sandbox (bubblewrap), SPSS syntax (GNU PSPP) and the browser the review
+# application's tests drive (Debian's chromium): Debian packages, installed when missing.
+SYSTEM_PKGS := bwrap:bubblewrap pspp:pspp chromium:chromium
+system: java
+	@missing=""; for pair in $(SYSTEM_PKGS); do \
+	  cmd=$${pair%%:*}; pkg=$${pair##*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+	@bwrap --version; pspp --version | head -1; chromium --version 2>/dev/null | head -1
+
+test: env system
 	$(BIN)/pytest -q -n 2 --dist loadgroup tests
 
 test-fast: env
 	$(BIN)/pytest -q -n 2 -m "not spark" tests
 
-demo: env java
+demo: env system
 	$(BIN)/python -m kluis.demo --out $(DEMO)
 
-bench: env java
+bench: env system
 	$(BIN)/python -m benchmarks.run
 
 lint: env

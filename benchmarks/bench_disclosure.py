@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kluis.disclosure.audit import attack
+from kluis.disclosure.attacker import attack
 from kluis.disclosure.linear import Dimension, TableStructure
 from kluis.disclosure.protect import protect
 from kluis.disclosure.spec import TableSpec
@@ -327,7 +327,7 @@ def bench_4d(seed: int = 3) -> dict:
     Cell counts are drawn directly (no microdata): a skewed table where about 1 cell in 6 has
     fewer than 10 persons, i.e. many more unsafe cells than a national table would have.
     """
-    from kluis.disclosure.audit import check_protection, witnessed
+    from kluis.disclosure.attacker import check_protection, witnessed
     from kluis.disclosure.suppress import System, suppress
 
     rng = np.random.default_rng(seed)

@@ -46,6 +46,13 @@ def spark_session():
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _audit_log_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """CLI calls in tests write their audit entries to a temporary log, not the user's home."""
-    os.environ["KLUIS_AUDIT_LOG"] = str(tmp_path_factory.mktemp("audit") / "audit.jsonl")
+def _kluis_home_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """CLI calls in tests keep their state (audit log, keys, users, catalogue) in a temporary
+    KLUIS_HOME, never in the user's home."""
+    from kluis.access import Users, current_account
+
+    home = tmp_path_factory.mktemp("kluis-home")
+    os.environ["KLUIS_HOME"] = str(home)
+    os.environ["KLUIS_AUDIT_LOG"] = str(home / "audit.jsonl")
+    # the account running the tests is the steward; role tests write users files of their own
+    Users(home / "users.yaml").add(current_account(), "steward", password="steward-password")

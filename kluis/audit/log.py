@@ -16,17 +16,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from kluis.errors import Refused
+
 GENESIS = "0" * 64
 
 
-class AuditError(Exception):
+class AuditError(Refused):
     """The log is broken: names the line and what is wrong."""
 
 
 def default_log_path() -> Path:
-    """`$KLUIS_AUDIT_LOG`, else ~/.kluis/audit.jsonl."""
-    env = os.environ.get("KLUIS_AUDIT_LOG")
-    return Path(env) if env else Path.home() / ".kluis" / "audit.jsonl"
+    """`$KLUIS_AUDIT_LOG`, else $KLUIS_HOME/audit.jsonl (see kluis.home)."""
+    from kluis.home import audit_log_path
+
+    return audit_log_path()
 
 
 def _digest(entry: dict) -> str:

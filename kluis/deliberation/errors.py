@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from kluis.errors import BadInput, Refused
+
 FieldPath = tuple[str | int, ...]
 
 
@@ -37,7 +39,7 @@ class Problem:
         return f"{where}: {self.field}: {self.message}"
 
 
-class DeliberationError(Exception):
+class DeliberationError(BadInput):
     """A deliberation file that cannot be used, with every problem found in it."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
@@ -45,7 +47,7 @@ class DeliberationError(Exception):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-class NotInForce(Exception):
+class NotInForce(Refused):
     """Extraction refused: the deliberation is not in force on the given date."""
 
     def __init__(self, number: str, reason: str) -> None:

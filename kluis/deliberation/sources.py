@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from kluis.errors import BadInput
 from kluis.schema import table as schema_table
 from kluis.schema.model import Column, ColumnType, Table
 
@@ -94,7 +95,7 @@ INPUTS: dict[str, tuple[ColumnType, str]] = {
 }
 
 
-class UnknownSource(ValueError):
+class UnknownSource(BadInput, ValueError):
     """A source string that names nothing known."""
 
 

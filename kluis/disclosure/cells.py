@@ -19,9 +19,10 @@ import pandas as pd
 
 from kluis.disclosure.linear import TableStructure
 from kluis.disclosure.spec import SpecError, TableSpec, build_dimension
+from kluis.errors import BadInput
 
 
-class DataError(ValueError):
+class DataError(BadInput, ValueError):
     """Input data that does not fit the spec; the message names file, column, value and row."""
 
 

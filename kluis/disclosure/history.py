@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from kluis.disclosure.audit import check_protection
+from kluis.disclosure.attacker import check_protection
 from kluis.disclosure.linear import TableStructure
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kluis.disclosure.audit import Check, witnessed
+from kluis.disclosure.attacker import Check, witnessed
 from kluis.disclosure.cells import CellTable, compute_cells
 from kluis.disclosure.rounding import cell_key_noise, round_to_base
 from kluis.disclosure.rules import Primary, primary

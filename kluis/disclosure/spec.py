@@ -13,9 +13,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from kluis.disclosure.linear import Dimension
+from kluis.errors import BadInput
 
 
-class SpecError(ValueError):
+class SpecError(BadInput, ValueError):
     """A spec file that cannot be used; the message names file and line."""
 
 

@@ -28,9 +28,10 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from kluis.disclosure.audit import Check, check_protection, witnessed
+from kluis.disclosure.attacker import Check, check_protection, witnessed
 from kluis.disclosure.hypercube import protect_hypercubes
 from kluis.disclosure.linear import TableStructure, restricted_relations
+from kluis.errors import Refused
 
 
 @dataclass
@@ -72,7 +73,7 @@ class Result:
     checks: dict = field(default_factory=dict)
 
 
-class ProtectionError(RuntimeError):
+class ProtectionError(Refused, RuntimeError):
     """Some unsafe cell cannot be protected by any pattern the model can find."""
 
 

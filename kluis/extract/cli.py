@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from kluis.engine import ENGINES, EngineOptions
-from kluis.extract.formats import FORMATS
+from kluis.extract.delivery.formats import FORMATS
 
 _err = Console(stderr=True)
 
@@ -48,8 +48,8 @@ def extract(
 ) -> None:
     """Extract the pseudonymised, coarsened tables a deliberation authorises."""
     from kluis.deliberation import DeliberationError, NotInForce
+    from kluis.extract.delivery.publish import PublishError
     from kluis.extract.plan import EnforcementError
-    from kluis.extract.publish import PublishError
     from kluis.extract.run import run_extract
     from kluis.pseudonym import KeyStoreError
     from kluis.warehouse.layout import WarehouseLayoutError

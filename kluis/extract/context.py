@@ -2,9 +2,10 @@
 
 `kluis extract` loads and checks the deliberation, opens the engine and the pseudonym key, and
 hands an `ExtractContext` to the builder registered for the deliberation's population unit
-(`person` -> kluis.extract.panels.build, `employer` -> kluis.extract.employer.build). The builder
-returns `OutputTable`s; `kluis.extract.publish` turns them into Parquet (+ SPSS/Stata), the data
-package, the codebook and the manifest, atomically. Builders never write files themselves.
+(`person` -> kluis.extract.panels.build.build, `employer` ->
+kluis.extract.employers.build.build). The builder returns `OutputTable`s;
+`kluis.extract.delivery.publish` turns them into Parquet (+ SPSS/Stata), the data package, the
+codebook and the manifest, atomically. Builders never write files themselves.
 
 Column conventions (what `publish` expects in the data of each year):
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from kluis.deliberation.coarsening import Scheme, scheme
 from kluis.deliberation.model import Deliberation, Variable
 from kluis.deliberation.sources import ResolvedSource, resolve
+from kluis.errors import Refused
 from kluis.extract.context import ColumnKind, ColumnMeta
 from kluis.extract.recode import Categories, describe_source
 
@@ -22,7 +23,7 @@ FORBIDDEN_COLUMNS = frozenset(
 )
 
 
-class EnforcementError(Exception):
+class EnforcementError(Refused):
     """The requested output is not what the deliberation authorises."""
 
 

@@ -3,9 +3,9 @@
 `describe(scheme, source)` says what a coarsened column looks like in the output (its
 ColumnMeta kind and categories); `recode(value, scheme, ...)` is the Ibis expression that
 produces it. Category outputs are either the category value itself (identity on coded columns,
-map) or a 1-based code (classes, deciles) — both are accepted by kluis.extract.publish, which
-writes value labels from `categories`. Unknown codes are passed through so that publishing
-fails loudly on them instead of hiding them as missing.
+map) or a 1-based code (classes, deciles) — both are accepted by kluis.extract.delivery.publish,
+which writes value labels from `categories`. Unknown codes are passed through so that
+publishing fails loudly on them instead of hiding them as missing.
 
 Deciles need cut points of the full population of the year (`decile_cuts`), computed before any
 sampling: a person's decile says where they stand in the country, not in the sample.
@@ -23,12 +23,13 @@ from kluis.codes import load as load_codes
 from kluis.deliberation.coarsening import Scheme
 from kluis.deliberation.sources import ResolvedSource
 from kluis.engine import Engine
+from kluis.errors import BadInput
 from kluis.extract.context import ColumnKind
 
 Categories = tuple[tuple[str, str], ...]
 
 
-class RecodeError(ValueError):
+class RecodeError(BadInput, ValueError):
     """A scheme applied where it cannot work (wrong type, missing cut points)."""
 
 

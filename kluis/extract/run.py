@@ -18,14 +18,14 @@ from typing import Any
 from kluis.deliberation import Deliberation, check_in_force, load
 from kluis.engine import EngineOptions, connect
 from kluis.extract.context import PHASES, Builder, ExtractContext
-from kluis.extract.publish import Published, check_target, workdir_for, write_extract
+from kluis.extract.delivery.publish import Published, check_target, workdir_for, write_extract
 from kluis.pseudonym import KeyStore
 from kluis.warehouse.layout import read_meta
 
 # population unit -> "module:function" of its builder (see kluis.extract.context.Builder)
 BUILDERS: dict[str, str] = {
-    "person": "kluis.extract.panels:build",
-    "employer": "kluis.extract.employer:build",
+    "person": "kluis.extract.panels.build:build",
+    "employer": "kluis.extract.employers.build:build",
 }
 
 

@@ -22,19 +22,22 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kluis.errors import BadInput
+
 KEY_BYTES = 32
 ENV_VAR = "KLUIS_KEYSTORE"
 _NUMBER = re.compile(r"^(\d{2})[/-](\d{3})$")
 
 
-class KeyStoreError(Exception):
+class KeyStoreError(BadInput):
     """A key is missing, already exists, or its file is unsafe."""
 
 
 def default_keystore() -> Path:
-    """The key store directory: $KLUIS_KEYSTORE, else ~/.kluis/keys."""
-    env = os.environ.get(ENV_VAR)
-    return Path(env).expanduser() if env else Path.home() / ".kluis" / "keys"
+    """The key store directory: $KLUIS_KEYSTORE, else $KLUIS_HOME/keys (see kluis.home)."""
+    from kluis.home import keystore_dir
+
+    return keystore_dir()
 
 
 def deliberation_slug(deliberation: str) -> str:

@@ -15,6 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from kluis import __version__
+from kluis.errors import BadInput
 from kluis.schema import FIRST_YEAR, LAST_YEAR, TABLES
 from kluis.warehouse.gen.final_tables import write_employers, write_persons
 from kluis.warehouse.gen.simulation import Simulation
@@ -27,7 +28,7 @@ MIN_PERSONS = 200
 Progress = Callable[[str, int, int], None]
 
 
-class GenerateError(ValueError):
+class GenerateError(BadInput, ValueError):
     """Bad arguments for the generator or an output directory it must not overwrite."""
 
 

@@ -12,6 +12,7 @@ import json
 import re
 from pathlib import Path
 
+from kluis.errors import BadInput
 from kluis.schema import table as schema_table
 
 META_FILE = "warehouse.json"
@@ -31,7 +32,7 @@ __all__ = [
 ]
 
 
-class WarehouseLayoutError(Exception):
+class WarehouseLayoutError(BadInput):
     """The directory is not a (complete) kluis warehouse."""
 
 

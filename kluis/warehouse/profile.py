@@ -18,6 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from kluis import codes as code_lists
+from kluis.errors import BadInput
 from kluis.warehouse.calibration import EMPLOYMENT_RATE, TARGETS, Target
 from kluis.warehouse.layout import read_meta, table_path
 
@@ -29,7 +30,7 @@ WAGE_TOP = 15_000  # the last bin holds everything from here up
 _REGIONS = ("Flanders", "Wallonia", "Brussels")
 
 
-class ProfileError(Exception):
+class ProfileError(BadInput):
     """The warehouse cannot be profiled (unreadable or missing files): validate it first."""
 
 

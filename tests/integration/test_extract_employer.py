@@ -20,9 +20,9 @@ from typer.testing import CliRunner
 
 from kluis.cli import app
 from kluis.deliberation.coarsening import scheme
-from kluis.extract.employer import REPORT_FILE, enterprise_map
-from kluis.extract.nbb import load_nbb_list
-from kluis.extract.publish import verify
+from kluis.extract.delivery.publish import verify
+from kluis.extract.employers.build import REPORT_FILE, enterprise_map
+from kluis.extract.employers.nbb import load_nbb_list
 from kluis.pseudonym import KeyStore
 from kluis.warehouse import identifiers as ids
 from kluis.warehouse.layout import table_path

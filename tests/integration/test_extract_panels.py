@@ -274,7 +274,7 @@ def test_manifest_records_provenance_and_hashes(setup) -> None:
     import hashlib
     import json
 
-    from kluis.extract.publish import verify
+    from kluis.extract.delivery.publish import verify
 
     out = setup["out"]
     m = json.loads((out / "manifest.json").read_text())
@@ -407,7 +407,7 @@ def _kill_when(proc, condition, timeout: float = 120.0) -> bool:
 def test_killed_run_leaves_nothing_or_the_previous_extract(setup, tmp_path: Path) -> None:
     import json
 
-    from kluis.extract.publish import verify
+    from kluis.extract.delivery.publish import verify
 
     out = tmp_path / "out"
     half = lambda: any(tmp_path.glob(".out.tmp-*/table1_next/year=2025/*.parquet"))  # noqa: E731

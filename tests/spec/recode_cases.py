@@ -13,7 +13,7 @@ import pyarrow as pa
 from kluis.deliberation.coarsening import CATALOGUE
 from kluis.engine import Engine
 from kluis.extract.context import ColumnMeta, OutputTable
-from kluis.extract.formats import conform_output
+from kluis.extract.delivery.formats import conform_output
 from kluis.extract.recode import describe, recode
 
 D = dt.date

@@ -7,9 +7,9 @@ import pytest
 
 from kluis.deliberation.coarsening import scheme
 from kluis.engine import Engine, connect
-from kluis.extract.employer import build
-from kluis.extract.employer_records import aggregate_cells, aggregate_employers
-from kluis.extract.formats import conform_output
+from kluis.extract.delivery.formats import conform_output
+from kluis.extract.employers.build import build
+from kluis.extract.employers.records import aggregate_cells, aggregate_employers
 from tests.unit.extract.test_employer_build import (
     Tiny,
     assert_independent_count,

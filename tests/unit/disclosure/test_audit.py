@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from kluis.disclosure.audit import attack, check_protection, verify_witnesses
+from kluis.disclosure.attacker import attack, check_protection, verify_witnesses
 from kluis.disclosure.linear import Dimension, TableStructure
 
 from .attacker import with_margins

@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kluis.disclosure.audit import witnessed
+from kluis.disclosure.attacker import witnessed
 from kluis.disclosure.hypercube import protect_hypercubes
 from kluis.disclosure.linear import Dimension, TableStructure
 from kluis.disclosure.suppress import default_cost

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kluis.disclosure.audit import check_protection
+from kluis.disclosure.attacker import check_protection
 from kluis.disclosure.protect import protect
 from kluis.disclosure.spec import TableSpec
 

@@ -10,7 +10,7 @@ import pytest
 from kluis import codes as code_lists
 from kluis.deliberation.coarsening import CATALOGUE
 from kluis.extract.context import ColumnMeta, OutputTable
-from kluis.extract.describe import codebook
+from kluis.extract.delivery.describe import codebook
 from kluis.extract.recode import code_list_categories, describe
 
 INFO = {

@@ -21,8 +21,8 @@ from kluis.deliberation.coarsening import scheme
 from kluis.deliberation.load import load as load_deliberation
 from kluis.engine import connect
 from kluis.extract.context import ExtractContext
-from kluis.extract.employer import build, enterprise_map
-from kluis.extract.nbb import NbbList, load_nbb_list
+from kluis.extract.employers.build import build, enterprise_map
+from kluis.extract.employers.nbb import NbbList, load_nbb_list
 from kluis.pseudonym import PseudonymKey
 from kluis.schema import table as schema_table
 from kluis.warehouse import identifiers as ids
@@ -372,7 +372,7 @@ def test_sequence_numbers_of_two_projects_are_unrelated():
 def test_codebook_describes_employer_aggregates_not_persons(tiny):
     """24/074 extracts hold employer × education cells and employer rows, never persons: the
     codebook says what one row of each table is, and that no row describes a person."""
-    from kluis.extract.describe import codebook
+    from kluis.extract.delivery.describe import codebook
 
     ctx = make_context(tiny)
     tables = build(ctx)

@@ -9,9 +9,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from kluis.extract.employer import REPORT_FILE, build, enterprise_map
-from kluis.extract.employer_fragment import MAX_EMPLOYER_SHARE, choose_employers
-from kluis.extract.nbb import load_nbb_list
+from kluis.extract.employers.build import REPORT_FILE, build, enterprise_map
+from kluis.extract.employers.fragment import MAX_EMPLOYER_SHARE, choose_employers
+from kluis.extract.employers.nbb import load_nbb_list
 
 try:  # the hand-made warehouse of the builder tests (package or rootdir import)
     from .test_employer_build import Tiny, collect, make_context

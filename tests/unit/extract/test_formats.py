@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kluis.extract.context import ColumnMeta, OutputTable
-from kluis.extract.formats import (
+from kluis.extract.delivery.formats import (
     OutputError,
     arrow_schema,
     conform_output,
@@ -84,7 +84,7 @@ def test_parquet_bytes_do_not_depend_on_row_order_or_chunking(cuts, seed) -> Non
     """The engine returns rows in any order and any batch sizes: the file is the same."""
     import tempfile
 
-    import kluis.extract.formats as f
+    import kluis.extract.delivery.formats as f
 
     n = 6000
     import random

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from kluis.extract.nbb import NbbListError, load_nbb_list, read_nbb_list
-from kluis.extract.nbb_report import render
+from kluis.extract.employers.nbb import NbbListError, load_nbb_list, read_nbb_list
+from kluis.extract.employers.nbb_report import render
 from kluis.warehouse import identifiers as ids
 
 KBO = ids.kbo_from_base(np.arange(1, 41) * 271_829).to_pylist()

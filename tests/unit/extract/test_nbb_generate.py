@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from kluis.cli import app
 from kluis.codes import load as load_codes
-from kluis.extract.nbb import load_nbb_list
+from kluis.extract.employers.nbb import load_nbb_list
 from kluis.schema import table as schema_table
 from kluis.warehouse import identifiers as ids
 from kluis.warehouse.layout import table_path, write_meta

@@ -10,9 +10,9 @@ from types import SimpleNamespace
 import pyarrow as pa
 import pytest
 
-from kluis.extract import publish as pub
+from kluis import atomic
 from kluis.extract.context import ColumnMeta, OutputTable
-from kluis.extract.publish import PublishError, verify, write_extract
+from kluis.extract.delivery.publish import PublishError, verify, write_extract
 
 INFO = {
     "deliberation": "26/104",
@@ -145,7 +145,7 @@ def test_stale_temporaries_of_dead_runs_are_removed(tmp_path: Path) -> None:
 def test_swap_without_renameat2_still_publishes(tmp_path: Path, monkeypatch) -> None:
     out = tmp_path / "out"
     write_extract(CTX, [_table(value=1)], out, info=INFO)
-    monkeypatch.setattr(pub, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(atomic, "_exchange", lambda a, b: False)
     write_extract(CTX, [_table(value=3)], out, info=INFO)
     assert verify(out) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kluis.extract.scramble import swap, swap_indices
-from kluis.extract.scramble_metrics import (
+from kluis.extract.employers.scramble import swap, swap_indices
+from kluis.extract.employers.scramble_metrics import (
     cramers_v,
     evaluate_rates,
     linkage_attack,

@@ -105,6 +105,9 @@ def test_default_keystore_follows_environment(monkeypatch: pytest.MonkeyPatch, t
     assert default_keystore() == tmp_path / "elsewhere"
     assert KeyStore().root == tmp_path / "elsewhere"
     monkeypatch.delenv("KLUIS_KEYSTORE")
+    monkeypatch.setenv("KLUIS_HOME", str(tmp_path / "home"))
+    assert default_keystore() == tmp_path / "home" / "keys"
+    monkeypatch.delenv("KLUIS_HOME")
     assert default_keystore() == Path.home() / ".kluis" / "keys"
 
 

@@ -30,9 +30,9 @@ import pyarrow.compute as pc
 
 from kluis.deliberation.coarsening import Scheme
 from kluis.engine import Engine
-from kluis.extract.employer_records import RECORD_SCHEMA
-from kluis.extract.scramble import swap
-from kluis.extract.scramble_metrics import evaluate_rates, report
+from kluis.extract.employers.records import RECORD_SCHEMA
+from kluis.extract.employers.scramble import swap
+from kluis.extract.employers.scramble_metrics import evaluate_rates, report
 from kluis.pseudonym import PseudonymKey
 
 MAX_EMPLOYER_SHARE = 0.1  # no employer may hold more than this share of the record budget
@@ -103,8 +103,8 @@ def collect_records(
     parts = [r.filter(r.employer_id.isin(ids)) for r in records_by_year]
     union = ibis.union(*parts, distinct=False)
     table = engine.to_arrow(union, RECORD_SCHEMA)
-    keys = [(c, "ascending") for c in RECORD_SCHEMA.names]
-    return table.take(pc.sort_indices(table, sort_keys=keys, null_placement="at_start"))
+    keys = [(c, "ascending", "at_start") for c in RECORD_SCHEMA.names]
+    return table.take(pc.sort_indices(table, sort_keys=keys))
 
 
 def class_view(schemes: dict[str, Scheme]) -> Callable[[pa.Table], pa.Table]:

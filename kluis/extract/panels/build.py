@@ -11,7 +11,7 @@ in the population then (someone aged 64 in T is 65 in T+1), so a person's T+1 va
 their own row of year T+1 whenever they are in both populations. Deciles are cut on the full
 population of the year the value belongs to.
 
-How: every year's variables are coarsened once into a staged frame (kluis.extract.frames);
+How: every year's variables are coarsened once into a staged frame (kluis.extract.panels.frames);
 for each year T the engine returns the year-T part once (shared by both tables) and the T+1
 and T−1 parts, each sorted by the pseudonym and put side by side in Arrow. All data work is
 Ibis expressions; the pseudonym map (an Arrow table computed in Python from the key) is joined
@@ -29,10 +29,10 @@ import pyarrow as pa
 
 from kluis.deliberation.model import PersonPopulation, PersonYearTable
 from kluis.extract.context import ColumnMeta, ExtractContext, OutputTable, YearData
+from kluis.extract.delivery.formats import arrow_schema, conform_output
 from kluis.extract.derive import INPUTS as DERIVED_INPUTS
 from kluis.extract.derive import derive
-from kluis.extract.formats import arrow_schema, conform_output
-from kluis.extract.frames import (
+from kluis.extract.panels.frames import (
     IN_POP,
     NULL_TYPE,
     attach,
@@ -42,9 +42,9 @@ from kluis.extract.frames import (
     persons_columns,
     population,
 )
+from kluis.extract.panels.sample import Sample, draw
 from kluis.extract.plan import EnforcementError, Planned, check_output_names, plan_variable
 from kluis.extract.recode import decile_cuts
-from kluis.extract.sample import Sample, draw
 from kluis.extract.warehouse import WarehouseTables
 from kluis.pseudonym import sequence_map
 

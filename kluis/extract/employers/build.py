@@ -26,16 +26,17 @@ from rich.console import Console
 
 from kluis.deliberation.coarsening import Scheme, scheme
 from kluis.deliberation.model import EmployerCellTable, EmployerPopulation, ScramblePhase
+from kluis.errors import BadInput
 from kluis.extract.context import ColumnMeta, ExtractContext, OutputTable
-from kluis.extract.employer_fragment import Fragment, scrambled_fragment
-from kluis.extract.employer_records import (
+from kluis.extract.employers.fragment import Fragment, scrambled_fragment
+from kluis.extract.employers.nbb import NbbList, load_nbb_list
+from kluis.extract.employers.nbb_report import render as render_nbb
+from kluis.extract.employers.records import (
     aggregate_cells,
     aggregate_employers,
     employee_records,
     listed_jobs,
 )
-from kluis.extract.nbb import NbbList, load_nbb_list
-from kluis.extract.nbb_report import render as render_nbb
 from kluis.extract.plan import EnforcementError, check_output_names, plan_variable
 from kluis.extract.recode import recode
 from kluis.extract.warehouse import WarehouseTables
@@ -55,7 +56,7 @@ SOURCE_COLUMNS = {
 REPORT_FILE = "scrambling_report.json"
 
 
-class EmployerExtractError(ValueError):
+class EmployerExtractError(BadInput, ValueError):
     """The deliberation or the inputs do not allow an employer extract."""
 
 

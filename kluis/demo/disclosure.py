@@ -21,6 +21,7 @@ from rich.table import Table
 
 from kluis.deliberation import load
 from kluis.deliberation.model import OutputRules
+from kluis.demo.context import Demo
 from kluis.disclosure.api import ProtectedTable, protect_table, write_outputs
 from kluis.disclosure.spec import NK, DimensionSpec, Level, Rules, TableSpec
 
@@ -134,3 +135,9 @@ def _index(written: list[dict[str, Path]]) -> str:
         '<!doctype html><meta charset="utf-8"><title>kluis demo: disclosure checks</title>'
         f"<h1>Small cell risk analysis of the demo's result tables</h1><ul>{items}</ul>"
     )
+
+
+def run(demo: Demo) -> list[str]:
+    demo.console.rule("[bold]Small cell risk analysis of a phase-2 result")
+    index = run_disclosure_demo(demo.out, demo.console)
+    return [f"Disclosure check report (HTML):      {index}"]

@@ -13,14 +13,9 @@ Layout of OUT:
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import hashlib
 import json
-import os
 import queue
-import re
-import secrets
 import shutil
 import threading
 from collections.abc import Callable, Iterator
@@ -32,9 +27,11 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from kluis.atomic import publish_dir, staging_dir
+from kluis.errors import BadInput
 from kluis.extract.context import ExtractContext, OutputTable
-from kluis.extract.describe import codebook, datapackage
-from kluis.extract.formats import (
+from kluis.extract.delivery.describe import codebook, datapackage
+from kluis.extract.delivery.formats import (
     FORMATS,
     arrow_schema,
     conform_output,
@@ -44,10 +41,9 @@ from kluis.extract.formats import (
 )
 
 MANIFEST = "manifest.json"
-_TMP = re.compile(r"^\.(?P<name>.+)\.(?:tmp|work)-(?P<pid>\d+)-[0-9a-f]+$")
 
 
-class PublishError(Exception):
+class PublishError(BadInput):
     """OUT cannot be (re)placed safely."""
 
 
@@ -68,12 +64,7 @@ def sha256_file(path: Path) -> str:
 def workdir_for(out: Path) -> Path:
     """A private scratch directory beside OUT for a run's staged intermediates (the caller
     removes it; a killed run's is removed by the next run, like its temporary)."""
-    out = Path(out).absolute()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale(out)
-    path = out.parent / f".{out.name}.work-{os.getpid()}-{secrets.token_hex(4)}"
-    path.mkdir(mode=0o700)
-    return path
+    return staging_dir(out, "work")
 
 
 def check_target(out: Path) -> None:
@@ -85,24 +76,6 @@ def check_target(out: Path) -> None:
             f"{out} exists, is not empty and is not a kluis extract (no {MANIFEST}); "
             "refusing to replace it"
         )
-
-
-def _remove_stale(out: Path) -> None:
-    """Delete temporaries left by killed runs (their process no longer exists)."""
-    for p in [*out.parent.glob(f".{out.name}.tmp-*"), *out.parent.glob(f".{out.name}.work-*")]:
-        m = _TMP.match(p.name)
-        if not m or m.group("name") != out.name:
-            continue
-        pid = int(m.group("pid"))
-        try:
-            os.kill(pid, 0)
-            alive = True  # (our own pid: this run's working directory)
-        except ProcessLookupError:
-            alive = False
-        except PermissionError:
-            alive = True
-        if not alive:
-            shutil.rmtree(p, ignore_errors=True)
 
 
 def _collect(ctx: ExtractContext, table: OutputTable, year: int) -> pa.Table:
@@ -165,52 +138,6 @@ def _prefetch(
         worker.join()
 
 
-def _fsync_tree(root: Path) -> None:
-    for dirpath, _dirs, files in os.walk(root):
-        for f in files:
-            fd = os.open(os.path.join(dirpath, f), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        fd = os.open(dirpath, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically swap two directories (Linux renameat2 RENAME_EXCHANGE); False if unsupported."""
-    libc_name = ctypes.util.find_library("c")
-    if not libc_name:
-        return False
-    libc = ctypes.CDLL(libc_name, use_errno=True)
-    fn = getattr(libc, "renameat2", None)
-    if fn is None:
-        return False
-    at_fdcwd, rename_exchange = -100, 2
-    rc = fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
-    return rc == 0
-
-
-def _swap_in(tmp: Path, out: Path) -> None:
-    if not out.exists():
-        os.rename(tmp, out)
-    elif _exchange(tmp, out):
-        shutil.rmtree(tmp)  # tmp now holds the previous extract
-    else:  # no atomic exchange: keep the old extract recoverable until the new one is in place
-        old = out.parent / f".{out.name}.old-{os.getpid()}-{secrets.token_hex(4)}"
-        os.rename(out, old)
-        os.rename(tmp, out)
-        shutil.rmtree(old)
-    fd = os.open(out.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_extract(
     ctx: ExtractContext,
     tables: list[OutputTable],
@@ -228,10 +155,7 @@ def write_extract(
         raise PublishError(f"unknown format(s) {bad}; choose from {', '.join(FORMATS)}")
     out = Path(out).absolute()
     check_target(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale(out)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
-    tmp.mkdir()
+    tmp = staging_dir(out)
     try:
         rows: dict[str, dict[int, int]] = {t.name: {} for t in tables}
         parquet_files: dict[str, list[str]] = {t.name: [] for t in tables}
@@ -285,9 +209,8 @@ def write_extract(
             json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True) + "\n",
             encoding="utf-8",
         )
-        _fsync_tree(tmp)
         say("publishing")
-        _swap_in(tmp, out)
+        publish_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

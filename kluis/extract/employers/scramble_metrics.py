@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from kluis.extract.scramble import SwapResult, codes, swap
+from kluis.extract.employers.scramble import SwapResult, codes, swap
 
 _DECIMALS = 6
 

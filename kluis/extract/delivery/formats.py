@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from kluis.errors import BadInput
 from kluis.extract.context import ColumnMeta, OutputTable
 
 FORMATS = ("parquet", "sav", "dta")
@@ -37,7 +38,7 @@ _FIXED_DTA_STAMP = b"01 Jan 1970 00:00"
 BOOLEAN_LABELS = {0: "no", 1: "yes"}
 
 
-class OutputError(ValueError):
+class OutputError(BadInput, ValueError):
     """Data that does not fit its declared column (names the table, column and value)."""
 
 

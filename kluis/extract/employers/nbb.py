@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from kluis.errors import BadInput
 from kluis.warehouse import identifiers as ids
 
 COLUMNS = ("kbo_number", "rsz_number", "group")
@@ -88,7 +89,7 @@ class NbbList:
         }
 
 
-class NbbListError(ValueError):
+class NbbListError(BadInput, ValueError):
     """The list cannot be used; `problems` holds every error, each with its line."""
 
     def __init__(self, path: Path, problems: tuple[NbbProblem, ...], shown: int = 20) -> None:

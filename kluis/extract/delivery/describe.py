@@ -15,7 +15,7 @@ from typing import Any
 
 from kluis import codes as code_lists
 from kluis.extract.context import TABLE_UNITS, ColumnMeta, OutputTable
-from kluis.extract.formats import BOOLEAN_LABELS, stata_names
+from kluis.extract.delivery.formats import BOOLEAN_LABELS, stata_names
 
 _FRICTIONLESS_TYPE = {
     "pseudonym": "integer",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from kluis.extract.nbb import NbbList, NbbProblem
+from kluis.extract.employers.nbb import NbbList, NbbProblem
 
 
 def problems_table(problems: tuple[NbbProblem, ...], title: str, limit: int = 50) -> Table:

@@ -1,0 +1,74 @@
+"""The catalogue of everything kluis writes: what, where, for which deliberation, until when.
+
+One JSON record per item under `$KLUIS_HOME/catalogue/` (`<kind>-<sha of path>.json`), written
+atomically when the item is published. The retention command reads it to find every extract,
+key, output request and bundle of a deliberation; `kluis retention status` lists it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from kluis.atomic import write_text
+from kluis.home import catalogue_dir
+
+KINDS = ("warehouse", "key", "extract", "request", "release", "history", "risk-report")
+
+
+@dataclass(frozen=True)
+class Entry:
+    kind: str
+    path: str
+    deliberation: str | None
+    retention: str | None  # ISO date: the last day the item may exist
+    created: str
+    details: dict
+
+    @property
+    def file(self) -> Path:
+        return catalogue_dir() / _file_name(self.kind, Path(self.path))
+
+
+def _file_name(kind: str, path: Path) -> str:
+    digest = hashlib.sha256(str(path).encode()).hexdigest()[:16]
+    return f"{kind}-{digest}.json"
+
+
+def register(
+    kind: str,
+    path: Path | str,
+    *,
+    deliberation: str | None = None,
+    retention: dt.date | str | None = None,
+    **details: object,
+) -> Entry:
+    """Record (or update) the item at `path` in the catalogue."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown catalogue kind {kind!r}")
+    entry = Entry(
+        kind=kind,
+        path=str(Path(path).absolute()),
+        deliberation=deliberation,
+        retention=retention.isoformat() if isinstance(retention, dt.date) else retention,
+        created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        details=dict(details),
+    )
+    text = json.dumps(asdict(entry), indent=1, sort_keys=True, default=str) + "\n"
+    write_text(entry.file, text, mode=0o600)
+    return entry
+
+
+def entries() -> list[Entry]:
+    """Every catalogued item (unreadable records are skipped by name in `problems`)."""
+    root = catalogue_dir()
+    out = []
+    for f in sorted(root.glob("*.json")) if root.is_dir() else []:
+        try:
+            out.append(Entry(**json.loads(f.read_text(encoding="utf-8"))))
+        except (OSError, ValueError, TypeError):
+            continue
+    return out

@@ -1,0 +1,3 @@
+from kluis.demo import main
+
+main()
