@@ -23,9 +23,12 @@ safe.crosstab(
     reserve, index=["province", "sex"], columns="sep_group", name="reserve_province_sex_sep"
 )
 
-# 2. Mobility: socio-economic group in T against T+1 (persons alive and resident in T+1)
-movers = people.filter(people.sep_group_next.notnull())
-safe.crosstab(movers, index="sep_group", columns="sep_group_next", name="transitions_t_t1")
+# 2. Mobility: socio-economic group in T against T+1, over everybody of year T ("0": no longer
+#    in the population in T+1: died, emigrated or turned 65). Keeping the whole population
+#    matters: a table of "everybody but those who left" beside the reserve table would let a
+#    reader subtract the few who left (the enclave refuses such a pair).
+moves = people.mutate(sep_group_next=people.sep_group_next.fill_null("0"))
+safe.crosstab(moves, index="sep_group", columns="sep_group_next", name="transitions_t_t1")
 
 # 3. Workers' daily wage decile (1-10) by province and sex: mean decile per cell
 workers = people.filter(people.daily_wage_decile.notnull()).mutate(

@@ -1,5 +1,5 @@
--- Socio-economic group in year T by province, and the share still working in T+1.
--- Each aggregate query becomes a table output checked like a crosstab.
+-- The same year in SQL (DuckDB dialect). Each aggregate query becomes a table output, checked
+-- like a crosstab; name it with a comment line "-- output: NAME".
 
 -- output: sep_group_by_province
 SELECT province,
@@ -9,10 +9,17 @@ FROM table1_next
 WHERE year = 2025
 GROUP BY province, substr(sep_code, 1, 1);
 
--- output: working_next_year
+-- output: transitions_sql
 SELECT substr(sep_code, 1, 1) AS sep_group,
-       substr(sep_code_next, 1, 1) AS sep_group_next,
+       coalesce(substr(sep_code_next, 1, 1), '0') AS sep_group_next,
        count(DISTINCT person_id) AS persons
 FROM table1_next
-WHERE year = 2025 AND sep_code_next IS NOT NULL
+WHERE year = 2025
 GROUP BY ALL;
+
+-- output: wage_decile_by_sex
+SELECT sex,
+       avg(CAST(substr(daily_wage_decile, 2) AS INTEGER)) AS mean_decile
+FROM table1_next
+WHERE year = 2025 AND daily_wage_decile IS NOT NULL
+GROUP BY sex;

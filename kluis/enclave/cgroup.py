@@ -10,6 +10,7 @@ itself (see kluis.enclave.sandbox).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -77,10 +78,13 @@ class CGroup:
             group.created.append(d)
             group.dirs[ctrl] = d
         ok = "pids" in group.dirs and _write(group.dirs["pids"] / "pids.max", str(procs))
-        if ok and "memory" in group.dirs:
-            # no memory limit is worse than no memory cgroup: drop it when it cannot be set
-            if not _write(group.dirs["memory"] / "memory.limit_in_bytes", str(mem)):
-                group.dirs.pop("memory")
+        # a memory cgroup without its limit is useless: drop it when the limit cannot be set
+        if (
+            ok
+            and "memory" in group.dirs
+            and not _write(group.dirs["memory"] / "memory.limit_in_bytes", str(mem))
+        ):
+            group.dirs.pop("memory")
         if not ok:
             group.remove()
             return None
@@ -158,10 +162,8 @@ class CGroup:
             if not pids:
                 return
             for pid in pids:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             time.sleep(0.02)
 
     def remove(self) -> None:

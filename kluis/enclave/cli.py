@@ -65,9 +65,11 @@ def run_cmd(
 
 def summary(request, path: Path) -> str:
     """A readable summary of a request: its outputs and their statuses, and its events."""
-    lines = [f"output request {request.id} at {path}",
-             f"  {request.project} under deliberation {request.deliberation}, {request.phase} "
-             f"phase, run by {request.run_by}, sandbox {request.sandbox.get('isolation')}"]  # fmt: skip
+    lines = [
+        f"output request {request.id} at {path}",
+        f"  {request.project} under deliberation {request.deliberation}, {request.phase} "
+        f"phase, run by {request.run_by}, sandbox {request.sandbox.get('isolation')}",
+    ]
     width = max((len(o.name) for o in request.outputs), default=4)
     for o in request.outputs:
         lines.append(f"  {o.name:<{width}}  {o.kind:<10} {o.status:<10} {o.reason}")

@@ -13,6 +13,7 @@ import json
 import re
 import shutil
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,8 +33,11 @@ from kluis.enclave.tables import TableJob, build_table
 from kluis.errors import KluisError
 
 PROJECT_MOUNT, EXTRACT_MOUNT, OUTBOX_MOUNT, CONTEXT_MOUNT = (
-    "/project", "/extract", "/out", "/kluis",
-)  # fmt: skip
+    "/project",
+    "/extract",
+    "/out",
+    "/kluis",
+)
 
 
 @dataclass
@@ -101,14 +105,28 @@ def _record(s: Session, entry: str, outcome: Outcome, log: Path) -> None:
         "log": s.ctx.rel(log),
     }
     s.sandbox_runs.append(run_info)
-    s.say(f"{entry}: exit {outcome.exit_code} after {outcome.seconds:.1f} s"
-          + (f", stopped: {outcome.stopped} limit" if outcome.stopped else ""))  # fmt: skip
+    s.say(
+        f"{entry}: exit {outcome.exit_code} after {outcome.seconds:.1f} s"
+        + (f", stopped: {outcome.stopped} limit" if outcome.stopped else "")
+    )
     if outcome.stopped:
-        s.events.append({"kind": "stopped", "entry": entry, "limit": outcome.stopped,
-                         "detail": f"the sandbox was stopped at its {outcome.stopped} limit"})  # fmt: skip
+        s.events.append(
+            {
+                "kind": "stopped",
+                "entry": entry,
+                "limit": outcome.stopped,
+                "detail": f"the sandbox was stopped at its {outcome.stopped} limit",
+            }
+        )
     elif outcome.exit_code != 0:
-        s.events.append({"kind": "failed", "entry": entry, "exit_code": outcome.exit_code,
-                         "detail": _last_error(log)})  # fmt: skip
+        s.events.append(
+            {
+                "kind": "failed",
+                "entry": entry,
+                "exit_code": outcome.exit_code,
+                "detail": _last_error(log),
+            }
+        )
 
 
 def _last_error(log: Path) -> str:
@@ -169,12 +187,16 @@ def run_python(s: Session, entry: str, seq: int) -> list[Output]:
     out: list[Output] = []
     for intent in intents:
         if intent.kind == "tamper":
-            s.events.append({"kind": "tamper", "entry": entry, "source": intent.source,
-                             "detail": intent.detail})  # fmt: skip
+            s.events.append(
+                {"kind": "tamper", "entry": entry, "source": intent.source, "detail": intent.detail}
+            )
             continue
         intent = intent.model_copy(update={"name": s.name(intent.name)})
-        out.append(_guarded(s, intent.name, intent.kind, intent.source,
-                            lambda i=intent: _build(s, i, outbox)))  # fmt: skip
+        out.append(
+            _guarded(
+                s, intent.name, intent.kind, intent.source, lambda i=intent: _build(s, i, outbox)
+            )
+        )
     return out
 
 
@@ -192,8 +214,15 @@ def _build(s: Session, intent, outbox: Path) -> Output:
         )
         return build_table(s.ctx, job)
     if intent.kind == "histogram":
-        job = TableJob(name=intent.name, kind="histogram", source=intent.source, sql=intent.sql,
-                       dims=[], value=intent.column, edges=intent.edges)  # fmt: skip
+        job = TableJob(
+            name=intent.name,
+            kind="histogram",
+            source=intent.source,
+            sql=intent.sql,
+            dims=[],
+            value=intent.column,
+            edges=intent.edges,
+        )
         return build_table(s.ctx, job)
     if intent.kind == "describe":
         return build_describe(s.ctx, intent)
@@ -204,8 +233,11 @@ def _build(s: Session, intent, outbox: Path) -> Output:
 
 def _guarded(s: Session, name: str, kind: str, source: str, build) -> Output:
     """Build one output; an unexpected failure refuses that output only (fail closed)."""
+    start = time.perf_counter()
     try:
-        return build()
+        out = build()
+        s.say(f"checked {name} in {time.perf_counter() - start:.2f} s")
+        return out
     except KluisError as exc:
         return refused(name, kind, source, str(exc))
     except Exception as exc:  # noqa: BLE001 - any other failure: this output cannot leave
@@ -257,8 +289,15 @@ def run_spss(s: Session, entry: str, seq: int) -> list[Output]:
     out_dir = s.mount(OUTBOX_MOUNT, outbox)
     log = s.ctx.path("internal", f"logs/{stem}.log")
     outcome = run(
-        ["pspp", "--safer", "-o", f"{out_dir}/pspp.csv", "-o", f"{out_dir}/pspp.html",
-         f"{mount}/{job.name}"],  # fmt: skip
+        [
+            "pspp",
+            "--safer",
+            "-o",
+            f"{out_dir}/pspp.csv",
+            "-o",
+            f"{out_dir}/pspp.html",
+            f"{mount}/{job.name}",
+        ],
         mounts=[
             Mount(s.code_dir, PROJECT_MOUNT),
             Mount(data, spss.DATA_MOUNT),

@@ -73,9 +73,7 @@ class ExtractInfo:
 
 def _identity(deliberation, name: str, columns: tuple[str, ...]) -> dict:
     """Unit, key and identity columns of table `name`, from the deliberation's tables."""
-    person = next(
-        (v.name for v in deliberation.variables if v.source == "pseudonym.person"), None
-    )
+    person = next((v.name for v in deliberation.variables if v.source == "pseudonym.person"), None)
     year = ("year",) if "year" in columns else ()
     for t in deliberation.tables:
         if t.unit == "employer-year-cell" and name == t.name:
@@ -114,8 +112,9 @@ def load_extract(path: Path | str, deliberation) -> ExtractInfo:
         if not parts:
             continue
         columns = tuple(pq.read_schema(root / parts[0]).names)
-        tables[name] = TableInfo(name=name, files=parts, columns=columns,
-                                 **_identity(deliberation, name, columns))
+        tables[name] = TableInfo(
+            name=name, files=parts, columns=columns, **_identity(deliberation, name, columns)
+        )
     return ExtractInfo(
         path=root.absolute(),
         manifest=manifest,
@@ -145,5 +144,6 @@ def check_verifies(path: Path | str) -> None:
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         raise Refused(
             f"{path}: the extract does not verify against its manifest: "
-            + "; ".join(problems[:3]) + more
+            + "; ".join(problems[:3])
+            + more
         )

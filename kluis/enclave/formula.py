@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 from kluis.errors import BadInput
 
-_TOKEN = re.compile(r"\s*(?:(C\(\s*[A-Za-z_][A-Za-z0-9_]*\s*\))|([A-Za-z_][A-Za-z0-9_]*)|(\d+)|(.))")
+_TOKEN = re.compile(
+    r"\s*(?:(C\(\s*[A-Za-z_][A-Za-z0-9_]*\s*\))|([A-Za-z_][A-Za-z0-9_]*)|(\d+)|(.))"
+)
 _RESERVED = frozenset({"C", "I", "Q", "np", "numpy", "center", "scale", "standardize"})
 
 

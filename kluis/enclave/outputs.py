@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlglot import exp
 
-from kluis.enclave.checks import RunHistory, Rules
+from kluis.enclave.checks import Rules, RunHistory
 from kluis.enclave.extract import ExtractInfo, TableInfo
 from kluis.enclave.query import Executor, ident
 from kluis.enclave.request import Output

@@ -74,7 +74,7 @@ class Project:
 
 def _line(node: yaml.Node | None, key: str | int | None) -> int:
     if isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
+        for k, _v in node.value:
             if k.value == key:
                 return k.start_mark.line + 1
     return node.start_mark.line + 1 if node is not None else 1

@@ -69,9 +69,7 @@ def check_model(frame: pd.DataFrame, f: Formula, model: str, n_min: int) -> dict
         facts["categories"][c] = {str(k): int(v) for k, v in per.items()}
         small = per[per < n_min]
         if len(small):
-            raise ModelRefused(
-                f"{len(small)} category(ies) of {c} with fewer than {n_min} persons"
-            )
+            raise ModelRefused(f"{len(small)} category(ies) of {c} with fewer than {n_min} persons")
     for term in f.terms:
         names = [x[2:-1].strip() if x.startswith("C(") else x for x in term]
         both = [x for x in names if x in cats]
@@ -186,9 +184,12 @@ def build_regression(ctx: BuildContext, intent: RegressionIntent) -> Output:
     checks_file.write_text(json.dumps(facts, indent=1, default=str) + "\n", encoding="utf-8")
     query = ctx.path(INTERNAL, f"{intent.name}.query.sql")
     query.write_text(sql + "\n", encoding="utf-8")
-    status, reason = "safe", (
-        f"{facts['persons']} persons, {res.df_resid:g} residual df, every category with at "
-        f"least {n_min} persons; coefficients and fit statistics only"
+    status, reason = (
+        "safe",
+        (
+            f"{facts['persons']} persons, {res.df_resid:g} residual df, every category with at "
+            f"least {n_min} persons; coefficients and fit statistics only"
+        ),
     )
     if strange:
         status = "review"

@@ -139,8 +139,9 @@ def _isolation(options: RunOptions, phase: str, warnings: list[str]) -> str:
 
 def _check_target(out: Path) -> None:
     if out.is_symlink() or out.exists():
-        raise BadInput(f"{out} already exists: an output request is never overwritten; "
-                       "choose a new --out")  # fmt: skip
+        raise BadInput(
+            f"{out} already exists: an output request is never overwritten; choose a new --out"
+        )
 
 
 def run_project(
@@ -217,8 +218,10 @@ def run_project(
         for w in warnings:
             s.events.append({"kind": "warning", "detail": w})
             s.say(f"warning: {w}")
-        s.say(f"project {project.spec.name} on {extract.path} ({extract.phase}), isolation "
-              f"{isolation}, {history.count} earlier release(s) in the history")  # fmt: skip
+        s.say(
+            f"project {project.spec.name} on {extract.path} ({extract.phase}), isolation "
+            f"{isolation}, {history.count} earlier release(s) in the history"
+        )
         outputs = []
         for seq, (entry, kind) in enumerate(project.entries, start=1):
             if kind == "python":
@@ -281,13 +284,22 @@ def _register(out: Path, request: OutputRequest, d) -> None:
     counts: dict[str, int] = {}
     for o in request.outputs:
         counts[o.status] = counts.get(o.status, 0) + 1
-    register("request", out, deliberation=d.number, retention=d.retention,
-             request_sha256=digest, phase=request.phase, project=request.project)  # fmt: skip
+    register(
+        "request",
+        out,
+        deliberation=d.number,
+        retention=d.retention,
+        request_sha256=digest,
+        phase=request.phase,
+        project=request.project,
+    )
     audit.note(
         request=str(out),
         request_sha256=digest,
         outputs=counts,
-        events=[{k: v for k, v in e.items() if k in ("kind", "entry", "limit", "detail")}
-                for e in request.events],  # fmt: skip
+        events=[
+            {k: v for k, v in e.items() if k in ("kind", "entry", "limit", "detail")}
+            for e in request.events
+        ],
         tamper=sum(e["kind"] == "tamper" for e in request.events),
     )

@@ -13,6 +13,7 @@ checked output into the output request. Each call returns a `Requested` handle n
 from __future__ import annotations
 
 import builtins
+import contextlib
 import inspect
 import itertools
 import json
@@ -39,11 +40,34 @@ from kluis.enclave.intents import (
 CONTEXT_ENV = "KLUIS_ENCLAVE_CONTEXT"
 #: keyword arguments that would set disclosure rules: refused and reported
 RULE_WORDS = frozenset(
-    {"rules", "min_cell", "min_frequency", "threshold", "p_percent", "p", "nk", "dominance",
-     "protection", "protection_ratio", "method", "suppress", "safe", "spec", "zeros"}
-)  # fmt: skip
-_AGGFUNCS = {None: "count", "count": "count", "sum": "sum", "mean": "mean", "median": "median",
-             "min": "min", "max": "max", "quantile": "quantile"}  # fmt: skip
+    {
+        "rules",
+        "min_cell",
+        "min_frequency",
+        "threshold",
+        "p_percent",
+        "p",
+        "nk",
+        "dominance",
+        "protection",
+        "protection_ratio",
+        "method",
+        "suppress",
+        "safe",
+        "spec",
+        "zeros",
+    }
+)
+_AGGFUNCS = {
+    None: "count",
+    "count": "count",
+    "sum": "sum",
+    "mean": "mean",
+    "median": "median",
+    "min": "min",
+    "max": "max",
+    "quantile": "quantile",
+}
 MAX_FILE_BYTES = 50 << 20
 
 
@@ -136,10 +160,8 @@ def _caller() -> str:
     for frame in inspect.stack()[2:]:
         path = Path(frame.filename)
         if here not in path.resolve().parents and path.name != "__init__.py":
-            try:
+            with contextlib.suppress(ValueError):
                 path = path.resolve().relative_to(c.project.resolve())
-            except ValueError:
-                pass
             return f"{path}:{frame.lineno}"
     return c.entry
 
@@ -336,7 +358,9 @@ def probit(formula: str, table: Any, *, name: str | None = None, **kwargs: Any) 
     return _model("probit", formula, table, name, kwargs)
 
 
-def file(path: str | os.PathLike, note: str = "", *, name: str | None = None, **kwargs) -> Requested:
+def file(
+    path: str | os.PathLike, note: str = "", *, name: str | None = None, **kwargs
+) -> Requested:
     """Ask for any file you made (a figure, a text) to leave. It always goes to a checker, who
     reads it with your note; it is never marked safe by the enclave."""
     _no_rules("file", kwargs)

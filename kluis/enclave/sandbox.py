@@ -15,6 +15,7 @@ it at the limit) and wall time (the parent kills the whole sandbox).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import shutil
@@ -140,16 +141,24 @@ def bwrap_command(
         "--die-with-parent",
         "--new-session",
         "--clearenv",
-        "--cap-drop", "ALL",
-        "--uid", str(SANDBOX_UID),
-        "--gid", str(SANDBOX_UID),
-        "--hostname", "kluis-enclave",
+        "--cap-drop",
+        "ALL",
+        "--uid",
+        str(SANDBOX_UID),
+        "--gid",
+        str(SANDBOX_UID),
+        "--hostname",
+        "kluis-enclave",
         *_system_args(),
-        "--proc", "/proc",
-        "--dev", "/dev",
-        "--size", str(limits.tmp_bytes),
-        "--tmpfs", "/tmp",
-    ]  # fmt: skip
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--size",
+        str(limits.tmp_bytes),
+        "--tmpfs",
+        "/tmp",
+    ]
     for p in python_mounts():
         cmd += ["--ro-bind", str(p), str(p)]
     for m in mounts:
@@ -164,10 +173,8 @@ def _uid_processes() -> int:
     uid, n = os.getuid(), 0
     for p in Path("/proc").iterdir():
         if p.name.isdigit():
-            try:
+            with contextlib.suppress(OSError):
                 n += p.stat().st_uid == uid
-            except OSError:
-                pass
     return n
 
 
@@ -305,8 +312,6 @@ def _kill(proc: subprocess.Popen, cg: CGroup | None) -> None:
     cgroup or the process group."""
     if cg is not None:
         cg.kill()
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
     proc.kill()

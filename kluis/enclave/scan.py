@@ -48,12 +48,26 @@ def scan_rows(title: str, rows: list[list[str]], n_min: int) -> list[dict]:
     ]
     for j, label in enumerate(col_label):
         if _IDS.search(label):
-            flags.append({"table": title, "row": 0, "column": j, "value": label,
-                          "reason": "identifier column (row-level data)"})  # fmt: skip
+            flags.append(
+                {
+                    "table": title,
+                    "row": 0,
+                    "column": j,
+                    "value": label,
+                    "reason": "identifier column (row-level data)",
+                }
+            )
     data_rows = len(rows) - head
     if data_rows > ROW_LEVEL_ROWS or re.search(r"data list|listing", title, re.I):
-        flags.append({"table": title, "row": head, "column": 0, "value": str(data_rows),
-                      "reason": f"{data_rows} rows: looks like a listing of cases"})  # fmt: skip
+        flags.append(
+            {
+                "table": title,
+                "row": head,
+                "column": 0,
+                "value": str(data_rows),
+                "reason": f"{data_rows} rows: looks like a listing of cases",
+            }
+        )
     for i in range(head, len(rows)):
         row = rows[i]
         row_label = " ".join(c for c in row if c.strip() and _number(c) is None)
@@ -93,8 +107,13 @@ def _capped(flags: list[dict]) -> list[dict]:
     if len(flags) <= MAX_FLAGS:
         return flags
     more = len(flags) - MAX_FLAGS
-    last = {"table": "", "row": 0, "column": 0, "value": str(more),
-            "reason": f"{more} more flags not listed"}  # fmt: skip
+    last = {
+        "table": "",
+        "row": 0,
+        "column": 0,
+        "value": str(more),
+        "reason": f"{more} more flags not listed",
+    }
     return [*flags[:MAX_FLAGS], last]
 
 
@@ -109,12 +128,26 @@ def scan_file(path: Path, n_min: int) -> list[dict]:
     """Flags for a file a researcher asked to take out."""
     suffix = path.suffix.lower()
     if suffix in FIGURES:
-        return [{"table": path.name, "row": 0, "column": 0, "value": suffix,
-                 "reason": "figure or document: a checker must read every number in it"}]  # fmt: skip
+        return [
+            {
+                "table": path.name,
+                "row": 0,
+                "column": 0,
+                "value": suffix,
+                "reason": "figure or document: a checker must read every number in it",
+            }
+        ]
     raw = path.read_bytes()
     if suffix not in TEXT or b"\0" in raw[:4096]:
-        return [{"table": path.name, "row": 0, "column": 0, "value": suffix or "(none)",
-                 "reason": "binary or data file: it cannot be scanned"}]  # fmt: skip
+        return [
+            {
+                "table": path.name,
+                "row": 0,
+                "column": 0,
+                "value": suffix or "(none)",
+                "reason": "binary or data file: it cannot be scanned",
+            }
+        ]
     text = raw.decode("utf-8", "replace")
     if suffix in (".csv", ".tsv", ".txt"):
         try:

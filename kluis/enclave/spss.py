@@ -172,7 +172,8 @@ def prepare(
     widths = {}
     if strings:
         row = con.execute(
-            "SELECT " + ", ".join(f'max(strlen(CAST("{c}" AS VARCHAR)))' for c in strings)
+            "SELECT "
+            + ", ".join(f'max(strlen(CAST("{c}" AS VARCHAR)))' for c in strings)
             + f" FROM {src}"
         ).fetchall()[0]
         widths = {c: int(w or 1) for c, w in zip(strings, row, strict=True)}
@@ -187,13 +188,16 @@ def prepare(
     labels = _labels(extract, need.table)
     lines = [
         f"GET DATA /TYPE=TXT /FILE='{data_mount}/{need.stem}.csv' /ENCODING='UTF-8'",
-        "  /ARRANGEMENT=DELIMITED /DELCASE=LINE /FIRSTCASE=2 /DELIMITERS=\",\" /QUALIFIER='\"'",
+        '  /ARRANGEMENT=DELIMITED /DELCASE=LINE /FIRSTCASE=2 /DELIMITERS="," /QUALIFIER=\'"\'',
         "  /VARIABLES=",
         *[f"    {c} {fmts[c][0]}" for c in need.columns],
         ".",
     ]
-    var_labels = [f"  {c} {_quote(labels[c]['title'])}" for c in need.columns if c in labels
-                  and labels[c].get("title")]  # fmt: skip
+    var_labels = [
+        f"  {c} {_quote(labels[c]['title'])}"
+        for c in need.columns
+        if c in labels and labels[c].get("title")
+    ]
     if var_labels:
         lines += ["VARIABLE LABELS", *var_labels, "."]
     for c in need.columns:

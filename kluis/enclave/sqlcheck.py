@@ -63,26 +63,93 @@ class Checked:
 # Row-wise building blocks. Checked by exact class, so aggregates (subclasses of Func) never
 # slip in through a parent class.
 _STRUCTURE = (
-    exp.Select, exp.From, exp.Join, exp.Where, exp.Table, exp.TableAlias, exp.Subquery,
-    exp.With, exp.CTE, exp.Column, exp.Identifier, exp.Alias, exp.Star, exp.Order,
-    exp.Ordered, exp.Paren, exp.Tuple, exp.DataType, exp.DataTypeParam, exp.Var,
-)  # fmt: skip
+    exp.Select,
+    exp.From,
+    exp.Join,
+    exp.Where,
+    exp.Table,
+    exp.TableAlias,
+    exp.Subquery,
+    exp.With,
+    exp.CTE,
+    exp.Column,
+    exp.Identifier,
+    exp.Alias,
+    exp.Star,
+    exp.Order,
+    exp.Ordered,
+    exp.Paren,
+    exp.Tuple,
+    exp.DataType,
+    exp.DataTypeParam,
+    exp.Var,
+)
 _VALUES = (exp.Literal, exp.Null, exp.Boolean)
 _LOGIC = (
-    exp.And, exp.Or, exp.Not, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE,
-    exp.NullSafeEQ, exp.NullSafeNEQ, exp.Is, exp.In, exp.Between, exp.Like, exp.ILike,
-    exp.StartsWith, exp.Contains, exp.RegexpLike,
-)  # fmt: skip
+    exp.And,
+    exp.Or,
+    exp.Not,
+    exp.EQ,
+    exp.NEQ,
+    exp.GT,
+    exp.GTE,
+    exp.LT,
+    exp.LTE,
+    exp.NullSafeEQ,
+    exp.NullSafeNEQ,
+    exp.Is,
+    exp.In,
+    exp.Between,
+    exp.Like,
+    exp.ILike,
+    exp.StartsWith,
+    exp.Contains,
+    exp.RegexpLike,
+)
 _ARITHMETIC = (
-    exp.Add, exp.Sub, exp.Mul, exp.Div, exp.IntDiv, exp.Mod, exp.Neg, exp.Pow, exp.Abs,
-    exp.Round, exp.Floor, exp.Ceil, exp.Ln, exp.Log, exp.Exp, exp.Sqrt, exp.Greatest,
-    exp.Least, exp.Sign,
-)  # fmt: skip
+    exp.Add,
+    exp.Sub,
+    exp.Mul,
+    exp.Div,
+    exp.IntDiv,
+    exp.Mod,
+    exp.Neg,
+    exp.Pow,
+    exp.Abs,
+    exp.Round,
+    exp.Floor,
+    exp.Ceil,
+    exp.Ln,
+    exp.Log,
+    exp.Exp,
+    exp.Sqrt,
+    exp.Greatest,
+    exp.Least,
+    exp.Sign,
+)
 _SCALAR = (
-    exp.Case, exp.If, exp.Cast, exp.TryCast, exp.Coalesce, exp.Nullif, exp.Substring,
-    exp.Length, exp.Upper, exp.Lower, exp.Trim, exp.Concat, exp.DPipe, exp.Left, exp.Right,
-    exp.StrPosition, exp.Replace, exp.SplitPart, exp.Year, exp.Month, exp.Extract,
-)  # fmt: skip
+    exp.Case,
+    exp.If,
+    exp.Cast,
+    exp.TryCast,
+    exp.Coalesce,
+    exp.Nullif,
+    exp.Substring,
+    exp.Length,
+    exp.Upper,
+    exp.Lower,
+    exp.Trim,
+    exp.Concat,
+    exp.DPipe,
+    exp.Left,
+    exp.Right,
+    exp.StrPosition,
+    exp.Replace,
+    exp.SplitPart,
+    exp.Year,
+    exp.Month,
+    exp.Extract,
+)
 ALLOWED = frozenset(_STRUCTURE + _VALUES + _LOGIC + _ARITHMETIC + _SCALAR)
 #: functions sqlglot does not model (exp.Anonymous), by lower-case name
 ALLOWED_FUNCTIONS = frozenset({"substr", "prefix", "suffix", "ends_with", "log2", "log10"})
@@ -112,8 +179,10 @@ def _forbidden(node: exp.Expression) -> str | None:
         return f"function {name}() is not allowed in the enclave"
     if isinstance(node, exp.Subquery) and not isinstance(node.parent, exp.From | exp.Join):
         return f"subquery inside an expression ({text}): it mixes the rows of several persons"
-    if isinstance(node, exp.Select) and node.parent is not None and not isinstance(
-        node.parent, exp.Subquery | exp.CTE
+    if (
+        isinstance(node, exp.Select)
+        and node.parent is not None
+        and not isinstance(node.parent, exp.Subquery | exp.CTE)
     ):
         return f"subquery inside an expression ({text}): it mixes the rows of several persons"
     if isinstance(node, exp.Table) and (
@@ -266,9 +335,9 @@ class _Analyser:
                     continue
                 if mine.table and mine.table != alias:
                     continue
-                if m_origin and o_origin and m_origin.column == o_origin.column:
-                    if m_origin.table == rel.identity:
-                        matched.add(m_origin.column)
+                same = m_origin and o_origin and m_origin.column == o_origin.column
+                if same and m_origin.table == rel.identity:
+                    matched.add(m_origin.column)
         missing = [k for k in key if k not in matched]
         if missing:
             raise QueryRefused(

@@ -25,7 +25,7 @@ from kluis.enclave.extract import TableInfo
 from kluis.enclave.sqlcheck import QueryRefused, parse_select
 from kluis.enclave.tables import TableJob
 
-_NAME = re.compile(r"--\s*output:\s*([A-Za-z0-9][A-Za-z0-9_.-]{0,127})")
+_NAME = re.compile(r"^[ \t]*--[ \t]*output:[ \t]*([A-Za-z0-9][A-Za-z0-9_.-]{0,127})[ \t]*$", re.M)
 
 
 @dataclass(frozen=True)
@@ -43,14 +43,14 @@ def statements(text: str) -> list[Statement]:
         raise QueryRefused(f"cannot read the SQL: {str(exc).splitlines()[0]}") from None
     out: list[Statement] = []
     start = 0
-    bounds = [t.start for t in tokens if t.token_type == TokenType.SEMICOLON] + [len(text)]
+    semis = [t for t in tokens if t.token_type == TokenType.SEMICOLON]
+    bounds = [t.start for t in semis] + [len(text)]
     for end in bounds:
         chunk = text[start:end]
-        if chunk.strip() and re.sub(r"--[^\n]*", "", chunk).strip():
-            lead = len(chunk) - len(chunk.lstrip())
-            named = _NAME.search(chunk)
-            first = text.count("\n", 0, start + lead) + 1
-            out.append(Statement(first, chunk, named.group(1) if named else None))
+        first_token = next((t for t in tokens if start <= t.start < end), None)
+        if first_token is not None and first_token.token_type != TokenType.SEMICOLON:
+            named = list(_NAME.finditer(chunk))
+            out.append(Statement(first_token.line, chunk, named[-1].group(1) if named else None))
         start = end + 1
     return out
 
@@ -59,7 +59,9 @@ def _aggregates(e: exp.Expression) -> list[exp.AggFunc]:
     return [n for n in e.walk() if isinstance(n, exp.AggFunc)]
 
 
-def _statistic(agg: exp.AggFunc, first: TableInfo, alias: str) -> tuple[str, exp.Expression | None, float | None, str | None]:
+def _statistic(
+    agg: exp.AggFunc, first: TableInfo, alias: str
+) -> tuple[str, exp.Expression | None, float | None, str | None]:
     """(statistic, value expression, quantile, unit) of one aggregate."""
     arg = agg.this
     if isinstance(agg, exp.Count):
@@ -103,14 +105,18 @@ def _statistic(agg: exp.AggFunc, first: TableInfo, alias: str) -> tuple[str, exp
     raise QueryRefused(f"aggregate {agg.sql(dialect='duckdb')[:60]} is not one the enclave checks")
 
 
-def plan(st: Statement, catalog: dict[str, TableInfo], stem: str, k: int, source: str) -> list[TableJob]:
+def plan(
+    st: Statement, catalog: dict[str, TableInfo], stem: str, k: int, source: str
+) -> list[TableJob]:
     """The table jobs of one statement (one per aggregate), or QueryRefused with the reason."""
     tree = parse_select(st.text)
-    for key, why in (("having", "HAVING: the enclave decides which cells are hidden"),
-                     ("limit", "LIMIT: a table covers every group"),
-                     ("offset", "OFFSET: a table covers every group"),
-                     ("qualify", "QUALIFY is not allowed"),
-                     ("distinct", "SELECT DISTINCT lists row-level combinations")):  # fmt: skip
+    for key, why in (
+        ("having", "HAVING: the enclave decides which cells are hidden"),
+        ("limit", "LIMIT: a table covers every group"),
+        ("offset", "OFFSET: a table covers every group"),
+        ("qualify", "QUALIFY is not allowed"),
+        ("distinct", "SELECT DISTINCT lists row-level combinations"),
+    ):
         if tree.args.get(key):
             raise QueryRefused(why)
     if any(isinstance(n, exp.Window) for n in tree.walk()):
@@ -195,7 +201,10 @@ def plan(st: Statement, catalog: dict[str, TableInfo], stem: str, k: int, source
 def _first_table(tree: exp.Select, catalog: dict[str, TableInfo]) -> TableInfo:
     """The extract table the query's rows are (its first FROM item, through CTEs/subqueries)."""
     node = tree.args["from_"].this
-    ctes = {c.alias: c.this for c in (tree.args.get("with_").expressions if tree.args.get("with_") else [])}
+    ctes = {
+        c.alias: c.this
+        for c in (tree.args.get("with_").expressions if tree.args.get("with_") else [])
+    }
     for _ in range(20):
         if isinstance(node, exp.Subquery):
             node = node.this.args["from_"].this
