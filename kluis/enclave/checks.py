@@ -92,12 +92,13 @@ def one_cell_rules(stats: dict[str, float], rules: Rules, what: str) -> str:
     return ""
 
 
-def write_public(pt: Protected, path: Path, rename: dict[str, str] | None = None) -> None:
+def write_public(pt: Protected, path: Path, rename: dict[str, str | None] | None = None) -> None:
     """What may leave: the protected table, hidden values empty, and no statuses (a cell marked
-    'primary' says it is small)."""
+    'primary' says it is small). `rename` maps engine columns to public names (None: drop)."""
     frame = pt.frame().drop(columns=["status"])
     if rename:
-        frame = frame.rename(columns=rename)
+        frame = frame.drop(columns=[k for k, v in rename.items() if v is None])
+        frame = frame.rename(columns={k: v for k, v in rename.items() if v is not None})
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(path, index=False, float_format="%.10g", lineterminator="\n")
 

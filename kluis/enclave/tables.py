@@ -27,9 +27,12 @@ from kluis.enclave.request import Output
 from kluis.enclave.sqlcheck import QueryRefused, check_rowwise
 from kluis.errors import KluisError
 
-_RENAME = {
+#: public column names per unit (None: not published). In an employer table the engine's count
+#: is of records (an employer has a row per cell and year), which says nothing useful: only the
+#: employees leave.
+_RENAME: dict[str, dict[str, str | None]] = {
     "person": {},
-    "employer-cell": {"persons": "employers", "sum": "employees"},
+    "employer-cell": {"persons": None, "sum": "employees"},
     "employer": {"persons": "employers"},
 }
 
