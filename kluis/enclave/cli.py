@@ -9,6 +9,8 @@ import typer
 
 app = typer.Typer(no_args_is_help=True, help="Run researcher projects in the sandbox.")
 
+#: events that make the run end with exit code 1 (the request is still written)
+_TROUBLE = frozenset({"failed", "stopped", "tamper", "rejected", "error"})
 _UNITS = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
 
@@ -61,6 +63,15 @@ def run_cmd(
     for w in result.warnings:
         typer.echo(f"warning: {w}", err=True)
     typer.echo(summary(result.request, result.path))
+    trouble = [e for e in result.request.events if e["kind"] in _TROUBLE]
+    if trouble:
+        from kluis.errors import Refused
+
+        kinds = ", ".join(sorted({e["kind"] for e in trouble}))
+        raise Refused(
+            f"the output request is written to {result.path}, but {len(trouble)} thing(s) went "
+            f"wrong in the run ({kinds}): see its events and logs"
+        )
 
 
 def summary(request, path: Path) -> str:

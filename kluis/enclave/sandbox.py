@@ -163,6 +163,7 @@ def bwrap_command(
         cmd += ["--ro-bind", str(p), str(p)]
     for m in mounts:
         cmd += ["--bind" if m.writable else "--ro-bind", str(m.source), m.target]
+    cmd += ["--remount-ro", "/"]  # bwrap's own root (a tmpfs) too: only the outbox and /tmp write
     for k, v in sorted(env.items()):
         cmd += ["--setenv", k, v]
     cmd += ["--chdir", cwd, "--", *argv]
