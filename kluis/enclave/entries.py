@@ -85,7 +85,7 @@ def _env(s: Session, context: str, home: str, tmp: str) -> dict[str, str]:
         "MPLBACKEND": "Agg",
         "MPLCONFIGDIR": f"{tmp}/matplotlib",
         "OMP_NUM_THREADS": "2",
-        "OPENBLAS_NUM_THREADS": "2",
+        "OPENBLAS_NUM_THREADS": "1",
         CONTEXT_ENV: context,
     }
 
