@@ -87,7 +87,7 @@ def test_refused(sql: str, why: str):
 
 def test_employer_cells_join_their_employer_on_its_key():
     sql = (
-        "SELECT c.employer_id, c.n_employees, e.\"group\" FROM employer_education c "
+        'SELECT c.employer_id, c.n_employees, e."group" FROM employer_education c '
         "JOIN employer_education_employers e ON c.employer_id = e.employer_id AND c.year = e.year"
     )
     cols = check_rowwise(sql, CATALOG).rel.columns
