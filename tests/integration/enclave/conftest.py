@@ -36,8 +36,15 @@ def enclave_extracts(small_warehouse: Path, tmp_path_factory: pytest.TempPathFac
     for slug, inputs in (("26-104", {}), ("24-074", {"enterprises": nbb})):
         for phase in ("full", "development"):
             target = root / f"{slug}-{phase}"
-            run_extract(ROOT / "deliberations" / f"{slug}.yaml", small_warehouse, phase, target,
-                        keystore=keys, today=dt.date.fromisoformat(TODAY), inputs=inputs)  # fmt: skip
+            run_extract(
+                ROOT / "deliberations" / f"{slug}.yaml",
+                small_warehouse,
+                phase,
+                target,
+                keystore=keys,
+                today=dt.date.fromisoformat(TODAY),
+                inputs=inputs,
+            )
             out[f"{slug}-{phase}"] = target
     return out
 
@@ -57,9 +64,19 @@ def enclave_run(project: Path, extract: Path, out: Path, *extra: str) -> tuple[i
     """`kluis enclave run` through the real CLI (audit log, error handling and exit codes)."""
     result = CliRunner().invoke(
         app,
-        ["enclave", "run", str(project), "--extract", str(extract), "--out", str(out),
-         "--today", TODAY, *extra],
-    )  # fmt: skip
+        [
+            "enclave",
+            "run",
+            str(project),
+            "--extract",
+            str(extract),
+            "--out",
+            str(out),
+            "--today",
+            TODAY,
+            *extra,
+        ],
+    )
     return result.exit_code, result.output
 
 

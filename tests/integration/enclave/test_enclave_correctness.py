@@ -58,10 +58,13 @@ def test_crosstab_equals_tables_protect(runs, enclave_extracts, tmp_path):
         "name": "province_age",
         "dimensions": [{"column": "province"}, {"column": "age"}],
         "person_id": "person_id",
-        "rules": {"min_frequency": r.min_cell, "p_percent": r.dominance.p,
-                  "nk": {"n": r.dominance.n, "k": r.dominance.k},
-                  "protection_ratio": r.protection},
-    }  # fmt: skip
+        "rules": {
+            "min_frequency": r.min_cell,
+            "p_percent": r.dominance.p,
+            "nk": {"n": r.dominance.n, "k": r.dominance.k},
+            "protection_ratio": r.protection,
+        },
+    }
     (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
     result = CliRunner().invoke(
         app,

@@ -15,7 +15,10 @@ from tests.integration.enclave.conftest import enclave_run, write_project
 
 pytestmark = pytest.mark.xdist_group("enclave")
 
-SQL = "-- output: by_sex\nSELECT sex, count(*) AS n FROM table1_next WHERE year = 2025 GROUP BY sex;\n"
+SQL = (
+    "-- output: by_sex\n"
+    "SELECT sex, count(*) AS n FROM table1_next WHERE year = 2025 GROUP BY sex;\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +70,9 @@ def test_extract_that_does_not_verify(project, enclave_extracts, enclave_home, t
     assert _last_outcome(enclave_home)["exit_code"] == 1
 
 
-def test_a_researcher_runs_only_their_own_projects(project, enclave_extracts, tmp_path,
-                                                   monkeypatch):  # fmt: skip
+def test_a_researcher_runs_only_their_own_projects(
+    project, enclave_extracts, tmp_path, monkeypatch
+):
     users = tmp_path / "users.yaml"
     Users(users).add("mallory", "researcher", password="pw", account=current_account())
     monkeypatch.setenv("KLUIS_USERS", str(users))
@@ -90,19 +94,22 @@ def test_an_existing_request_is_never_overwritten(project, enclave_extracts, tmp
     assert code == 2 and "never overwritten" in text
 
 
-def test_full_phase_without_the_sandbox_is_refused(project, enclave_extracts, tmp_path,
-                                                   monkeypatch):  # fmt: skip
+def test_full_phase_without_the_sandbox_is_refused(
+    project, enclave_extracts, tmp_path, monkeypatch
+):
     monkeypatch.setattr(enclave_run_module, "bwrap_available", lambda: False)
     code, text = enclave_run(project, enclave_extracts["26-104-full"], tmp_path / "r")
     assert code == 1 and "refused without it" in text
-    code, text = enclave_run(project, enclave_extracts["26-104-full"], tmp_path / "r",
-                             "--no-sandbox")  # fmt: skip
+    code, text = enclave_run(
+        project, enclave_extracts["26-104-full"], tmp_path / "r", "--no-sandbox"
+    )
     assert code == 1 and "always runs in the sandbox" in text
     assert not (tmp_path / "r").exists()
 
 
-def test_development_without_the_sandbox_runs_with_a_warning(project, enclave_extracts,
-                                                             tmp_path, monkeypatch):  # fmt: skip
+def test_development_without_the_sandbox_runs_with_a_warning(
+    project, enclave_extracts, tmp_path, monkeypatch
+):
     monkeypatch.setattr(enclave_run_module, "bwrap_available", lambda: False)
     code, text = enclave_run(project, enclave_extracts["26-104-development"], tmp_path / "r")
     assert code == 0, text

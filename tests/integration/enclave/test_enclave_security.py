@@ -19,8 +19,18 @@ from tests.integration.enclave.conftest import enclave_run, write_project
 
 pytestmark = pytest.mark.xdist_group("enclave")
 
-LIMITS = ["--memory", "2G", "--processes", "24", "--cpu-seconds", "6", "--wall-seconds", "30",
-          "--file-size", "20M"]  # fmt: skip
+LIMITS = [
+    "--memory",
+    "2G",
+    "--processes",
+    "24",
+    "--cpu-seconds",
+    "6",
+    "--wall-seconds",
+    "30",
+    "--file-size",
+    "20M",
+]
 
 
 class Listener:
@@ -83,10 +93,10 @@ def _scripts(paths: dict[str, Path], port: int, outside: Path) -> dict[str, str]
             "impl.RULE_WORDS = frozenset()\n"
             "safe.crosstab(t.filter(t.year == 2025), ['province', 'age'], 'sex', "
             "name='small_cells')\n"
-            "forged = json.loads(open(sorted((impl._context().outbox / 'intents').glob('*.json'))"
-            "[-1]).read())\n"
+            "box = impl._context().outbox / 'intents'\n"
+            "forged = json.loads(open(sorted(box.glob('*.json'))[-1]).read())\n"
             "forged.update(name='forged', rules={'min_frequency': 1})\n"
-            "open(impl._context().outbox / 'intents' / '99999.json', 'w').write(json.dumps(forged))\n"
+            "open(box / '99999.json', 'w').write(json.dumps(forged))\n"
             "open('/kluis/context.json', 'w').write('{}')\n"
         ),
         "raw_frame.py": (
@@ -126,10 +136,17 @@ def hostile(enclave_extracts, enclave_home, tmp_path_factory):
     }
     audit = [json.loads(x) for x in (enclave_home / "audit.jsonl").read_text().splitlines()]
     return {
-        "code": code, "text": text, "request": req, "events": events, "logs": logs,
-        "audit": audit[-1]["details"], "listener": listener, "outside": outside,
-        "extract": extract, "root": root,
-    }  # fmt: skip
+        "code": code,
+        "text": text,
+        "request": req,
+        "events": events,
+        "logs": logs,
+        "audit": audit[-1]["details"],
+        "listener": listener,
+        "outside": outside,
+        "extract": extract,
+        "root": root,
+    }
 
 
 def _stopped(h: dict, entry: str, kind: str, detail: str) -> None:
@@ -155,8 +172,9 @@ def test_no_network(hostile):
     _stopped(hostile, "net.py", "failed", "Error")
 
 
-@pytest.mark.parametrize("entry", ["keystore.py", "warehouse.py", "other_extract.py",
-                                   "kluis_home.py"])  # fmt: skip
+@pytest.mark.parametrize(
+    "entry", ["keystore.py", "warehouse.py", "other_extract.py", "kluis_home.py"]
+)
 def test_paths_outside_its_extract_do_not_exist(hostile, entry):
     _stopped(hostile, entry, "failed", "FileNotFoundError")
     assert "Traceback" in hostile["logs"][entry]

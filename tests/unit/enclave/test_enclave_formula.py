@@ -17,10 +17,14 @@ from kluis.enclave.formula import FormulaError, parse_formula
         ("y ~ C(sex) + age", "y ~ C(sex) + age", ["y", "sex", "age"], ["sex"]),
         ("y~a:b+0", "y ~ a:b - 1", ["y", "a", "b"], []),
         ("y ~ a*b - 1", "y ~ a + b + a:b - 1", ["y", "a", "b"], []),
-        ("y ~ C( sex )*C(age)", "y ~ C(sex) + C(age) + C(sex):C(age)", ["y", "sex", "age"],
-         ["sex", "age"]),
+        (
+            "y ~ C( sex )*C(age)",
+            "y ~ C(sex) + C(age) + C(sex):C(age)",
+            ["y", "sex", "age"],
+            ["sex", "age"],
+        ),
     ],
-)  # fmt: skip
+)
 def test_accepted(text, rebuilt, columns, categorical):
     f = parse_formula(text)
     assert f.text() == rebuilt

@@ -34,11 +34,13 @@ def test_loaded_hashed_and_copied(tmp_path: Path):
         ("name: p\ndeliberation: 26/104\nresearchers: [a]\nentry: [../x.py]\n", ":4: entry"),
         ("name: p\ndeliberation: 26/104\nresearchers: [a]\nentry: [a.R]\n", ":4: entry"),
         ("name: p\ndeliberation: 26/104\nresearchers: []\nentry: [a.py]\n", ":3: researchers"),
-        ("name: p\ndeliberation: 26/104\nresearchers: [a]\nentry: [a.py]\nrules: {}\n",
-         ":5: rules"),
+        (
+            "name: p\ndeliberation: 26/104\nresearchers: [a]\nentry: [a.py]\nrules: {}\n",
+            ":5: rules",
+        ),
         ("name: [p\n", ":2: not valid YAML"),
     ],
-)  # fmt: skip
+)
 def test_problems_name_the_line(tmp_path: Path, text: str, where: str):
     root = _project(tmp_path, text)
     with pytest.raises(ProjectError, match=f"project.yaml{where}"):

@@ -20,8 +20,17 @@ from kluis.enclave.intents import read_intents
 def enclave(tmp_path: Path, monkeypatch):
     part = tmp_path / "extract" / "table1_next" / "year=2025" / "part-0.parquet"
     part.parent.mkdir(parents=True)
-    pq.write_table(pa.table({"person_id": list(range(1, 31)), "year": [2025] * 30,
-                             "sex": ["1", "2"] * 15, "age": [30.0] * 30}), part)  # fmt: skip
+    pq.write_table(
+        pa.table(
+            {
+                "person_id": list(range(1, 31)),
+                "year": [2025] * 30,
+                "sex": ["1", "2"] * 15,
+                "age": [30.0] * 30,
+            }
+        ),
+        part,
+    )
     outbox = tmp_path / "outbox"
     outbox.mkdir()
     context = {
@@ -60,8 +69,10 @@ def test_a_crosstab_is_a_request_with_its_query(enclave):
     assert '"table1_next"' in intent.sql and "2025" in intent.sql
 
 
-@pytest.mark.parametrize("kwargs", [{"rules": {"min_frequency": 1}}, {"min_cell": 1},
-                                    {"threshold": 0}, {"method": "none"}])  # fmt: skip
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"rules": {"min_frequency": 1}}, {"min_cell": 1}, {"threshold": 0}, {"method": "none"}],
+)
 def test_rules_cannot_be_passed_and_the_attempt_is_reported(enclave, kwargs):
     t = safe.data("table1_next")
     with pytest.raises(PermissionError, match="26/104"):
@@ -86,8 +97,13 @@ def test_a_forged_request_with_rules_is_not_read(enclave):
     no such field, so the file is rejected (and reported)."""
     folder = enclave / "intents"
     folder.mkdir()
-    forged = {"kind": "table", "name": "x", "sql": "SELECT * FROM table1_next",
-              "dimensions": ["sex"], "rules": {"min_frequency": 1}}  # fmt: skip
+    forged = {
+        "kind": "table",
+        "name": "x",
+        "sql": "SELECT * FROM table1_next",
+        "dimensions": ["sex"],
+        "rules": {"min_frequency": 1},
+    }
     (folder / "00001.json").write_text(json.dumps(forged))
     (folder / "00002.json").symlink_to("/etc/passwd")
     intents, problems = read_intents(enclave)

@@ -26,29 +26,43 @@ def extract(tmp_path: Path) -> ExtractInfo:
     part.parent.mkdir(parents=True)
     provinces = ["10000"] * 20 + ["80000"] * 3
     pq.write_table(
-        pa.table({
-            "person_id": pa.array(range(1, 24), pa.int64()),
-            "year": pa.array([2025] * 23, pa.int16()),
-            "province": provinces,
-            "sex": ["1", "2"] * 11 + ["1"],
-            "deceased_next": [False] * 22 + [True],
-            "n": pa.array([1.5] * 23),
-        }),
+        pa.table(
+            {
+                "person_id": pa.array(range(1, 24), pa.int64()),
+                "year": pa.array([2025] * 23, pa.int16()),
+                "province": provinces,
+                "sex": ["1", "2"] * 11 + ["1"],
+                "deceased_next": [False] * 22 + [True],
+                "n": pa.array([1.5] * 23),
+            }
+        ),
         part,
-    )  # fmt: skip
+    )
     fields = [
-        {"name": "province", "title": "Province of residence",
-         "categories": [{"value": "10000", "label": "Antwerp"},
-                        {"value": "80000", "label": "Luxembourg's"}]},
+        {
+            "name": "province",
+            "title": "Province of residence",
+            "categories": [
+                {"value": "10000", "label": "Antwerp"},
+                {"value": "80000", "label": "Luxembourg's"},
+            ],
+        },
         {"name": "sex", "title": "Sex"},
-    ]  # fmt: skip
+    ]
     (root / "datapackage.json").write_text(
         json.dumps({"resources": [{"name": "table1_next", "schema": {"fields": fields}}]})
     )
-    table = TableInfo("table1_next", ("table1_next/year=2025/part-0.parquet",), COLUMNS,
-                      "person", ("person_id", "year"), person="person_id")  # fmt: skip
-    return ExtractInfo(root, {"deliberation": "26/104", "phase": "full"}, "0" * 64,
-                       {"table1_next": table})  # fmt: skip
+    table = TableInfo(
+        "table1_next",
+        ("table1_next/year=2025/part-0.parquet",),
+        COLUMNS,
+        "person",
+        ("person_id", "year"),
+        person="person_id",
+    )
+    return ExtractInfo(
+        root, {"deliberation": "26/104", "phase": "full"}, "0" * 64, {"table1_next": table}
+    )
 
 
 def test_commands_end_at_a_period_or_a_blank_line():
@@ -62,8 +76,11 @@ def test_get_file_rewritten_on_its_own_lines(extract):
     assert syntax.count("\n") == text.count("\n")  # PSPP's messages keep their line numbers
     lines = syntax.split("\n")
     assert lines[1] == f"INSERT FILE='/d/{needs[0].stem}.sps'." and lines[2] == ""
-    assert (needs[0].table, needs[0].year, needs[0].columns) == ("table1_next", 2025,
-                                                                 ("province", "sex"))  # fmt: skip
+    assert (needs[0].table, needs[0].year, needs[0].columns) == (
+        "table1_next",
+        2025,
+        ("province", "sex"),
+    )
 
 
 @pytest.mark.parametrize(
@@ -87,15 +104,18 @@ def test_other_files_are_left_alone(extract):
 def test_pspp_reads_the_generated_data_and_a_count_of_3_is_flagged(extract, tmp_path):
     data = tmp_path / "data"
     data.mkdir()
-    text = ("GET FILE='table1_next_2025.sav' /DROP=year.\n"
-            "FREQUENCIES /VARIABLES=province deceased_next.\n")  # fmt: skip
+    text = (
+        "GET FILE='table1_next_2025.sav' /DROP=year.\n"
+        "FREQUENCIES /VARIABLES=province deceased_next.\n"
+    )
     syntax, needs = plan(text, extract, "f.sps", data_mount=str(data))
     prepare(needs[0], extract, data, data_mount=str(data))
     job = data / "job.sps"
     job.write_text(syntax)
     out = tmp_path / "out.csv"
-    done = subprocess.run(["pspp", "--safer", "-o", str(out), str(job)], capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        ["pspp", "--safer", "-o", str(out), str(job)], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     result = out.read_text()
     assert "Luxembourg's,3," in result  # value labels from the data package, quote included

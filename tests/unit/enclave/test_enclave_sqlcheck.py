@@ -11,8 +11,9 @@ from tests.unit.enclave.catalog import CATALOG, PERSON_COLUMNS
 
 def _ibis_tables():
     def table(name: str, cols: tuple[str, ...]):
-        return ibis.table({c: "int64" if c in ("person_id", "year") else "string" for c in cols},
-                          name=name)  # fmt: skip
+        return ibis.table(
+            {c: "int64" if c in ("person_id", "year") else "string" for c in cols}, name=name
+        )
 
     return table("table1_next", PERSON_COLUMNS), table(
         "table2_previous", CATALOG["table2_previous"].columns
@@ -66,20 +67,30 @@ def test_renumbered_persons_lose_their_origin():
         ("SELECT * FROM warehouse_persons", "unknown table"),
         ("SELECT * FROM information_schema.tables", "only the extract's tables"),
         ("SELECT t.person_id FROM table1_next t, table2_previous p", "key"),
-        ("SELECT t.* FROM table1_next t JOIN table2_previous p ON t.person_id = p.person_id",
-         "missing year"),
+        (
+            "SELECT t.* FROM table1_next t JOIN table2_previous p ON t.person_id = p.person_id",
+            "missing year",
+        ),
         # the key equated with a constant links every row to one chosen person
-        ("SELECT t.person_id, p.sex FROM table1_next t JOIN table2_previous p "
-         "ON p.person_id = 12 AND p.year = t.year", "missing person_id"),
-        ("SELECT person_id, (SELECT count(*) FROM table1_next) AS n FROM table1_next",
-         "subquery inside an expression"),
-        ("SELECT person_id FROM table1_next WHERE person_id IN "
-         "(SELECT person_id FROM table2_previous)", "subquery inside an expression"),
+        (
+            "SELECT t.person_id, p.sex FROM table1_next t JOIN table2_previous p "
+            "ON p.person_id = 12 AND p.year = t.year",
+            "missing person_id",
+        ),
+        (
+            "SELECT person_id, (SELECT count(*) FROM table1_next) AS n FROM table1_next",
+            "subquery inside an expression",
+        ),
+        (
+            "SELECT person_id FROM table1_next WHERE person_id IN "
+            "(SELECT person_id FROM table2_previous)",
+            "subquery inside an expression",
+        ),
         ("SELECT t.person_id FROM table1_next t CROSS JOIN table2_previous p", "JOIN"),
         ("SELECT 1 AS x", "without FROM"),
         ("SELECT * FROM (", "not valid"),
     ],
-)  # fmt: skip
+)
 def test_refused(sql: str, why: str):
     with pytest.raises(QueryRefused, match=why):
         check_rowwise(sql, CATALOG)

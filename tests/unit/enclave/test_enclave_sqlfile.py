@@ -31,8 +31,10 @@ def test_plan_one_job_per_aggregate_over_row_wise_rows():
     [job] = plan(first, CATALOG, "tables", 1, "tables.sql")
     assert (job.name, job.statistic, job.dims) == ("by_province", "count", [("__d0", "province")])
     jobs = plan(second, CATALOG, "tables", 2, "tables.sql")
-    assert [(j.name, j.statistic) for j in jobs] == [("tables_2_m", "mean"),
-                                                     ("tables_2_persons", "count")]  # fmt: skip
+    assert [(j.name, j.statistic) for j in jobs] == [
+        ("tables_2_m", "mean"),
+        ("tables_2_persons", "count"),
+    ]
     assert [shown for _, shown in jobs[0].dims] == ["sex", "grp"]
     for j in jobs:  # the rows of each job pass the same gate as Python outputs
         assert check_rowwise(j.sql, CATALOG).rel.columns["person_id"] is not None
