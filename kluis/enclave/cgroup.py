@@ -64,6 +64,15 @@ class CGroup:
             return cls._create_v1(own, name, max_processes, memory_bytes)
         return None
 
+    @staticmethod
+    def remove_stale(parent: Path) -> None:
+        """Remove empty groups left by enclave runs that were killed (their pid is gone)."""
+        for d in parent.glob("kluis-enclave-*-*") if parent.is_dir() else []:
+            pid = d.name.split("-")[2]
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                with contextlib.suppress(OSError):
+                    d.rmdir()
+
     @classmethod
     def _create_v1(cls, own: dict[str, str], name: str, procs: int, mem: int) -> CGroup | None:
         group = cls(dirs={}, version=1)
@@ -71,6 +80,7 @@ class CGroup:
             if ctrl not in own or not (ROOT / ctrl).is_dir():
                 continue
             d = ROOT / ctrl / own[ctrl].lstrip("/") / name
+            cls.remove_stale(d.parent)
             try:
                 d.mkdir()
             except OSError:
@@ -101,6 +111,7 @@ class CGroup:
         if "memory" not in enabled:
             _write(parent / "cgroup.subtree_control", "+memory")
         d = parent / name
+        cls.remove_stale(parent)
         try:
             d.mkdir()
         except OSError:

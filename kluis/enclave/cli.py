@@ -45,6 +45,7 @@ def run_cmd(
     from kluis.access import require
     from kluis.enclave.run import RunOptions, run_project
     from kluis.enclave.sandbox import Limits
+    from kluis.errors import KluisError
 
     user = require("enclave.run")
     try:
@@ -59,7 +60,13 @@ def run_cmd(
         file_bytes=_bytes(file_size, "--file-size"),
     )
     options = RunOptions(today=day, limits=limits, isolation="none" if no_sandbox else "auto")
-    result = run_project(project, extract, out, user=user, options=options)
+    try:
+        result = run_project(project, extract, out, user=user, options=options)
+    except KluisError as exc:  # the reason goes into the audit record of this refusal
+        from kluis import audit
+
+        audit.note(refused=str(exc)[:2000])
+        raise
     for w in result.warnings:
         typer.echo(f"warning: {w}", err=True)
     typer.echo(summary(result.request, result.path))

@@ -55,12 +55,15 @@ class Session:
     log: list[str] = field(default_factory=list)
     names: set[str] = field(default_factory=set)
     sandbox_runs: list[dict] = field(default_factory=list)
+    deadline: float = float("inf")  # time.monotonic() after which outputs are no longer checked
 
     def say(self, line: str) -> None:
         self.log.append(line)
 
     def name(self, wanted: str) -> str:
-        """`wanted`, or `wanted-2`, `wanted-3`, ... when an earlier output has it."""
+        """`wanted`, or `wanted-2`, `wanted-3`, ... when an earlier output has it. Dots become
+        '_' so no output's files (NAME.csv, NAME.fit.csv, ...) can be another output's."""
+        wanted = wanted.replace(".", "_")
         name, k = wanted, 1
         while name in self.names:
             k += 1
@@ -233,6 +236,9 @@ def _build(s: Session, intent, outbox: Path) -> Output:
 
 def _guarded(s: Session, name: str, kind: str, source: str, build) -> Output:
     """Build one output; an unexpected failure refuses that output only (fail closed)."""
+    if time.monotonic() > s.deadline:
+        s.events.append({"kind": "error", "output": name, "detail": "time budget used up"})
+        return refused(name, kind, source, "not checked: the run's time budget is used up")
     start = time.perf_counter()
     try:
         out = build()

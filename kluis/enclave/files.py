@@ -29,7 +29,10 @@ def build_file(ctx: BuildContext, intent: FileIntent, outbox: Path) -> Output:
     size = src.stat().st_size
     if size > MAX_FILE_BYTES:
         return refused(intent.name, "file", intent.source, f"{size:,} bytes: too large")
-    target = ctx.path(OUTPUTS, intent.path)
+    # the name on disk is the enclave's (output name + the file's suffix), never the sandbox's
+    target = ctx.path(OUTPUTS, f"{intent.name}{''.join(Path(intent.path).suffixes[-1:])}")
+    if target.exists():
+        return refused(intent.name, "file", intent.source, f"{target.name} is already taken")
     shutil.copyfile(src, target, follow_symlinks=False)
     flags = scan_file(target, ctx.rules.min_frequency)
     reason = "a file always goes to a checker"

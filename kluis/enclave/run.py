@@ -15,6 +15,7 @@ import json
 import platform
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -214,6 +215,7 @@ def run_project(
             limits=options.limits,
             rules_info=rules_info,
             deliberation=d.number,
+            deadline=time.monotonic() + 2 * options.limits.wall_seconds,
         )
         for w in warnings:
             s.events.append({"kind": "warning", "detail": w})

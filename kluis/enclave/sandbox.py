@@ -251,6 +251,7 @@ def run(
     nproc = None if os.getuid() == 0 else _uid_processes() + limits.processes
 
     def limit_child() -> None:  # runs in the child between fork and exec
+        _die_with_parent()
         os.umask(0o077)
         resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
@@ -306,6 +307,15 @@ def run(
         cg.kill()
         cg.remove()
     return Outcome(code, stopped, seconds, peak, control)
+
+
+def _die_with_parent() -> None:
+    """PR_SET_PDEATHSIG: the child is killed when the enclave process dies (kill -9 included);
+    bwrap's --die-with-parent does the same for everything inside the sandbox."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
 
 
 def _kill(proc: subprocess.Popen, cg: CGroup | None) -> None:
