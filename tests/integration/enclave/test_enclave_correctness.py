@@ -21,9 +21,14 @@ PY = """import kluis.safe as safe
 t = safe.data("table1_next")
 year = t.filter(t.year == 2025)
 safe.crosstab(year, index="province", columns="age", name="province_age")
-safe.pivot_table(year.filter(year.daily_wage_decile.notnull()).mutate(
-    decile=year.daily_wage_decile.substr(1).cast("int64")), values="decile", index="sex",
-    aggfunc="median", name="median_decile")
+workers = year.filter(year.daily_wage_decile.notnull()).mutate(
+    decile=year.daily_wage_decile.substr(1).cast("int64"))
+safe.pivot_table(workers, values="decile", index="sex", aggfunc="median", name="median_decile")
+safe.describe(workers, ["decile", "nr_registration_year"], name="describe_workers")
+safe.histogram(workers, "decile", bins=10, range=(0.5, 10.5), name="decile_histogram")
+seekers = year.mutate(seeker=(year.sep_code.substr(0, 1) == "2").cast("int64"))
+safe.logit("seeker ~ C(sex) + C(age)", seekers, name="seeker_logit")
+safe.ols("decile ~ C(sep_code)", workers, name="too_fine")
 """
 SQL = """-- output: province_age_sql
 SELECT province, age, count(*) AS persons FROM table1_next WHERE year = 2025 GROUP BY ALL;
@@ -33,9 +38,13 @@ SELECT province, age, count(*) AS persons FROM table1_next WHERE year = 2025 GRO
 @pytest.fixture(scope="module")
 def runs(enclave_extracts, enclave_home, tmp_path_factory):
     extract = enclave_extracts["26-104-full"]
+    glob = (extract / "table1_next/year=2025/*.parquet").as_posix()
+    third = duckdb.sql(  # the third smallest sequence number of 2025 (keys are random)
+        f"SELECT person_id FROM read_parquet('{glob}') ORDER BY 1 LIMIT 1 OFFSET 2"
+    ).fetchall()[0][0]
     sps = (  # three persons of 2025: a frequency table of their year counts 3
         "GET FILE='sav/table1_next_2025.sav' /KEEP=person_id year.\n"
-        "SELECT IF (person_id LE 3).\n"
+        f"SELECT IF (person_id LE {third}).\n"
         "FREQUENCIES /VARIABLES=year.\n"
     )
     root = tmp_path_factory.mktemp("correct")
@@ -118,3 +127,48 @@ def test_a_rerun_gives_the_same_outputs(runs):
     assert [o.model_dump(exclude={"sha256"}) for o in a.outputs] == [
         o.model_dump(exclude={"sha256"}) for o in b.outputs
     ]
+
+
+def test_describe_publishes_only_what_passes(runs, enclave_extracts):
+    req = load_request(runs["first"])
+    out = req.output("describe_workers")
+    assert out.status in ("safe", "suppressed")
+    stats = pd.read_csv(runs["first"] / out.files["output"]).set_index("column")
+    assert list(stats.columns) == ["mean", "std", "min", "p25", "median", "p75", "max"]
+    glob = (enclave_extracts["26-104-full"] / "table1_next/year=2025/*.parquet").as_posix()
+    con = duckdb.connect()
+    for col in ("nr_registration_year",):
+        for ext in ("min", "max"):
+            if pd.notna(stats.loc[col, ext]):  # a published extreme is shared by >= 10 persons
+                n = con.execute(
+                    f"SELECT count(*) FROM read_parquet('{glob}') WHERE "
+                    f"daily_wage_decile IS NOT NULL AND {col} = {stats.loc[col, ext]}"
+                ).fetchall()[0][0]
+                assert n >= 10
+    assert stats.loc["decile", "min"] == 1 and stats.loc["decile", "max"] == 10
+
+
+def test_histogram_bins(runs):
+    out = load_request(runs["first"]).output("decile_histogram")
+    bins = pd.read_csv(runs["first"] / out.files["output"])
+    assert list(bins["decile"])[:10] == [f"[{k - 0.5:g}, {k + 0.5:g})" for k in range(1, 10)] + [
+        "[9.5, 10.5]"
+    ]
+    assert bins["decile"].iloc[-1] == "Total"
+    shown = bins["persons"].iloc[:-1].dropna()
+    assert ((shown == 0) | (shown >= 10)).all()
+
+
+def test_models(runs):
+    req = load_request(runs["first"])
+    logit = req.output("seeker_logit")
+    assert logit.status == "safe", logit.reason
+    coef = pd.read_csv(runs["first"] / logit.files["output"])
+    assert list(coef.columns) == ["term", "coef", "std_err", "z", "p_value", "ci_low", "ci_high"]
+    assert "C(sex)[T.2]" in set(coef["term"])
+    fit = pd.read_csv(runs["first"] / logit.files["fit"]).set_index("statistic")["value"]
+    assert fit["df_resid"] >= 10 and "pseudo_r_squared" in fit.index
+    assert not any("resid" in f or "fitted" in f for f in logit.files.values())
+    refused = req.output("too_fine")
+    assert refused.status == "refused" and "fewer than 10 persons" in refused.reason
+    assert refused.files == {}
