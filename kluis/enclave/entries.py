@@ -40,6 +40,9 @@ PROJECT_MOUNT, EXTRACT_MOUNT, OUTBOX_MOUNT, CONTEXT_MOUNT = (
 )
 
 
+LOG_BYTES = 5 << 20
+
+
 @dataclass
 class Session:
     """One run's shared state: where things are, the sandbox settings, events, used names."""
@@ -97,7 +100,21 @@ def _safe_name(entry: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", entry)
 
 
+def _trim(log: Path) -> None:
+    """Keep a log the checker can read: its first and last parts when it is long."""
+    size = log.stat().st_size if log.is_file() else 0
+    if size <= LOG_BYTES:
+        return
+    with open(log, "rb") as fh:
+        head = fh.read(LOG_BYTES // 4)
+        fh.seek(size - 3 * LOG_BYTES // 4)
+        tail = fh.read()
+    marker = f"\n[... {size - len(head) - len(tail):,} bytes of this log left out ...]\n"
+    log.write_bytes(head + marker.encode() + tail)
+
+
 def _record(s: Session, entry: str, outcome: Outcome, log: Path) -> None:
+    _trim(log)
     run_info = {
         "entry": entry,
         "exit_code": outcome.exit_code,
@@ -182,6 +199,7 @@ def run_python(s: Session, entry: str, seq: int) -> list[Output]:
         limits=s.limits,
         log=log,
         isolation=s.isolation,
+        outbox=outbox,
     )
     _record(s, entry, outcome, log)
     intents, problems = read_intents(outbox)
@@ -314,6 +332,7 @@ def run_spss(s: Session, entry: str, seq: int) -> list[Output]:
         limits=s.limits,
         log=log,
         isolation=s.isolation,
+        outbox=outbox,
     )
     _record(s, entry, outcome, log)
     produced = outbox / "pspp.csv"

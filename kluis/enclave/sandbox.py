@@ -44,6 +44,7 @@ class Limits:
     processes: int = 64
     file_bytes: int = 2 << 30
     tmp_bytes: int = 1 << 30
+    outbox_bytes: int = 4 << 30
     open_files: int = 1024
 
     def describe(self) -> dict[str, int | float]:
@@ -54,6 +55,7 @@ class Limits:
             "processes": self.processes,
             "file_bytes": self.file_bytes,
             "tmp_bytes": self.tmp_bytes,
+            "outbox_bytes": self.outbox_bytes,
             "open_files": self.open_files,
         }
 
@@ -68,7 +70,7 @@ class Mount:
 @dataclass(frozen=True)
 class Outcome:
     exit_code: int
-    stopped: str | None  # wall-time | cpu-time | memory | processes | file-size | None
+    stopped: str | None  # wall-time | cpu-time | memory | processes | file-size | disk | None
     seconds: float
     peak_processes: int
     process_control: str  # "cgroup" | "counting"
@@ -240,9 +242,12 @@ def run(
     limits: Limits,
     log: Path,
     isolation: Isolation,
+    outbox: Path | None = None,
 ) -> Outcome:
     """Run `argv` (in bwrap, or as a plain limited process when isolation is "none"); its
-    output goes to `log`. Returns how it ended; never raises for what the program did."""
+    output goes to `log`. Returns how it ended; never raises for what the program did.
+    `outbox` (the writable folder) is watched: above `limits.outbox_bytes` the run is stopped
+    (the disk has no quota per sandbox)."""
     if isolation == "bwrap":
         cmd, run_env, run_cwd = bwrap_command(argv, mounts, env, cwd, limits), {}, None
     else:
@@ -267,6 +272,7 @@ def run(
     start = time.monotonic()
     stopped: str | None = None
     peak = 0
+    polls = 0
     with open(log, "ab") as fh:
         proc = subprocess.Popen(
             cmd,
@@ -287,10 +293,13 @@ def run(
                     pass
                 n = len(cg.pids()) if cg is not None else _descendants(proc.pid)
                 peak = max(peak, n)
+                polls += 1
                 if n > limits.processes + 1:  # +1: bwrap's own monitor process
                     stopped = "processes"
                 elif time.monotonic() - start > limits.wall_seconds:
                     stopped = "wall-time"
+                elif outbox is not None and polls % 10 == 0 and _too_big(outbox, log, limits):
+                    stopped = "disk"
                 if stopped:
                     _kill(proc, cg)
                     code = proc.wait()
@@ -307,6 +316,27 @@ def run(
         cg.kill()
         cg.remove()
     return Outcome(code, stopped, seconds, peak, control)
+
+
+def _too_big(outbox: Path, log: Path, limits: Limits) -> bool:
+    return _disk_usage(outbox) + log.stat().st_size > limits.outbox_bytes
+
+
+def _disk_usage(root: Path) -> int:
+    """Bytes of the regular files under `root` (links not followed)."""
+    total, todo = 0, [root]
+    while todo:
+        try:
+            entries = list(os.scandir(todo.pop()))
+        except OSError:
+            continue
+        for e in entries:
+            with contextlib.suppress(OSError):
+                if e.is_dir(follow_symlinks=False):
+                    todo.append(Path(e.path))
+                elif e.is_file(follow_symlinks=False):
+                    total += e.stat(follow_symlinks=False).st_size
+    return total
 
 
 def _die_with_parent() -> None:
