@@ -37,6 +37,7 @@ def run_cmd(
     wall_seconds: float = typer.Option(4 * 3600, "--wall-seconds", help="Sandbox wall time."),
     processes: int = typer.Option(64, "--processes", help="Sandbox process limit."),
     file_size: str = typer.Option("2G", "--file-size", help="Largest file the sandbox writes."),
+    disk: str = typer.Option("4G", "--disk", help="Most the sandbox may write in all."),
     no_sandbox: bool = typer.Option(
         False, "--no-sandbox", help="Development runs only: run without bubblewrap (warned)."
     ),
@@ -58,6 +59,7 @@ def run_cmd(
         wall_seconds=wall_seconds,
         processes=processes,
         file_bytes=_bytes(file_size, "--file-size"),
+        outbox_bytes=_bytes(disk, "--disk"),
     )
     options = RunOptions(today=day, limits=limits, isolation="none" if no_sandbox else "auto")
     try:

@@ -15,7 +15,6 @@ import json
 import platform
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,7 +39,10 @@ class RunOptions:
     isolation: str = "auto"  # auto | bwrap | none (none: development runs only)
     memory_limit: str = "4GB"  # the trusted side's DuckDB
     threads: int = 2
-    query_timeout: float = 3600.0
+    query_timeout: float = 3600.0  # one query of the trusted side
+    check_seconds: float = (
+        8 * 3600.0
+    )  # all checks of a run (a sandbox asks for 500 outputs at most)
     deliberations: Path | None = None  # registry directory (default: kluis.deliberation's)
 
 
@@ -215,7 +217,7 @@ def run_project(
             limits=options.limits,
             rules_info=rules_info,
             deliberation=d.number,
-            deadline=time.monotonic() + 2 * options.limits.wall_seconds,
+            check_budget=options.check_seconds,
         )
         for w in warnings:
             s.events.append({"kind": "warning", "detail": w})

@@ -30,6 +30,8 @@ LIMITS = [
     "30",
     "--file-size",
     "20M",
+    "--disk",
+    "100M",
 ]
 
 
@@ -81,6 +83,12 @@ def _scripts(paths: dict[str, Path], port: int, outside: Path) -> dict[str, str]
         "forkbomb.py": "import os\nwhile True:\n    os.fork()\n",
         "forever.py": "while True:\n    pass\n",
         "bigfile.py": "with open('big.bin', 'wb') as f:\n    f.write(b'0' * (200 << 20))\n",
+        "manyfiles.py": (
+            "import time\n"
+            "for k in range(40):\n"
+            "    open(f'part{k}.bin', 'wb').write(b'0' * (10 << 20))\n"
+            "time.sleep(60)\n"
+        ),
         "weaker_rules.py": (
             "import kluis.safe as safe\n"
             "t = safe.data('table1_next')\n"
@@ -210,6 +218,10 @@ def test_file_size_limit(hostile):
     _stopped(hostile, "bigfile.py", "stopped", "file-size")
 
 
+def test_disk_limit(hostile):
+    _stopped(hostile, "manyfiles.py", "stopped", "disk")
+
+
 def test_weaker_rules_are_refused_logged_and_never_applied(hostile):
     req = hostile["request"]
     tamper = [e for e in req.events if e["kind"] == "tamper"]
@@ -230,7 +242,7 @@ def test_weaker_rules_are_refused_logged_and_never_applied(hostile):
 
 def test_a_raw_data_frame_through_file_goes_to_a_checker(hostile):
     out = hostile["request"].output("raw_frame_file_001")
-    assert out.status == "review"
+    assert out.status == "review", out.reason
     reasons = {f["reason"] for f in out.flagged}
     assert "identifier column (row-level data)" in reasons
     assert any("listing of cases" in r for r in reasons)
