@@ -20,6 +20,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -186,17 +187,28 @@ def _total_differencing(pt: Protected, population: pd.DataFrame, releases: list[
     top = (frame[dims] == "Total").all(axis=1)
     if not top.any() or (frame.loc[top, "status"] != "safe").any():
         return out
-    mine = set(population["person"].astype(str))
     n_min = pt.spec.rules.min_frequency
+    mine = population[["person"]].drop_duplicates()
     for rel in releases:
-        if not (rel / "members.parquet").exists():
+        members = rel / "members.parquet"
+        if not members.exists():
             continue
-        cells = pd.read_parquet(rel / "cells.parquet")
+        cells = pd.read_parquet(rel / "cells.parquet", columns=["key", "published"])
         published = cells.loc[_grand_total(cells["key"]), "published"]
         if published.empty or not bool(published.all()):
             continue
-        theirs = set(pd.read_parquet(rel / "members.parquet")["person"].astype(str))
-        n = len(mine ^ theirs)
+        n_old = _label_count(rel)
+        if n_old is not None and abs(n_old - len(mine)) >= n_min:
+            continue  # |A - B| + |B - A| >= ||A| - |B||: far enough apart
+        con = duckdb.connect()
+        con.register("a", mine)
+        path = members.as_posix().replace("'", "''")
+        con.execute(f"CREATE VIEW b AS SELECT DISTINCT person FROM read_parquet('{path}')")
+        n = con.execute(
+            "SELECT (SELECT count(*) FROM (SELECT person FROM a EXCEPT SELECT person FROM b)) + "
+            "(SELECT count(*) FROM (SELECT person FROM b EXCEPT SELECT person FROM a))"
+        ).fetchall()[0][0]
+        con.close()
         if 0 < n < n_min:
             out.append(
                 {
@@ -209,20 +221,26 @@ def _total_differencing(pt: Protected, population: pd.DataFrame, releases: list[
     return out
 
 
-def population_label(person_ids: np.ndarray, what: str) -> str:
+def _label_count(rel: Path) -> int | None:
+    """The number of members a release's population label gives (see population_label)."""
+    try:
+        label = json.loads((rel / "meta.json").read_text())["population"]
+        return int(label.split(" ", 1)[0])
+    except (OSError, ValueError, KeyError, IndexError):
+        return None
+
+
+def population_label(data: Any, column: str, what: str) -> str:
     """A label that names a population by its members (today's History links releases by this
     label): the number of distinct units and a fingerprint of who they are."""
-    import hashlib
-
-    ids = np.unique(np.asarray(person_ids))
-    h = hashlib.sha256()
-    if ids.dtype.kind in "iu":
-        h.update(ids.astype(np.int64).tobytes())
-    else:
-        for x in ids:
-            h.update(str(x).encode() + b"\0")
-    digest = h.hexdigest()[:16]
-    return f"{ids.size} {what}, members {digest}"
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    con.register("data", data)
+    n, fingerprint = con.execute(
+        f'SELECT count(*), bit_xor(hash(p)) FROM (SELECT DISTINCT "{column}" AS p FROM data)'
+    ).fetchall()[0]
+    con.close()
+    return f"{n} {what}, members {int(fingerprint or 0):016x}"
 
 
 def findings_json(findings: list[dict]) -> list[dict]:

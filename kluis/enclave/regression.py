@@ -159,6 +159,8 @@ def build_regression(ctx: BuildContext, intent: RegressionIntent) -> Output:
         check_rowwise(sql, ctx.catalog)
         frame = ctx.executor.arrow(sql).to_pandas()
         facts = check_model(frame, f, intent.model, n_min)
+        for c in facts["categorical"]:  # patsy looks at each value of a text column otherwise
+            frame[c] = frame[c].astype("category")
         res, notes = fit(frame.drop(columns="__pid"), f, intent.model)
         k = len(res.params)
         if k >= facts["covariate_patterns"]:

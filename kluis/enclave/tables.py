@@ -145,7 +145,7 @@ def build_table(ctx: BuildContext, job: TableJob) -> Output:
         if data.num_rows == 0:
             raise QueryRefused("the query selects no rows")
         what = "persons" if who.unit == "person" else "employers"
-        population = checks.population_label(data.column("__pid").to_numpy(), what)
+        population = checks.population_label(data, "__pid", what)
         spec = _spec(job, who, ctx.rules, population, codes)
         pt = checks.protect(data, spec)
         members = checks.members(data, spec)
