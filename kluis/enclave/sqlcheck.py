@@ -172,6 +172,10 @@ def _forbidden(node: exp.Expression) -> str | None:
         return f"{type(node).__name__.upper()}: an output covers all rows its filter selects"
     if isinstance(node, exp.Union | exp.Except | exp.Intersect):
         return f"{type(node).__name__.upper()}: set operations can repeat persons"
+    if isinstance(node, exp.Star) and (node.args.get("replace") or node.args.get("rename")):
+        return f"{text}: * REPLACE / RENAME changes columns in place"
+    if isinstance(node, exp.TableAlias) and node.args.get("columns"):
+        return f"{text}: column aliases on a table rename its columns by position"
     if isinstance(node, exp.Anonymous):
         name = str(node.this).lower()
         if name in ALLOWED_FUNCTIONS:
@@ -285,13 +289,15 @@ class _Analyser:
 
     def projection(self, e: exp.Expression, sources: dict[str, Rel]):
         if isinstance(e, exp.Star):
+            dropped = {c.name for c in e.args.get("except_") or []}
             for rel in sources.values():
-                yield from rel.columns.items()
+                yield from ((n, o) for n, o in rel.columns.items() if n not in dropped)
         elif isinstance(e, exp.Column) and isinstance(e.this, exp.Star):
             rel = sources.get(e.table)
             if rel is None:
                 raise QueryRefused(f"{e.sql(dialect='duckdb')}: unknown table alias")
-            yield from rel.columns.items()
+            dropped = {c.name for c in e.this.args.get("except_") or []}
+            yield from ((n, o) for n, o in rel.columns.items() if n not in dropped)
         elif isinstance(e, exp.Column):
             yield e.name, self.resolve(e, sources)[1]
         elif isinstance(e, exp.Alias) and isinstance(e.this, exp.Column):
@@ -306,10 +312,11 @@ class _Analyser:
         """A join may only add, to each row, the matching row of the same entity: the whole key
         of the joined table equated with the same key columns on the other side."""
         side, kind = (join.side or "").upper(), (join.kind or "").upper()
-        if side not in _JOIN_SIDES or kind not in _JOIN_KINDS:
+        method = str(join.args.get("method") or "").upper()
+        if method or side not in _JOIN_SIDES or kind not in _JOIN_KINDS:
             raise QueryRefused(
-                f"{' '.join(x for x in (side, kind) if x)} JOIN: only INNER and LEFT joins on the "
-                "joined table's key are allowed"
+                f"{' '.join(x for x in (method, side, kind) if x)} JOIN: only INNER and LEFT joins "
+                "on the joined table's key are allowed"
             )
         key = self.catalog[rel.identity].key
         matched: set[str] = set()

@@ -88,6 +88,20 @@ def test_renumbered_persons_lose_their_origin():
         ),
         ("SELECT t.person_id FROM table1_next t CROSS JOIN table2_previous p", "JOIN"),
         ("SELECT 1 AS x", "without FROM"),
+        # ways to change a column while keeping its name
+        ("SELECT * REPLACE (person_id + 1 AS person_id) FROM table1_next", "REPLACE"),
+        ("SELECT * RENAME (sex AS person_id) FROM table1_next", "RENAME"),
+        ("SELECT t.person_id FROM table1_next AS t(year, person_id)", "by position"),
+        ("WITH x(year, person_id) AS (SELECT * FROM table1_next) SELECT * FROM x", "by position"),
+        ("SELECT * FROM table1_next NATURAL JOIN table2_previous", "NATURAL JOIN"),
+        ("SELECT * FROM table1_next POSITIONAL JOIN table2_previous", "POSITIONAL JOIN"),
+        (
+            "SELECT * FROM table1_next t ASOF JOIN table2_previous p ON t.person_id = p.person_id "
+            "AND t.year >= p.year",
+            "ASOF",
+        ),
+        ("SELECT * FROM table1_next SEMI JOIN table2_previous USING (person_id, year)", "SEMI"),
+        ("SELECT COLUMNS('person.*') FROM table1_next", "COLUMNS"),
         ("SELECT * FROM (", "not valid"),
     ],
 )
@@ -105,6 +119,11 @@ def test_employer_cells_join_their_employer_on_its_key():
     assert cols["n_employees"] == Origin("employer_education", "n_employees")
     with pytest.raises(QueryRefused, match="missing year"):
         check_rowwise(sql.replace(" AND c.year = e.year", ""), CATALOG)
+
+
+def test_star_exclude_drops_columns():
+    cols = check_rowwise("SELECT * EXCLUDE (sex) FROM table1_next", CATALOG).rel.columns
+    assert "sex" not in cols and cols["person_id"] == Origin("table1_next", "person_id")
 
 
 def test_cte_and_using_join():
