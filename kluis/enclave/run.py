@@ -13,13 +13,14 @@ import datetime as dt
 import hashlib
 import json
 import platform
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kluis import audit
-from kluis.atomic import publish_dir, staging_dir, write_text
+from kluis.atomic import publish_dir, remove_stale, staging_dir, write_text
 from kluis.enclave import checks
 from kluis.enclave.entries import Session, run_python, run_spss, run_sql
 from kluis.enclave.extract import check_verifies, load_extract, read_manifest
@@ -140,6 +141,18 @@ def _isolation(options: RunOptions, phase: str, warnings: list[str]) -> str:
     return "none"
 
 
+_LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(tmp|work|old)-\d+-[0-9a-f]+$")
+
+
+def _remove_leftovers(parent: Path) -> None:
+    """Temporaries of killed runs beside any request in this folder: a killed run's work area
+    holds microdata (PSPP's CSV files), so it must not wait for a rerun into the same target."""
+    for p in list(parent.iterdir()) if parent.is_dir() else []:
+        m = _LEFTOVER.match(p.name)
+        if m:
+            remove_stale(parent / m.group("name"))
+
+
 def _check_target(out: Path) -> None:
     if out.is_symlink() or out.exists():
         raise BadInput(
@@ -181,6 +194,7 @@ def run_project(
     warnings: list[str] = []
     isolation = _isolation(options, extract.phase, warnings)
     _check_target(out)
+    _remove_leftovers(out.parent)
     created = dt.datetime.now(dt.UTC).replace(microsecond=0)
     staging = staging_dir(out)
     work = staging_dir(out, "work")
