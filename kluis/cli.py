@@ -26,7 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "extract": ("kluis.extract.cli:extract", "Extract what a deliberation authorises."),
     "tables": ("kluis.disclosure.cli:app", "Small cell risk analysis of tables."),
     "audit": ("kluis.audit.cli:app", "The tamper-evident log of every kluis action."),
-    "enclave": ("kluis.enclave.cli:app", "Run researcher projects in the sandbox, outputs checked."),
+    "enclave": ("kluis.enclave.cli:app", "Run researcher projects in the sandbox, checked."),
 }
 
 #: commands that read the audit log itself: they must run when the log is damaged
