@@ -167,6 +167,15 @@ def _home() -> Path:
     return home
 
 
+def _parts(text: str) -> dict[str, float]:
+    """'query 1.20, protect 3.40' -> {'query': 1.2, 'protect': 3.4}"""
+    out = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, value = part.rpartition(" ")
+        out[name] = float(value)
+    return out
+
+
 def main() -> dict:
     OUT.mkdir(parents=True, exist_ok=True)
     extract = _extract()
@@ -188,7 +197,10 @@ def main() -> dict:
         raise RuntimeError(f"a run failed:\n{plain_run['output']}\n{enclave_run['output']}")
     plain_parts = json.loads(plain_run["output"].strip().splitlines()[-1])
     log = (request / "run.log").read_text()
-    checks = {m[0]: float(m[1]) for m in re.findall(r"checked (\S+) in ([\d.]+) s", log)}
+    checks = {
+        m[0]: {"total": float(m[1]), **_parts(m[2])}
+        for m in re.findall(r"checked (\S+) in ([\d.]+) s(?: \((.*)\))?", log)
+    }
     sandbox = {m[0]: float(m[1]) for m in re.findall(r"^(\S+): exit \d+ after ([\d.]+) s", log,
                                                      re.M)}  # fmt: skip
     figures = {

@@ -263,7 +263,9 @@ def _guarded(s: Session, name: str, kind: str, source: str, build) -> Output:
         out = build()
         took = time.perf_counter() - start
         s.checked_seconds += took
-        s.say(f"checked {name} in {took:.2f} s")
+        parts = s.ctx.timings.get(name, {})
+        detail = ", ".join(f"{k} {v:.2f}" for k, v in parts.items())
+        s.say(f"checked {name} in {took:.2f} s" + (f" ({detail})" if detail else ""))
         return out
     except KluisError as exc:
         return refused(name, kind, source, str(exc))

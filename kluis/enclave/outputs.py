@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,13 @@ class BuildContext:
     code_text: str  # every project file, for the constants check
     phase: str
     _numbers: set[float] | None = field(default=None, repr=False)
+    timings: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def stopwatch(self, name: str) -> Stopwatch:
+        """Seconds per part of building output `name` (written to run.log, for the steward)."""
+        watch = Stopwatch()
+        self.timings[name] = watch.parts
+        return watch
 
     @property
     def catalog(self) -> dict[str, TableInfo]:
@@ -56,6 +64,17 @@ class BuildContext:
         if self._numbers is None:
             self._numbers = {float(m.group()) for m in _NUMBER.finditer(self.code_text)}
         return self._numbers
+
+
+class Stopwatch:
+    def __init__(self) -> None:
+        self.parts: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, part: str) -> None:
+        now = time.perf_counter()
+        self.parts[part] = self.parts.get(part, 0.0) + now - self._last
+        self._last = now
 
 
 def sha256_of(path: Path) -> str:

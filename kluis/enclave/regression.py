@@ -144,6 +144,7 @@ def _tables(res, model: str) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def build_regression(ctx: BuildContext, intent: RegressionIntent) -> Output:
     n_min = ctx.rules.min_frequency
+    watch = ctx.stopwatch(intent.name)
     try:
         f = parse_formula(intent.formula)
         if not f.terms:
@@ -158,7 +159,9 @@ def build_regression(ctx: BuildContext, intent: RegressionIntent) -> Output:
         sql = f"SELECT {', '.join(who.select() + cols)} FROM ({intent.sql}) AS src WHERE {keep}"
         check_rowwise(sql, ctx.catalog)
         frame = ctx.executor.arrow(sql).to_pandas()
+        watch.lap("query")
         facts = check_model(frame, f, intent.model, n_min)
+        watch.lap("checks")
         for c in facts["categorical"]:  # patsy looks at each value of a text column otherwise
             frame[c] = frame[c].astype("category")
         res, notes = fit(frame.drop(columns="__pid"), f, intent.model)
@@ -172,6 +175,7 @@ def build_regression(ctx: BuildContext, intent: RegressionIntent) -> Output:
         if not np.all(np.isfinite(res.bse)):
             raise ModelRefused("some standard errors are not finite (separation or collinearity)")
         coef, fit_frame = _tables(res, intent.model)
+        watch.lap("fit")
     except (KluisError, FormulaError) as exc:
         return refused(intent.name, "regression", intent.source, str(exc))
     except (ValueError, np.linalg.LinAlgError) as exc:  # statsmodels on degenerate data

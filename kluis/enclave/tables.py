@@ -133,6 +133,7 @@ def _status(pt, counts: dict[str, int], findings: list[dict]) -> tuple[str, str]
 
 def build_table(ctx: BuildContext, job: TableJob) -> Output:
     """Check, compute, protect and write one table output."""
+    watch = ctx.stopwatch(job.name)
     try:
         inner = check_rowwise(job.sql, ctx.catalog)
         who = identity_of(inner, ctx.catalog)
@@ -141,16 +142,20 @@ def build_table(ctx: BuildContext, job: TableJob) -> Output:
         strange = foreign_constants(ctx, inner) if job.kind != "sql" else []
         sql, codes = _microdata_sql(job, who)
         check_rowwise(sql, ctx.catalog)  # what runs is checked, not only its parts
+        watch.lap("gate")
         data = ctx.executor.arrow(sql)
         if data.num_rows == 0:
             raise QueryRefused("the query selects no rows")
+        watch.lap("query")
         what = "persons" if who.unit == "person" else "employers"
         population = checks.population_label(data, "__pid", what)
         spec = _spec(job, who, ctx.rules, population, codes)
         pt = checks.protect(data, spec)
+        watch.lap("protect")
         members = checks.members(data, spec)
         findings = ctx.history.audit(pt, members)
         pt.history_findings = findings
+        watch.lap("history")
     except KluisError as exc:
         return refused(job.name, job.kind, job.source, str(exc))
     counts = checks.status_counts(pt)
@@ -176,6 +181,7 @@ def build_table(ctx: BuildContext, job: TableJob) -> Output:
         record = ctx.request_dir / INTERNAL / "history" / job.name
         ctx.history.record(pt, members, record)
         files["history"] = ctx.rel(record)
+    watch.lap("write")
     out = Output(
         name=job.name,
         kind=job.kind,
