@@ -194,6 +194,9 @@ def run_project(
     warnings: list[str] = []
     isolation = _isolation(options, extract.phase, warnings)
     _check_target(out)
+    for inside, what in ((extract.path, "extract"), (project.path.absolute(), "project")):
+        if out.resolve().is_relative_to(inside.resolve()):
+            raise BadInput(f"--out {out} is inside the {what} ({inside}): write requests elsewhere")
     _remove_leftovers(out.parent)
     created = dt.datetime.now(dt.UTC).replace(microsecond=0)
     staging = staging_dir(out)

@@ -94,6 +94,14 @@ def test_an_existing_request_is_never_overwritten(project, enclave_extracts, tmp
     assert code == 2 and "never overwritten" in text
 
 
+def test_a_request_inside_the_extract_or_the_project_is_refused(project, enclave_extracts):
+    extract = enclave_extracts["26-104-full"]
+    for out in (extract / "r", project / "r"):
+        code, text = enclave_run(project, extract, out)
+        assert code == 2 and "is inside the" in text
+        assert not out.exists()
+
+
 def test_full_phase_without_the_sandbox_is_refused(
     project, enclave_extracts, tmp_path, monkeypatch
 ):
