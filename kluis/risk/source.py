@@ -1,0 +1,187 @@
+"""Open the table under study (an extract table, a CSV or a Parquet file) in DuckDB and build
+the positional relation the risk engine works on.
+
+An extract table is a directory of year partitions (`table/year=YYYY/part-0.parquet`, the year
+also a column of the files). A CSV file is read with a header; only empty fields are missing
+values (a code such as 'NA' stays a code). Every problem is a BadInput naming the file and the
+column, never a traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from kluis.errors import BadInput
+from kluis.risk.sql import MAX_KEYS, ident, literal
+
+_NUMERIC = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "FLOAT",
+    "DOUBLE",
+    "DECIMAL",
+)
+_INTEGER = _NUMERIC[:9]
+
+
+class TableError(BadInput):
+    """The table under study cannot be read or lacks what was asked of it."""
+
+
+@dataclass(frozen=True)
+class Study:
+    """What is measured: the key variables (quasi-identifiers) and the optional roles of other
+    columns. Names are the table's column names."""
+
+    keys: tuple[str, ...]
+    k: int = 3
+    weight: str | None = None
+    household: str | None = None
+    sensitive: str | None = None
+    person: str | None = None
+    year: str | None = None
+    l_recursive_c: float = 2.0
+
+    def columns(self) -> dict[str, str]:
+        """role -> column for every column the study uses."""
+        roles = {f"key {k}": k for k in self.keys}
+        for role in ("weight", "household", "sensitive", "person", "year"):
+            col = getattr(self, role)
+            if col is not None:
+                roles[role] = col
+        return roles
+
+
+def reader(path: Path) -> str:
+    """A DuckDB table function reading `path` (file order kept)."""
+    path = Path(path)
+    if path.is_dir():
+        parts = sorted(path.glob("year=*/*.parquet")) or sorted(path.glob("*.parquet"))
+        if not parts:
+            raise TableError(f"{path}: a directory with no Parquet files (year=*/*.parquet)")
+        files = "[" + ", ".join(literal(str(p)) for p in parts) + "]"
+        return f"read_parquet({files}, hive_partitioning = false)"
+    if not path.is_file():
+        raise TableError(f"{path}: no such file or directory")
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return f"read_parquet({literal(str(path))})"
+    if suffix in (".csv", ".txt"):
+        return f"read_csv({literal(str(path))}, header = true, nullstr = '', sample_size = -1)"
+    raise TableError(f"{path}: not a CSV or Parquet file, nor an extract table directory")
+
+
+def open_table(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> dict[str, str]:
+    """A view `name` over the table; returns column -> DuckDB type."""
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {reader(path)}")
+        described = con.execute(f"DESCRIBE {name}").fetchall()
+    except duckdb.Error as e:
+        raise TableError(f"{path}: cannot be read: {str(e).splitlines()[0]}") from None
+    return {row[0]: str(row[1]) for row in described}
+
+
+def _base(t: str) -> str:
+    return t.split("(")[0].strip().upper()
+
+
+def check_study(path: Path, types: dict[str, str], study: Study, *, population: bool) -> None:
+    """Every column the study names exists with a usable type; the options fit together."""
+    if not study.keys:
+        raise TableError("no key variables: give --keys or a deliberation with risk.keys")
+    if len(study.keys) > MAX_KEYS:
+        raise TableError(f"{len(study.keys)} key variables: at most {MAX_KEYS} are supported")
+    if len(set(study.keys)) != len(study.keys):
+        raise TableError(f"a key variable is named twice: {', '.join(study.keys)}")
+    if study.k < 2:
+        raise TableError(f"k = {study.k}: k-anonymity needs k >= 2")
+    if (study.person is None) != (study.year is None) and study.person is not None:
+        raise TableError("--person needs --year (the panel's time column)")
+    if population and study.weight is not None:
+        raise TableError("give either --weight or --population, not both")
+    used = study.columns()
+    for role, col in used.items():
+        if col not in types:
+            raise TableError(f"{path}: no column {col!r} ({role}); columns: {', '.join(types)}")
+        if types[col].endswith("]") or _base(types[col]) in ("STRUCT", "MAP", "LIST", "UNION"):
+            raise TableError(f"{path}: column {col!r} ({role}) is {types[col]}, not a value")
+    roles = [c for r, c in used.items() if not r.startswith("key ")]
+    clash = set(study.keys) & set(roles)
+    if clash or len(set(roles)) != len(roles):
+        raise TableError(f"a column has two roles: {', '.join(sorted(clash) or roles)}")
+    if study.weight is not None and _base(types[study.weight]) not in _NUMERIC:
+        raise TableError(f"{path}: weight column {study.weight!r} is {types[study.weight]}")
+    if study.year is not None and _base(types[study.year]) not in _INTEGER:
+        raise TableError(f"{path}: year column {study.year!r} is {types[study.year]}")
+
+
+def build_records(
+    con: duckdb.DuckDBPyConnection, path: Path, view: str, study: Study, out: str
+) -> int:
+    """Table `out` (s, k0.., n, w [, hid, sens, person]) from the view; returns its rows.
+
+    The table keeps the file order, so its `rowid` is the row's position in the file(s) (and
+    the view `{out}_r` shows it as `rid`). Checks values that must not be missing."""
+    keys = ", ".join(f"{ident(k)} AS k{i}" for i, k in enumerate(study.keys))
+    s = f"CAST({ident(study.year)} AS INTEGER)" if study.year else "0"
+    w = f"CAST({ident(study.weight)} AS DECIMAL(38, 10))" if study.weight else "1::DECIMAL(38, 10)"
+    extra = ""
+    for alias, col in (
+        ("hid", study.household),
+        ("sens", study.sensitive),
+        ("person", study.person),
+    ):
+        if col is not None:
+            extra += f", {ident(col)} AS {alias}"
+    try:
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {out} AS
+            SELECT {s} AS s, {keys}, 1::BIGINT AS n, {w} AS w {extra} FROM {view}"""
+        )
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {out}_r AS SELECT rowid AS rid, * FROM {out}")
+    except duckdb.Error as e:
+        raise TableError(f"{path}: {str(e).splitlines()[0]}") from None
+    _require(con, path, out, "s", study.year, "year")
+    if study.weight:
+        _require(con, path, out, "w", study.weight, "weight", "w <= 0", "must be positive")
+    if study.person:
+        _require(con, path, out, "person", study.person, "person")
+        dup = con.execute(
+            f"SELECT person, s FROM {out} GROUP BY person, s HAVING count(*) > 1 "
+            "ORDER BY person, s LIMIT 1"
+        ).fetchall()
+        if dup:
+            raise TableError(
+                f"{path}: person {dup[0][0]} appears more than once in year {dup[0][1]} "
+                f"({study.person}, {study.year}): a panel has one row per person and year"
+            )
+    return int(con.execute(f"SELECT count(*) FROM {out}").fetchall()[0][0])
+
+
+def _require(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    table: str,
+    alias: str,
+    column: str | None,
+    role: str,
+    bad: str | None = None,
+    what: str = "",
+) -> None:
+    if column is None:
+        return
+    cond = f"{alias} IS NULL" + (f" OR {bad}" if bad else "")
+    row = con.execute(f"SELECT min(rowid) FROM {table} WHERE {cond}").fetchall()[0][0]
+    if row is not None:
+        problem = f"is missing or {what}" if what else "is missing"
+        raise TableError(f"{path}: row {int(row) + 1}: {role} column {column!r} {problem}")
