@@ -2,8 +2,9 @@
 missing values, computed in the engine.
 
 Input is a relation with columns `s` (stratum: the year of a panel, or 0), `k0..k{K-1}` (the key
-variables), `n` (how many records the row stands for, 1 for a record) and `w` (their total weight;
-DECIMAL so that sums are exact and do not depend on the order the engine adds them in).
+variables), `n` (how many records the row stands for, 1 for a record) and `w` (their total weight
+in millionths, an integer, so that sums are exact and do not depend on the order in which the
+engine's threads add them).
 
 The missing-value rule is sdcMicro's `freqCalc` (alpha = 1): a missing key value matches every
 value, so two records are *compatible* when, on every key, their values are equal or at least one
@@ -29,13 +30,13 @@ from kluis.risk.sql import klist, mask_expr, masked, same_keys
 
 def patterns(con: duckdb.DuckDBPyConnection, src: str, n_keys: int, out: str) -> None:
     """Distinct key patterns per stratum with their record count `n`, weight `w` and `mask`,
-    numbered `pid` in sorted order (deterministic)."""
+    numbered `pid` (an internal number: order by the keys where order matters)."""
     ks = klist(n_keys)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {out} AS
-        SELECT row_number() OVER (ORDER BY s, {ks}) AS pid, s, {ks},
-               {mask_expr(n_keys)} AS mask, n, w
-        FROM (SELECT s, {ks}, sum(n)::BIGINT AS n, sum(w) AS w FROM {src} GROUP BY s, {ks})"""
+        SELECT row_number() OVER () AS pid, s, {ks}, {mask_expr(n_keys)} AS mask, n, w
+        FROM (SELECT s, {ks}, sum(n)::BIGINT AS n, sum(w)::HUGEINT AS w
+              FROM {src} GROUP BY s, {ks})"""
     )
 
 
@@ -77,16 +78,20 @@ def frequencies(
     out: str,
     *,
     population: str | None = None,
+    aggregated: bool = False,
 ) -> None:
-    """Table `out`: one row per key pattern (pid, s, k0.., mask, n, fk, fpop).
+    """Table `out`: one row per key pattern (pid, s, k0.., mask, n, fk, fpop). With
+    `aggregated`, `src` is already a pattern table made by `patterns` (and is kept).
 
     Fk is the weight of the compatible records (sum of sampling weights; the record count when
     the data carry no weight), or, with `population` (a relation of the same form holding the
     full population the sample was drawn from), the number of compatible population records."""
     full = (1 << n_keys) - 1
-    patterns(con, src, n_keys, f"{out}_p")
-    if _has_missing(con, f"{out}_p"):
-        compatible_totals(con, f"{out}_p", f"{out}_p", n_keys, f"{out}_c")
+    pat = src if aggregated else f"{out}_p"
+    if not aggregated:
+        patterns(con, src, n_keys, pat)
+    if _has_missing(con, pat):
+        compatible_totals(con, pat, pat, n_keys, f"{out}_c")
         fk_sql, w_sql, join = (
             "coalesce(c.n, 0)",
             "coalesce(c.w, 0)",
@@ -96,21 +101,21 @@ def frequencies(
         fk_sql, w_sql, join = "p.n", "p.w", ""
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {out}_f AS
-        WITH tot AS (SELECT s, sum(n)::BIGINT AS n, sum(w) AS w FROM {out}_p GROUP BY s)
+        WITH tot AS (SELECT s, sum(n)::BIGINT AS n, sum(w) AS w FROM {pat} GROUP BY s)
         SELECT p.pid, p.s, {klist(n_keys, "p.")}, p.mask, p.n,
                CASE WHEN p.mask = {full} THEN tot.n ELSE {fk_sql} END AS fk,
                CASE WHEN p.mask = {full} THEN tot.w ELSE {w_sql} END AS Fw
-        FROM {out}_p p JOIN tot ON tot.s = p.s {join}"""
+        FROM {pat} p JOIN tot ON tot.s = p.s {join}"""
     )
     if population is None:
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE {out} AS
-            SELECT pid, s, {klist(n_keys)}, mask, n, fk, CAST(Fw AS DOUBLE) AS fpop
-            FROM {out}_f ORDER BY pid"""
+            SELECT pid, s, {klist(n_keys)}, mask, n, fk, CAST(Fw AS DOUBLE) / 1e6 AS fpop
+            FROM {out}_f"""
         )
     else:
         population_counts(con, f"{out}_f", population, n_keys, out)
-    for t in ("_p", "_c", "_f"):
+    for t in ("_c", "_f") if aggregated else ("_p", "_c", "_f"):
         con.execute(f"DROP TABLE IF EXISTS {out}{t}")
 
 
@@ -135,8 +140,7 @@ def population_counts(
         SELECT f.pid, f.s, {klist(n_keys, "f.")}, f.mask, f.n, f.fk,
                CAST(CASE WHEN f.mask = {full} THEN coalesce(tot.n, 0)
                          ELSE coalesce(c.n, 0) END AS DOUBLE) AS fpop
-        FROM {sample} f LEFT JOIN tot ON tot.s = f.s {counted}
-        ORDER BY f.pid"""
+        FROM {sample} f LEFT JOIN tot ON tot.s = f.s {counted}"""
     )
     for t in ("_pp", "_cp"):
         con.execute(f"DROP TABLE IF EXISTS {out}{t}")

@@ -47,8 +47,7 @@ def risk_sql(estimate: Estimate, fk: str = "fk", fpop: str = "fpop") -> str:
 def add_risk(con: duckdb.DuckDBPyConnection, freq: str, out: str, estimate: Estimate) -> None:
     """`out`: the pattern table `freq` with its individual risk `risk`."""
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT *, {risk_sql(estimate)} AS risk "
-        f"FROM {freq} ORDER BY pid"
+        f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT *, {risk_sql(estimate)} AS risk FROM {freq}"
     )
 
 

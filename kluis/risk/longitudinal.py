@@ -25,9 +25,7 @@ from kluis.errors import BadInput
 from kluis.risk.sql import klist, same_keys
 
 
-def panel_frequencies(
-    con: duckdb.DuckDBPyConnection, records: str, n_keys: int, out: str
-) -> None:
+def panel_frequencies(con: duckdb.DuckDBPyConnection, records: str, n_keys: int, out: str) -> None:
     """`out`: one row per person (person, years, trajectory_count, match_count).
 
     Years are pivoted into columns y0.. (the number of the person's key pattern that year, NULL

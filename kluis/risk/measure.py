@@ -103,7 +103,7 @@ def measure(
         pop = f"{prefix}_pop"
         patterns(con, population, n_keys, pop)
     freq, riskpat = f"{prefix}_freq", f"{prefix}_risk"
-    frequencies(con, pat, n_keys, freq, population=pop)
+    frequencies(con, pat, n_keys, freq, population=pop, aggregated=True)
     if pop is not None:
         _check_population(con, freq)
     add_risk(con, freq, riskpat, estimate)
@@ -172,7 +172,7 @@ def _check_population(con: duckdb.DuckDBPyConnection, freq: str) -> None:
     from kluis.errors import BadInput
 
     bad = con.execute(
-        f"SELECT s, fk, fpop FROM {freq} WHERE fpop < fk ORDER BY pid LIMIT 1"
+        f"SELECT s, fk, fpop FROM {freq} WHERE fpop < fk ORDER BY s, fk LIMIT 1"
     ).fetchall()
     if bad:
         s, fk, fpop = bad[0]
@@ -243,7 +243,7 @@ def top_patterns(
     """The riskiest key combinations (highest individual risk, then rarest)."""
     rows = con.execute(
         f"""SELECT s, {klist(len(study.keys))}, n, fk, fpop, risk FROM {riskpat}
-            ORDER BY risk DESC, fk, pid LIMIT {limit}"""
+            ORDER BY risk DESC, fk, s, {klist(len(study.keys))} LIMIT {limit}"""
     ).fetchall()
     out = []
     for row in rows:

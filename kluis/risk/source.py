@@ -126,15 +126,24 @@ def check_study(path: Path, types: dict[str, str], study: Study, *, population: 
 
 
 def build_records(
-    con: duckdb.DuckDBPyConnection, path: Path, view: str, study: Study, out: str
-) -> int:
-    """Table `out` (s, k0.., n, w [, hid, sens, person]) from the view; returns its rows.
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    view: str,
+    study: Study,
+    out: str,
+    *,
+    materialize: bool = True,
+) -> None:
+    """`out` (s, k0.., n, w [, hid, sens, person]) over the view, weights in millionths.
 
-    The table keeps the file order, so its `rowid` is the row's position in the file(s) (and
-    the view `{out}_r` shows it as `rid`). Checks values that must not be missing."""
+    Materialized, `out` is a table that keeps the file order, so its `rowid` is the row's
+    position in the file(s). Not materialized (measures only, on a large table), it is a view
+    and the data are read once, by the group-by. Values that must not be missing are checked
+    either way."""
     keys = ", ".join(f"{ident(k)} AS k{i}" for i, k in enumerate(study.keys))
     s = f"CAST({ident(study.year)} AS INTEGER)" if study.year else "0"
-    w = f"CAST({ident(study.weight)} AS DECIMAL(38, 10))" if study.weight else "1::DECIMAL(38, 10)"
+    # weights in millionths, as integers: sums are exact whatever order threads add them in
+    w = f"CAST(round({ident(study.weight)} * 1e6) AS BIGINT)" if study.weight else "1000000::BIGINT"
     extra = ""
     for alias, col in (
         ("hid", study.household),
@@ -143,19 +152,26 @@ def build_records(
     ):
         if col is not None:
             extra += f", {ident(col)} AS {alias}"
+    kind = "TABLE" if materialize else "VIEW"
+    select = f"SELECT {s} AS s, {keys}, 1::BIGINT AS n, {w} AS w {extra} FROM {view}"
     try:
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {out} AS
-            SELECT {s} AS s, {keys}, 1::BIGINT AS n, {w} AS w {extra} FROM {view}"""
-        )
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {out}_r AS SELECT rowid AS rid, * FROM {out}")
+        con.execute(f"CREATE OR REPLACE TEMP {kind} {out} AS {select}")
+        checks = [("s", study.year, "year", None, "")]
+        if study.weight:
+            checks.append(("w", study.weight, "weight", "w <= 0", "not positive"))
+        if study.person:
+            checks.append(("person", study.person, "person", None, ""))
+        for alias, column, role, bad, what in checks:
+            if column is None:
+                continue
+            cond = f"{alias} IS NULL" + (f" OR {bad}" if bad else "")
+            if con.execute(f"SELECT count(*) FROM {out} WHERE {cond}").fetchall()[0][0]:
+                if not materialize:  # locate the first bad row in file order
+                    con.execute(f"CREATE OR REPLACE TEMP TABLE {out}_x AS {select}")
+                _require(con, path, out if materialize else f"{out}_x", cond, column, role, what)
     except duckdb.Error as e:
         raise TableError(f"{path}: {str(e).splitlines()[0]}") from None
-    _require(con, path, out, "s", study.year, "year")
-    if study.weight:
-        _require(con, path, out, "w", study.weight, "weight", "w <= 0", "must be positive")
     if study.person:
-        _require(con, path, out, "person", study.person, "person")
         dup = con.execute(
             f"SELECT person, s FROM {out} GROUP BY person, s HAVING count(*) > 1 "
             "ORDER BY person, s LIMIT 1"
@@ -165,23 +181,17 @@ def build_records(
                 f"{path}: person {dup[0][0]} appears more than once in year {dup[0][1]} "
                 f"({study.person}, {study.year}): a panel has one row per person and year"
             )
-    return int(con.execute(f"SELECT count(*) FROM {out}").fetchall()[0][0])
 
 
 def _require(
     con: duckdb.DuckDBPyConnection,
     path: Path,
     table: str,
-    alias: str,
-    column: str | None,
+    cond: str,
+    column: str,
     role: str,
-    bad: str | None = None,
-    what: str = "",
+    what: str,
 ) -> None:
-    if column is None:
-        return
-    cond = f"{alias} IS NULL" + (f" OR {bad}" if bad else "")
     row = con.execute(f"SELECT min(rowid) FROM {table} WHERE {cond}").fetchall()[0][0]
-    if row is not None:
-        problem = f"is missing or {what}" if what else "is missing"
-        raise TableError(f"{path}: row {int(row) + 1}: {role} column {column!r} {problem}")
+    problem = f"is missing or {what}" if what else "is missing"
+    raise TableError(f"{path}: row {int(row) + 1}: {role} column {column!r} {problem}")

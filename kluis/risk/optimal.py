@@ -1,0 +1,233 @@
+"""Exact (or restricted) MIP for local suppression over key patterns, solved with HiGHS.
+
+Variables: x[p, M] = 1 when unsafe pattern p is released with mask M (only masks under which p
+could reach k at all); y[g] = 1 when the class g = (M, stratum, values outside M) is used.
+  sum_M x[p, M] = 1                       every unsafe pattern gets one mask
+  x[p, M] <= y[g(p, M)]                   a pattern joins a used class
+  sum n_p x[p, M] + e_g >= k y[g]          a used class reaches k (e_g: records already
+                                           released with exactly that pattern)
+  minimise sum n_p cost(M) x[p, M]
+Classes that already hold k records need no y. With every feasible mask, the MIP is the exact
+problem (safe records untouched) and its dual bound a lower bound; when that is too large, each
+pattern keeps only the masks no dearer than its greedy choice, which keeps the greedy solution
+feasible (it is the warm start) so the MIP can only improve on it.
+
+Deterministic: one thread, a fixed seed and a node limit (the time limit is a safety net only).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import duckdb
+import highspy
+import numpy as np
+import scipy.sparse as sp
+
+from kluis.risk.sql import klist, masked, same_keys
+
+#: largest model (candidate pattern-mask pairs) handed to the MIP
+MAX_PAIRS = 60_000
+MAX_NODES = 5_000
+TIME_LIMIT = 300.0
+
+
+def _silence_banner() -> None:
+    """HiGHS prints a banner from C++ on the first solver object of a process, before any
+    option can be set: build that object with stdout pointed at /dev/null."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+_silence_banner()
+
+
+@dataclass(frozen=True)
+class MipResult:
+    cost: float
+    dual_bound: float
+    exact: bool  # every feasible mask was a candidate: dual_bound bounds the true optimum
+    optimal: bool
+    nodes: int
+    pairs: int
+
+
+def _cost_sql(n_keys: int, imp: Sequence[float], bits: str) -> str:
+    return " + ".join(
+        f"(CASE WHEN ({bits} & {1 << i}) <> 0 THEN {float(imp[i])} ELSE 0 END)"
+        for i in range(n_keys)
+    )
+
+
+def candidates(
+    con: duckdb.DuckDBPyConnection,
+    pat: str,
+    asg: str,
+    n_keys: int,
+    k: int,
+    imp: Sequence[float],
+    out: str,
+    *,
+    restrict: bool,
+) -> int:
+    """`out` (pid, n, m, cost, g, e, greedy): every feasible (pattern, mask) pair; with
+    `restrict`, only masks no dearer than the pattern's greedy mask. Returns the pair count."""
+    ks = klist(n_keys)
+    masks = "(SELECT range AS m FROM range(1, " + str(1 << n_keys) + ")) lv"
+    cost = _cost_sql(n_keys, imp, "(lv.m & ~u.mask)")
+    limit = f"AND {cost} <= u.gcost + 1e-9" if restrict else ""
+    gcost = _cost_sql(n_keys, imp, "(a.mask & ~p.mask)")
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {out} AS
+        WITH uns AS (SELECT p.*, {gcost} AS gcost FROM {pat} p
+                     JOIN {asg} a ON a.pid = p.pid WHERE p.n < {k}),
+        c AS (SELECT u.pid, u.n, lv.m, u.s, {cost} AS cost, {masked(n_keys, "u.", "lv.m")}
+              FROM uns u JOIN {masks} ON (u.mask & ~lv.m) = 0 {limit}),
+        pot AS (SELECT m, s, {ks}, sum(n) AS tot FROM c GROUP BY ALL),
+        ex AS (SELECT mask AS m, s, {ks}, sum(n) AS n FROM {pat} WHERE n >= {k} GROUP BY ALL)
+        SELECT c.pid, c.n, c.m, c.cost,
+               dense_rank() OVER (ORDER BY c.m, c.s, {klist(n_keys, "c.")}) AS g,
+               coalesce(ex.n, 0) AS e,
+               coalesce(a.mask = c.m, false) AS greedy
+        FROM c JOIN pot ON pot.m = c.m AND pot.s = c.s AND {same_keys(n_keys, "pot", "c")}
+        LEFT JOIN ex ON ex.m = c.m AND ex.s = c.s AND {same_keys(n_keys, "ex", "c")}
+        LEFT JOIN {asg} a ON a.pid = c.pid
+        WHERE pot.tot + coalesce(ex.n, 0) >= {k}"""
+    )
+    return int(con.execute(f"SELECT count(*) FROM {out}").fetchall()[0][0])
+
+
+def pair_estimate(
+    con: duckdb.DuckDBPyConnection,
+    pat: str,
+    asg: str,
+    n_keys: int,
+    k: int,
+    imp: Sequence[float],
+    levels: Sequence[tuple[float, Sequence[int]]],
+    *,
+    restrict: bool,
+) -> int:
+    """An upper bound of the candidate pairs, without building them (masks not yet filtered by
+    feasibility): all masks per unsafe pattern, or those no dearer than its greedy mask."""
+    if not restrict:
+        n = con.execute(f"SELECT count(*) FROM {pat} WHERE n < {k}").fetchall()[0][0]
+        return int(n) * ((1 << n_keys) - 1)
+    cum, upto = [], 0
+    for cost, masks in levels:
+        upto += len(masks)
+        cum.append(f"({cost}, {upto})")
+    table = "(VALUES " + ", ".join(cum) + ") lv(cost, masks)"
+    gcost = _cost_sql(n_keys, imp, "(a.mask & ~p.mask)")
+    n = con.execute(
+        f"""SELECT coalesce(sum((SELECT max(lv.masks) FROM {table} WHERE lv.cost <= g.c + 1e-9)),
+                            0)
+            FROM (SELECT {gcost} AS c FROM {pat} p JOIN {asg} a ON a.pid = p.pid
+                  WHERE p.n < {k}) g"""
+    ).fetchall()[0][0]
+    return int(n)
+
+
+def solve(con: duckdb.DuckDBPyConnection, cand: str, k: int, *, exact: bool, out: str) -> MipResult:
+    """Solve the MIP over the candidate table; `out` (pid, mask) holds the chosen masks."""
+    arrays = con.execute(
+        f"SELECT pid, n, m, cost, g, e, greedy FROM {cand} ORDER BY pid, g"
+    ).fetchnumpy()
+    pid = arrays["pid"].astype(np.int64)
+    n = arrays["n"].astype(float)
+    m = arrays["m"].astype(np.int64)
+    cost = arrays["cost"].astype(float)
+    g = arrays["g"].astype(np.int64) - 1
+    e = arrays["e"].astype(float)
+    greedy = arrays["greedy"].astype(bool)
+    n_x = len(pid)
+    patterns_, p_idx = np.unique(pid, return_inverse=True)
+    n_g = int(g.max()) + 1 if n_x else 0
+    e_g = np.zeros(n_g)
+    e_g[g] = e
+    needy = np.flatnonzero(e_g < k)
+    y_of = np.full(n_g, -1)
+    y_of[needy] = np.arange(len(needy))
+    n_y = len(needy)
+    has_y = y_of[g] >= 0
+    xs = np.flatnonzero(has_y)
+    n_rows_a = len(patterns_)
+    # rows: [assignment per pattern] [x <= y per pair with a needy class] [class reaches k]
+    rows = np.concatenate(
+        [
+            p_idx,
+            n_rows_a + np.arange(len(xs)),
+            n_rows_a + np.arange(len(xs)),
+            n_rows_a + len(xs) + y_of[g[xs]],
+            n_rows_a + len(xs) + np.arange(n_y),
+        ]
+    )
+    cols = np.concatenate([np.arange(n_x), xs, n_x + y_of[g[xs]], xs, n_x + np.arange(n_y)])
+    vals = np.concatenate(
+        [np.ones(n_x), np.ones(len(xs)), -np.ones(len(xs)), n[xs], -(k - e_g[needy])]
+    )
+    n_rows = n_rows_a + len(xs) + n_y
+    a = sp.csc_matrix((vals, (rows, cols)), shape=(n_rows, n_x + n_y))
+    lower = np.concatenate([np.ones(n_rows_a), np.full(len(xs), -highspy.kHighsInf), np.zeros(n_y)])
+    upper = np.concatenate([np.ones(n_rows_a), np.zeros(len(xs)), np.full(n_y, highspy.kHighsInf)])
+    h = highspy.Highs()
+    for option, value in (
+        ("output_flag", False),
+        ("threads", 1),
+        ("random_seed", 0),
+        ("mip_max_nodes", MAX_NODES),
+        ("time_limit", TIME_LIMIT),
+        ("mip_rel_gap", 0.0),
+    ):
+        h.setOptionValue(option, value)
+    lp = highspy.HighsLp()
+    lp.num_col_ = n_x + n_y
+    lp.num_row_ = n_rows
+    lp.col_cost_ = np.concatenate([n * cost, np.zeros(n_y)])
+    lp.col_lower_ = np.zeros(n_x + n_y)
+    lp.col_upper_ = np.ones(n_x + n_y)
+    lp.row_lower_ = lower
+    lp.row_upper_ = upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = a.indices.astype(np.int32)
+    lp.a_matrix_.value_ = a.data.astype(float)
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * (n_x + n_y)
+    h.passModel(lp)
+    if greedy.any():  # warm start: the greedy solution, when it is among the candidates
+        start = np.zeros(n_x + n_y)
+        start[:n_x] = greedy
+        used = np.unique(g[greedy & has_y])
+        start[n_x + y_of[used]] = 1
+        sol = highspy.HighsSolution()
+        sol.col_value = start.tolist()
+        h.setSolution(sol)
+    h.run()
+    info = h.getInfo()
+    status = h.getModelStatus()
+    values = np.asarray(h.getSolution().col_value) if info.primal_solution_status == 2 else None
+    chosen = np.flatnonzero(values[:n_x] > 0.5) if values is not None else np.array([], int)
+    import pyarrow as pa
+
+    con.register(f"{out}_arrow", pa.table({"pid": pid[chosen], "mask": m[chosen]}))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT * FROM {out}_arrow")
+    con.unregister(f"{out}_arrow")
+    ok = values is not None and len(chosen) == len(patterns_)
+    return MipResult(
+        cost=float(info.objective_function_value) if ok else float("inf"),
+        dual_bound=float(info.mip_dual_bound) if exact else 0.0,
+        exact=exact,
+        optimal=status == highspy.HighsModelStatus.kOptimal,
+        nodes=int(info.mip_node_count),
+        pairs=n_x,
+    )
