@@ -17,6 +17,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "read-full": frozenset({"steward"}),  # full-phase data outside the enclave
     "enclave.run": frozenset({"researcher", "steward"}),
     "tables": frozenset({"steward", "checker"}),
+    "risk": frozenset({"steward"}),  # measure and lower the risk of data that leave
     "review.decide": frozenset({"checker"}),
     "release": frozenset({"steward", "checker"}),
     "retention": frozenset({"steward"}),

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import duckdb
 
+from kluis.errors import BadInput
 from kluis.risk.sql import klist, mask_expr, masked, same_keys
 
 
@@ -123,7 +124,13 @@ def population_counts(
     con: duckdb.DuckDBPyConnection, sample: str, population: str, n_keys: int, out: str
 ) -> None:
     """`out`: the sample patterns with Fk = the number of population records compatible with
-    them (all-missing sample patterns: the stratum's population size)."""
+    them (all-missing sample patterns: the stratum's population size).
+
+    With missing values in the sample, fk counts (by the missing-value rule) sample records
+    whose hidden value differs; the population, complete, does not see them. Fk is then taken
+    as at least fk (the conservative choice, risk 1/fk) rather than a sampling fraction above 1.
+    A population holding fewer records of a pattern than the sample is not the population the
+    sample was drawn from: BadInput."""
     full = (1 << n_keys) - 1
     patterns(con, population, n_keys, f"{out}_pp")
     if _has_missing(con, sample) or _has_missing(con, f"{out}_pp"):
@@ -139,8 +146,22 @@ def population_counts(
         WITH tot AS (SELECT s, sum(n)::BIGINT AS n FROM {out}_pp GROUP BY s)
         SELECT f.pid, f.s, {klist(n_keys, "f.")}, f.mask, f.n, f.fk,
                CAST(CASE WHEN f.mask = {full} THEN coalesce(tot.n, 0)
-                         ELSE coalesce(c.n, 0) END AS DOUBLE) AS fpop
+                         ELSE coalesce(c.n, 0) END AS DOUBLE) AS fraw
         FROM {sample} f LEFT JOIN tot ON tot.s = f.s {counted}"""
+    )
+    bad = con.execute(
+        f"SELECT s, n, fraw FROM {out} WHERE fraw < n ORDER BY s, n DESC LIMIT 1"
+    ).fetchall()
+    if bad:
+        s, n, fraw = bad[0]
+        raise BadInput(
+            f"population: a key combination occurs {int(n)} times in the sample but "
+            f"{int(fraw)} times in the population (stratum {s}): it is not the population the "
+            "sample was drawn from"
+        )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {out} AS
+        SELECT * EXCLUDE (fraw), greatest(fraw, fk) AS fpop FROM {out}"""
     )
     for t in ("_pp", "_cp"):
         con.execute(f"DROP TABLE IF EXISTS {out}{t}")

@@ -104,8 +104,6 @@ def measure(
         patterns(con, population, n_keys, pop)
     freq, riskpat = f"{prefix}_freq", f"{prefix}_risk"
     frequencies(con, pat, n_keys, freq, population=pop, aggregated=True)
-    if pop is not None:
-        _check_population(con, freq)
     add_risk(con, freq, riskpat, estimate)
     con.execute(f"DROP TABLE IF EXISTS {freq}")
 
@@ -166,21 +164,6 @@ def _merge_l(per: dict[int, dict]) -> dict:
             v["records_with_distinct_l_at_most_2"] for v in vals
         ),
     }
-
-
-def _check_population(con: duckdb.DuckDBPyConnection, freq: str) -> None:
-    from kluis.errors import BadInput
-
-    bad = con.execute(
-        f"SELECT s, fk, fpop FROM {freq} WHERE fpop < fk ORDER BY s, fk LIMIT 1"
-    ).fetchall()
-    if bad:
-        s, fk, fpop = bad[0]
-        raise BadInput(
-            f"population: a key combination occurs {int(fk)} times in the sample but "
-            f"{int(fpop)} times in the population (stratum {s}): it is not the population "
-            "the sample was drawn from"
-        )
 
 
 def _record_risk(

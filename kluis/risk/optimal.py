@@ -79,9 +79,12 @@ def candidates(
     out: str,
     *,
     restrict: bool,
+    stratum: int | None = None,
 ) -> int:
-    """`out` (pid, n, m, cost, g, e, greedy): every feasible (pattern, mask) pair; with
-    `restrict`, only masks no dearer than the pattern's greedy mask. Returns the pair count."""
+    """`out` (pid, n, m, cost, g, e, greedy): every feasible (pattern, mask) pair of a stratum;
+    with `restrict`, only masks no dearer than the pattern's greedy mask. Returns the pair
+    count."""
+    only = f"AND p.s = {int(stratum)}" if stratum is not None else ""
     ks = klist(n_keys)
     masks = "(SELECT range AS m FROM range(1, " + str(1 << n_keys) + ")) lv"
     cost = _cost_sql(n_keys, imp, "(lv.m & ~u.mask)")
@@ -90,7 +93,7 @@ def candidates(
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {out} AS
         WITH uns AS (SELECT p.*, {gcost} AS gcost FROM {pat} p
-                     JOIN {asg} a ON a.pid = p.pid WHERE p.n < {k}),
+                     JOIN {asg} a ON a.pid = p.pid WHERE p.n < {k} {only}),
         c AS (SELECT u.pid, u.n, lv.m, u.s, {cost} AS cost, {masked(n_keys, "u.", "lv.m")}
               FROM uns u JOIN {masks} ON (u.mask & ~lv.m) = 0 {limit}),
         pot AS (SELECT m, s, {ks}, sum(n) AS tot FROM c GROUP BY ALL),
@@ -117,11 +120,13 @@ def pair_estimate(
     levels: Sequence[tuple[float, Sequence[int]]],
     *,
     restrict: bool,
+    stratum: int | None = None,
 ) -> int:
     """An upper bound of the candidate pairs, without building them (masks not yet filtered by
     feasibility): all masks per unsafe pattern, or those no dearer than its greedy mask."""
+    only = f"AND p.s = {int(stratum)}" if stratum is not None else ""
     if not restrict:
-        n = con.execute(f"SELECT count(*) FROM {pat} WHERE n < {k}").fetchall()[0][0]
+        n = con.execute(f"SELECT count(*) FROM {pat} p WHERE n < {k} {only}").fetchall()[0][0]
         return int(n) * ((1 << n_keys) - 1)
     cum, upto = [], 0
     for cost, masks in levels:
@@ -133,7 +138,7 @@ def pair_estimate(
         f"""SELECT coalesce(sum((SELECT max(lv.masks) FROM {table} WHERE lv.cost <= g.c + 1e-9)),
                             0)
             FROM (SELECT {gcost} AS c FROM {pat} p JOIN {asg} a ON a.pid = p.pid
-                  WHERE p.n < {k}) g"""
+                  WHERE p.n < {k} {only}) g"""
     ).fetchall()[0][0]
     return int(n)
 

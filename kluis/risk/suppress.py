@@ -172,10 +172,17 @@ def suppress(
         moves = _last_resort(con, pat, rem, cls, asg, n_keys, k, imp)
     _ranges(con, pat, asg, moves, result.assign, n_keys)
     _tally(con, result, n_keys, imp)
-    if optimise and result.unsafe_records and _polish(
-        con, result, pat, asg, n_keys, k, imp, levels, prefix
-    ):
-        _ranges(con, pat, asg, [], result.assign, n_keys)
+    replaced = set()
+    if optimise and result.unsafe_records:
+        replaced = _polish(con, result, pat, asg, n_keys, k, imp, levels, prefix)
+    if replaced:
+        if moves:  # the MIP's masks need no moved records in the strata it solved
+            moved = ", ".join(str(pid) for pid, _ in moves)
+            strata = dict(
+                con.execute(f"SELECT pid, s FROM {pat} WHERE pid IN ({moved})").fetchall()
+            )
+            moves = [(pid, c) for pid, c in moves if strata.get(pid) not in replaced]
+        _ranges(con, pat, asg, moves, result.assign, n_keys)
         _tally(con, result, n_keys, imp)
     for t in (rem, cls, asg):
         con.execute(f"DROP TABLE IF EXISTS {t}")
@@ -192,34 +199,67 @@ def _polish(
     imp: Sequence[float],
     levels: list[tuple[float, list[int]]],
     prefix: str,
-) -> None:
-    """Improve the greedy masks with the MIP when the model is small enough (optimal.py);
-    True when the MIP's masks replaced them."""
+) -> set[int]:
+    """Improve the greedy masks with a MIP per stratum when its model is small enough
+    (optimal.py); returns the strata whose masks the MIP replaced."""
     from kluis.risk import optimal
 
-    greedy = result.cost
     cand, chosen = f"{prefix}_cand", f"{prefix}_mip"
-    mip = None
-    for restrict in (False, True):
-        est = optimal.pair_estimate(con, pat, asg, n_keys, k, imp, levels, restrict=restrict)
-        if est > 4 * optimal.MAX_PAIRS:
+    strata = [
+        int(r[0])
+        for r in con.execute(f"SELECT DISTINCT s FROM {pat} WHERE n < {k} ORDER BY s").fetchall()
+    ]
+    runs: list[optimal.MipResult] = []
+    replaced: set[int] = set()
+    for s in strata:
+        greedy = _stratum_cost(con, pat, asg, n_keys, imp, s)
+        mip = None
+        for restrict in (False, True):
+            est = optimal.pair_estimate(
+                con, pat, asg, n_keys, k, imp, levels, restrict=restrict, stratum=s
+            )
+            if est > 4 * optimal.MAX_PAIRS:
+                continue
+            pairs = optimal.candidates(
+                con, pat, asg, n_keys, k, imp, cand, restrict=restrict, stratum=s
+            )
+            if pairs <= optimal.MAX_PAIRS:
+                mip = optimal.solve(con, cand, k, exact=not restrict, out=chosen)
+                break
+        if mip is None:
             continue
-        pairs = optimal.candidates(con, pat, asg, n_keys, k, imp, cand, restrict=restrict)
-        if pairs <= optimal.MAX_PAIRS:
-            mip = optimal.solve(con, cand, k, exact=not restrict, out=chosen)
-            break
+        runs.append(mip)
+        if mip.cost < greedy - 1e-9:
+            con.execute(
+                f"DELETE FROM {asg} WHERE pid IN (SELECT pid FROM {pat} WHERE s = {s} AND n < {k})"
+            )
+            con.execute(f"INSERT INTO {asg} SELECT pid, mask FROM {chosen}")
+            replaced.add(s)
+        con.execute(f"DROP TABLE IF EXISTS {chosen}")
     con.execute(f"DROP TABLE IF EXISTS {cand}")
-    if mip is None:
-        return False
-    result.mip = mip
-    if mip.exact:
-        result.lower_bound = max(result.lower_bound, mip.dual_bound)
-    better = mip.cost < greedy - 1e-9
-    if better:
-        con.execute(f"DELETE FROM {asg}")
-        con.execute(f"INSERT INTO {asg} SELECT pid, mask FROM {chosen}")
-    con.execute(f"DROP TABLE IF EXISTS {chosen}")
-    return better
+    if runs:
+        result.mip = optimal.MipResult(
+            cost=sum(r.cost for r in runs),
+            dual_bound=sum(r.dual_bound for r in runs),
+            exact=all(r.exact for r in runs) and len(runs) == len(strata),
+            optimal=all(r.optimal for r in runs),
+            nodes=sum(r.nodes for r in runs),
+            pairs=sum(r.pairs for r in runs),
+        )
+        if result.mip.exact:
+            result.lower_bound = max(result.lower_bound, result.mip.dual_bound)
+    return replaced
+
+
+def _stratum_cost(
+    con: duckdb.DuckDBPyConnection, pat: str, asg: str, n_keys: int, imp: Sequence[float], s: int
+) -> float:
+    return float(
+        con.execute(
+            f"""SELECT coalesce(sum(p.n * ({_cost_sql(n_keys, imp, "(a.mask & ~p.mask)")})), 0)
+                FROM {pat} p JOIN {asg} a ON a.pid = p.pid WHERE p.s = {s}"""
+        ).fetchall()[0][0]
+    )
 
 
 def _remaining(con: duckdb.DuckDBPyConnection, rem: str) -> bool:
