@@ -16,6 +16,7 @@ from kluis.demo.context import Demo
 
 STAGES = (
     "kluis.demo.extracts",  # warehouse, keys, both deliberations, both phases
+    "kluis.demo.risk",  # re-identification risk of the 26/104 development extract
     "kluis.demo.disclosure",  # small cell risk analysis of result tables
 )
 

@@ -62,6 +62,11 @@ def risk(
     importance: str | None = typer.Option(
         None, "--importance", help="Cost of suppressing a key's value, e.g. age=3 (default 1)."
     ),
+    optimise: str = typer.Option(
+        "auto",
+        "--optimise",
+        help="auto (MIP when small) | mip (MIP per year when it fits) | greedy.",
+    ),
     memory_limit: str = typer.Option("4GB", "--memory-limit", help="DuckDB memory limit."),
     threads: int = typer.Option(2, "--threads", help="DuckDB threads."),
 ) -> None:
@@ -71,6 +76,8 @@ def risk(
     from kluis.risk.run import Options, run_risk
 
     require("risk")
+    if optimise not in ("auto", "mip", "greedy"):
+        raise BadInput(f"--optimise {optimise!r}: choose auto, mip or greedy")
     opts = Options(
         table=table,
         out=out,
@@ -86,6 +93,7 @@ def risk(
         recode=recoding.parse(recode),
         importance=_importance(importance),
         suppress=suppress,
+        optimise=optimise,
         memory_limit=memory_limit,
         threads=threads,
     )

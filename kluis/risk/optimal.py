@@ -29,8 +29,10 @@ import scipy.sparse as sp
 
 from kluis.risk.sql import klist, masked, same_keys
 
-#: largest model (candidate pattern-mask pairs) handed to the MIP
+#: largest model (candidate pattern-mask pairs) handed to the MIP, per stratum
 MAX_PAIRS = 60_000
+#: pairs all MIPs of one suppression may take by default (`auto`): seconds, not minutes
+AUTO_PAIRS = 25_000
 MAX_NODES = 5_000
 TIME_LIMIT = 300.0
 
@@ -86,27 +88,36 @@ def candidates(
     count."""
     only = f"AND p.s = {int(stratum)}" if stratum is not None else ""
     ks = klist(n_keys)
-    masks = "(SELECT range AS m FROM range(1, " + str(1 << n_keys) + ")) lv"
+    masks = "(VALUES " + ", ".join(f"({m})" for m in range(1, 1 << n_keys)) + ") lv(m)"
     cost = _cost_sql(n_keys, imp, "(lv.m & ~u.mask)")
     limit = f"AND {cost} <= u.gcost + 1e-9" if restrict else ""
     gcost = _cost_sql(n_keys, imp, "(a.mask & ~p.mask)")
+    # materialised step by step: DuckDB 2.0 trips an internal assertion ("dict-surviving
+    # cache") when the pattern-mask expansion feeds the joins below in one pipeline
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {out} AS
+        f"""CREATE OR REPLACE TEMP TABLE {out}_c AS
         WITH uns AS (SELECT p.*, {gcost} AS gcost FROM {pat} p
-                     JOIN {asg} a ON a.pid = p.pid WHERE p.n < {k} {only}),
-        c AS (SELECT u.pid, u.n, lv.m, u.s, {cost} AS cost, {masked(n_keys, "u.", "lv.m")}
-              FROM uns u JOIN {masks} ON (u.mask & ~lv.m) = 0 {limit}),
-        pot AS (SELECT m, s, {ks}, sum(n) AS tot FROM c GROUP BY ALL),
+                     JOIN {asg} a ON a.pid = p.pid WHERE p.n < {k} {only})
+        SELECT u.pid, u.n, lv.m, u.s, {cost} AS cost, {masked(n_keys, "u.", "lv.m")}
+        FROM uns u JOIN {masks} ON (u.mask & ~lv.m) = 0 {limit}"""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {out}_g AS
+        WITH pot AS (SELECT m, s, {ks}, sum(n) AS tot FROM {out}_c GROUP BY ALL),
         ex AS (SELECT mask AS m, s, {ks}, sum(n) AS n FROM {pat} WHERE n >= {k} GROUP BY ALL)
-        SELECT c.pid, c.n, c.m, c.cost,
-               dense_rank() OVER (ORDER BY c.m, c.s, {klist(n_keys, "c.")}) AS g,
-               coalesce(ex.n, 0) AS e,
-               coalesce(a.mask = c.m, false) AS greedy
-        FROM c JOIN pot ON pot.m = c.m AND pot.s = c.s AND {same_keys(n_keys, "pot", "c")}
-        LEFT JOIN ex ON ex.m = c.m AND ex.s = c.s AND {same_keys(n_keys, "ex", "c")}
-        LEFT JOIN {asg} a ON a.pid = c.pid
+        SELECT pot.m, pot.s, {klist(n_keys, "pot.")}, coalesce(ex.n, 0) AS e,
+               row_number() OVER (ORDER BY pot.m, pot.s, {klist(n_keys, "pot.")}) AS g
+        FROM pot LEFT JOIN ex ON ex.m = pot.m AND ex.s = pot.s AND {same_keys(n_keys, "ex", "pot")}
         WHERE pot.tot + coalesce(ex.n, 0) >= {k}"""
     )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {out} AS
+        SELECT c.pid, c.n, c.m, c.cost, g.g, g.e, coalesce(a.mask = c.m, false) AS greedy
+        FROM {out}_c c JOIN {out}_g g ON g.m = c.m AND g.s = c.s AND {same_keys(n_keys, "g", "c")}
+        LEFT JOIN {asg} a ON a.pid = c.pid"""
+    )
+    con.execute(f"DROP TABLE IF EXISTS {out}_c")
+    con.execute(f"DROP TABLE IF EXISTS {out}_g")
     return int(con.execute(f"SELECT count(*) FROM {out}").fetchall()[0][0])
 
 

@@ -51,6 +51,7 @@ class Options:
     recode: dict[str, str] = field(default_factory=dict)
     importance: dict[str, float] = field(default_factory=dict)
     suppress: bool = False
+    optimise: str = "auto"
     memory_limit: str = "4GB"
     threads: int = 2
 
@@ -218,7 +219,7 @@ def _header(opts, study, d, manifest, estimate, recodes, importance) -> dict:
 def _suppress(con, opts, study, importance, estimate, pop, body, tmp: Path) -> Measured:
     from kluis.risk.suppress import released_masks, suppress
 
-    result = suppress(con, "rec", study.keys, study.k, importance)
+    result = suppress(con, "rec", study.keys, study.k, importance, optimise=opts.optimise)
     released_masks(con, "rec", result, "rmask")
     n_keys = len(study.keys)
     nulled = ", ".join(

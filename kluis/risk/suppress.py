@@ -124,10 +124,11 @@ def suppress(
     importance: Sequence[float] | None = None,
     prefix: str = "sp",
     *,
-    optimise: bool = True,
+    optimise: str = "auto",
 ) -> SuppressionResult:
-    """Choose the suppressions for `records` (s, k0.., n); see the module doc. With `optimise`,
-    a problem small enough is then solved as a MIP (optimal.py) from the greedy solution."""
+    """Choose the suppressions for `records` (s, k0.., n); see the module doc. `optimise`:
+    `auto` then solves a problem small enough as a MIP (optimal.py) from the greedy solution,
+    `mip` does so for every stratum whose model fits, `greedy` never."""
     n_keys = len(keys)
     if n_keys > MAX_SUPPRESSION_KEYS:
         raise Refused(
@@ -167,23 +168,15 @@ def suppress(
         if not _remaining(con, rem):
             break
         _level(con, rem, cls, asg, n_keys, k, masks)
-    moves = []
     if _remaining(con, rem):
-        moves = _last_resort(con, pat, rem, cls, asg, n_keys, k, imp)
-    _ranges(con, pat, asg, moves, result.assign, n_keys)
+        _last_resort(con, pat, rem, asg, n_keys, k, imp)
+    _ranges(con, pat, asg, result.assign)
     _tally(con, result, n_keys, imp)
-    replaced = set()
-    if optimise and result.unsafe_records:
-        replaced = _polish(con, result, pat, asg, n_keys, k, imp, levels, prefix)
-    if replaced:
-        if moves:  # the MIP's masks need no moved records in the strata it solved
-            moved = ", ".join(str(pid) for pid, _ in moves)
-            strata = dict(
-                con.execute(f"SELECT pid, s FROM {pat} WHERE pid IN ({moved})").fetchall()
-            )
-            moves = [(pid, c) for pid, c in moves if strata.get(pid) not in replaced]
-        _ranges(con, pat, asg, moves, result.assign, n_keys)
-        _tally(con, result, n_keys, imp)
+    if optimise != "greedy" and result.unsafe_records:
+        budget = optimal_budget(optimise)
+        if _polish(con, result, pat, asg, n_keys, k, imp, levels, prefix, budget):
+            _ranges(con, pat, asg, result.assign)
+            _tally(con, result, n_keys, imp)
     for t in (rem, cls, asg):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     return result
@@ -199,9 +192,11 @@ def _polish(
     imp: Sequence[float],
     levels: list[tuple[float, list[int]]],
     prefix: str,
+    budget: int,
 ) -> set[int]:
     """Improve the greedy masks with a MIP per stratum when its model is small enough
-    (optimal.py); returns the strata whose masks the MIP replaced."""
+    (optimal.py), as long as the models together stay within `budget` pattern-mask pairs;
+    returns the strata whose masks the MIP replaced."""
     from kluis.risk import optimal
 
     cand, chosen = f"{prefix}_cand", f"{prefix}_mip"
@@ -211,6 +206,7 @@ def _polish(
     ]
     runs: list[optimal.MipResult] = []
     replaced: set[int] = set()
+    used = 0
     for s in strata:
         greedy = _stratum_cost(con, pat, asg, n_keys, imp, s)
         mip = None
@@ -218,22 +214,28 @@ def _polish(
             est = optimal.pair_estimate(
                 con, pat, asg, n_keys, k, imp, levels, restrict=restrict, stratum=s
             )
-            if est > 4 * optimal.MAX_PAIRS:
+            room = min(optimal.MAX_PAIRS, budget - used)
+            if est > 4 * room:
                 continue
             pairs = optimal.candidates(
                 con, pat, asg, n_keys, k, imp, cand, restrict=restrict, stratum=s
             )
-            if pairs <= optimal.MAX_PAIRS:
+            if pairs <= room:
                 mip = optimal.solve(con, cand, k, exact=not restrict, out=chosen)
+                used += pairs
                 break
         if mip is None:
             continue
         runs.append(mip)
         if mip.cost < greedy - 1e-9:
+            # rebuilt rather than DELETE + INSERT: DuckDB 2.0 trips an internal assertion
+            # ("dict-surviving cache") when a later query scans a table changed that way
             con.execute(
-                f"DELETE FROM {asg} WHERE pid IN (SELECT pid FROM {pat} WHERE s = {s} AND n < {k})"
+                f"""CREATE OR REPLACE TEMP TABLE {asg} AS
+                SELECT a.pid, a.mask FROM {asg} a JOIN {pat} p ON p.pid = a.pid
+                WHERE NOT (p.s = {s} AND p.n < {k})
+                UNION ALL SELECT pid, mask FROM {chosen}"""
             )
-            con.execute(f"INSERT INTO {asg} SELECT pid, mask FROM {chosen}")
             replaced.add(s)
         con.execute(f"DROP TABLE IF EXISTS {chosen}")
     con.execute(f"DROP TABLE IF EXISTS {cand}")
@@ -249,6 +251,16 @@ def _polish(
         if result.mip.exact:
             result.lower_bound = max(result.lower_bound, result.mip.dual_bound)
     return replaced
+
+
+def optimal_budget(mode: str) -> int:
+    """Pattern-mask pairs the MIPs of one suppression may take: `auto` keeps to models that
+    solve in seconds, `mip` goes up to the largest model per stratum."""
+    from kluis.risk import optimal
+
+    if mode not in ("auto", "mip"):
+        raise ValueError(f"unknown optimisation mode {mode!r}: auto, greedy or mip")
+    return optimal.AUTO_PAIRS if mode == "auto" else 10**12
 
 
 def _stratum_cost(
@@ -336,7 +348,11 @@ def _accept(con: duckdb.DuckDBPyConnection, rem: str, cls: str, asg: str, n_keys
     ks = klist(n_keys)
     con.execute(f"INSERT INTO {asg} SELECT pid, m FROM {rem}_acc")
     con.execute(f"INSERT INTO {cls} SELECT m, s, {ks}, sum(n) FROM {rem}_acc GROUP BY m, s, {ks}")
-    con.execute(f"DELETE FROM {rem} WHERE pid IN (SELECT pid FROM {rem}_acc)")
+    # rebuilt, not deleted from: see _polish on DuckDB's dictionary cache
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {rem} AS SELECT * FROM {rem} "
+        f"WHERE pid NOT IN (SELECT pid FROM {rem}_acc)"
+    )
 
 
 def _lower_bound(
@@ -379,7 +395,10 @@ def _lower_bound(
         )
         # a pattern that had missing keys already can become cheaper at a later level (its own
         # missing keys cost nothing): keep it until every level has been seen; the rest is done
-        con.execute(f"DELETE FROM {unb} WHERE mask = 0 AND pid IN (SELECT pid FROM {lb})")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {unb} AS SELECT * FROM {unb} "
+            f"WHERE NOT (mask = 0 AND pid IN (SELECT pid FROM {lb}))"
+        )
     total = con.execute(
         f"""SELECT CAST(coalesce(sum(CAST(n * cost AS DECIMAL(38, 9))), 0) AS DOUBLE)
             FROM (SELECT pid, any_value(n) AS n, min(cost) AS cost FROM {lb} GROUP BY pid)"""
@@ -393,86 +412,78 @@ def _last_resort(
     con: duckdb.DuckDBPyConnection,
     pat: str,
     rem: str,
-    cls: str,
     asg: str,
     n_keys: int,
     k: int,
     imp: Sequence[float],
-) -> list[tuple[int, int]]:
-    """The records left over in a stratum are fewer than k even with every key suppressed: put
-    them into the all-suppressed class and fill it up to k with surplus records, first from
-    formed classes larger than k, then from safe classes larger than k (cheapest extra cost
-    first). Returns (pid, records moved into the all-suppressed class)."""
-    full = (1 << n_keys) - 1
-    ks = klist(n_keys)
-    short = con.execute(
-        f"""WITH r AS (SELECT s, sum(n) AS n FROM {rem} GROUP BY s),
-                 e AS (SELECT s, sum(n) AS n FROM {cls} WHERE m = {full} GROUP BY s)
-            SELECT r.s, {k} - r.n - coalesce(e.n, 0) FROM r LEFT JOIN e ON e.s = r.s
-            ORDER BY r.s"""
-    ).fetchall()
-    con.execute(f"INSERT INTO {asg} SELECT pid, {full} FROM {rem}")
-    con.execute(f"DELETE FROM {rem}")
-    extra = _cost_sql(n_keys, imp, f"({full} & ~m)")
-    moves: list[tuple[int, int]] = []
-    for s, need in short:
-        if need <= 0:
-            continue
-        # donor classes with their surplus, cheapest extra cost first; within a class, the
-        # patterns in key order (at most k - 1 records move per stratum)
-        donors = con.execute(
-            f"""WITH classes AS (
-                   SELECT coalesce(a.mask, p.mask) AS m, p.s, p.pid, p.n,
-                          a.pid IS NOT NULL AS formed,
-                          {masked(n_keys, "p.", "coalesce(a.mask, p.mask)")}
-                   FROM {pat} p LEFT JOIN {asg} a ON a.pid = p.pid
-                   WHERE p.s = {s}),
-                sized AS (SELECT *, sum(n) OVER (PARTITION BY m, {ks}) AS size FROM classes)
-            SELECT pid, n, size - {k} AS surplus, m, {ks}
-            FROM sized WHERE size > {k} AND m <> {full}
-            ORDER BY formed DESC, {extra}, m, {ks}, pid"""
-        ).fetchall()
-        left = int(need)
-        given: dict[tuple, int] = {}
-        for pid, n, surplus, m, *vals in donors:
-            if left == 0:
-                break
-            cls_key = (m, *vals)
-            room = int(surplus) - given.get(cls_key, 0)
-            take = min(left, int(n), room)
-            if take <= 0:
-                continue
-            given[cls_key] = given.get(cls_key, 0) + take
-            moves.append((int(pid), take))
-            left -= take
-        if left > 0:  # fewer than k records in the stratum: checked before, cannot happen
-            raise CannotReachK(f"stratum {s}: cannot gather k = {k} records")
-    return moves
-
-
-def _ranges(
-    con: duckdb.DuckDBPyConnection,
-    pat: str,
-    asg: str,
-    moves: list[tuple[int, int]],
-    out: str,
-    n_keys: int,
 ) -> None:
-    """`out` (pid, mask, lo, hi): the released mask of each pattern's records by rank."""
-    full = (1 << n_keys) - 1
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {out}_mv (pid BIGINT, c BIGINT)")
-    if moves:
-        con.executemany(f"INSERT INTO {out}_mv VALUES (?, ?)", moves)
+    """Place the unsafe patterns no class of unsafe records took at any level (they are fewer
+    than k even with every key suppressed). For each, in key order, the cheapest mask M under
+    which it and whole released classes that agree with it outside M reach k together; those
+    classes move into the new class entirely, so no class is left below k. Classes of unsafe
+    records are tried first; classes that were safe only when nothing else works (fewer than k
+    unsafe records in the stratum), reported as safe_records_suppressed."""
+    ks = klist(n_keys)
+    lv = _values(range(1, 1 << n_keys))
+    cost = _cost_sql(n_keys, imp, "(lv.m & ~c.cm)")
+    agrees = " AND ".join(
+        f"((lv.m & {1 << i}) <> 0 OR c.k{i} IS NOT DISTINCT FROM r.k{i})" for i in range(n_keys)
+    )
+    cur = (
+        f"SELECT p.pid, p.n, p.s, {klist(n_keys, 'p.')}, coalesce(a.mask, p.mask) AS cm, "
+        f"a.pid IS NOT NULL AS placed FROM {pat} p LEFT JOIN {asg} a ON a.pid = p.pid"
+    )
+    while True:
+        left = con.execute(f"SELECT pid, s FROM {rem} ORDER BY s, {ks}, pid LIMIT 1").fetchall()
+        if not left:
+            return
+        pid, s = int(left[0][0]), int(left[0][1])
+        best, safe_ok = None, ""
+        for allow_safe in (False, True):
+            safe_ok = "" if allow_safe else f"AND NOT (c.n >= {k} AND NOT c.placed)"
+            best = con.execute(
+                f"""WITH c AS ({cur} WHERE p.s = {s}),
+                     r AS (SELECT * FROM {pat} WHERE pid = {pid})
+                SELECT lv.m, sum(c.n * ({cost})) AS cost
+                FROM c CROSS JOIN r JOIN {lv} ON (c.cm & ~lv.m) = 0 AND (r.mask & ~lv.m) = 0
+                WHERE {agrees} {safe_ok}
+                GROUP BY lv.m HAVING sum(c.n) >= {k}
+                ORDER BY cost, lv.m LIMIT 1"""
+            ).fetchall()
+            if best:
+                break
+        if not best:  # fewer than k records in the stratum: refused before, cannot happen
+            raise CannotReachK(f"stratum {s}: cannot gather k = {k} records")
+        m = int(best[0][0])
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {asg}_j AS
+            WITH c AS ({cur} WHERE p.s = {s}),
+                 r AS (SELECT * FROM {pat} WHERE pid = {pid}),
+                 lv AS (SELECT {m}::BIGINT AS m)
+            SELECT c.pid FROM c CROSS JOIN r CROSS JOIN lv
+            WHERE (c.cm & ~lv.m) = 0 AND {agrees} {safe_ok}"""
+        )
+        # rebuilt, not updated in place (see _polish on DuckDB's dictionary cache)
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {asg} AS
+            SELECT pid, mask FROM {asg} WHERE pid NOT IN (SELECT pid FROM {asg}_j)
+            UNION ALL SELECT pid, {m}::BIGINT FROM {asg}_j"""
+        )
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {rem} AS SELECT * FROM {rem} "
+            f"WHERE pid NOT IN (SELECT pid FROM {asg}_j)"
+        )
+        con.execute(f"DROP TABLE IF EXISTS {asg}_j")
+
+
+def _ranges(con: duckdb.DuckDBPyConnection, pat: str, asg: str, out: str) -> None:
+    """`out` (pid, mask, lo, hi): the released mask of each pattern's records by rank (every
+    record of a pattern is released alike; the ranges leave room to split a pattern)."""
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {out} AS
-        WITH base AS (SELECT p.pid, coalesce(a.mask, p.mask) AS mask, p.n, coalesce(mv.c, 0) AS c
-                      FROM {pat} p LEFT JOIN {asg} a ON a.pid = p.pid
-                      LEFT JOIN {out}_mv mv ON mv.pid = p.pid)
-        SELECT pid, {full}::BIGINT AS mask, 1::BIGINT AS lo, c AS hi FROM base WHERE c > 0
-        UNION ALL
-        SELECT pid, mask, c + 1 AS lo, n AS hi FROM base WHERE n > c"""
+        SELECT p.pid, coalesce(a.mask, p.mask) AS mask, 1::BIGINT AS lo, p.n AS hi
+        FROM {pat} p LEFT JOIN {asg} a ON a.pid = p.pid"""
     )
-    con.execute(f"DROP TABLE IF EXISTS {out}_mv")
 
 
 def _tally(
