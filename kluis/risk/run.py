@@ -95,8 +95,8 @@ def settle(opts: Options, columns: dict[str, str]):
         raise BadInput(f"no key variables: give --keys ({where})")
     person = opts.person or (rs.person if rs and not opts.keys else None)
     year = opts.year
-    if person is not None and year is None and "year" in columns:
-        year = "year"  # extract tables carry the year T in column `year`
+    if year is None and "year" in columns and (person is not None or manifest):
+        year = "year"  # extract tables are yearly tables: the year T is in column `year`
     study = Study(
         keys=tuple(keys),
         k=opts.k or (rs.k if rs else 3),
@@ -125,7 +125,7 @@ def connect(opts: Options, scratch: Path) -> duckdb.DuckDBPyConnection:
 
 def run_risk(opts: Options) -> RiskRun:
     """Measure (and lower) the risk of `opts.table`; publish `opts.out`."""
-    from kluis.atomic import publish_dir, staging_dir
+    from kluis.atomic import locked, publish_dir, staging_dir
     from kluis.risk import report
 
     _check_out(opts.out)
@@ -153,19 +153,23 @@ def run_risk(opts: Options) -> RiskRun:
         body = _header(opts, study, d, manifest, estimate, recodes, importance)
         body.update(before.body)
         after = None
-        tmp = staging_dir(opts.out)
-        try:
-            if opts.suppress:
-                after = _suppress(con, opts, study, importance, estimate, pop, body, tmp)
-            report.write(tmp, body, before, after, study, population=pop is not None)
-            publish_dir(tmp, opts.out)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        with locked(opts.out):  # two runs into one DIR: one after the other
+            tmp = staging_dir(opts.out)
+            try:
+                if opts.suppress:
+                    after = _suppress(con, opts, study, importance, estimate, pop, body, tmp)
+                report.write(tmp, body, before, after, study, population=pop is not None)
+                _check_out(opts.out)
+                # catalogued first: a run killed between the two leaves a record of a report
+                # that may not exist, never a report that retention does not know about
+                _register(opts, d, manifest, body)
+                publish_dir(tmp, opts.out)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
         con.close()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    _register(opts, d, manifest, body)
     return RiskRun(out=opts.out, body=body, before=before, after=after)
 
 
