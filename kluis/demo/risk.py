@@ -51,41 +51,37 @@ def run(demo: Demo) -> list[str]:
 
 def summary_table(body: dict) -> Table:
     """Per year: uniques, records below k and expected re-identifications, before and after
-    suppression; then the panel."""
+    suppression; the panel in the caption."""
     k = str(body["settings"]["k"])
     after = body.get("after_suppression", {})
-    t = Table(title=f"26/104 development extract: keys {', '.join(body['settings']['keys'])}")
+    t = Table(title=f"26/104 development extract, k = {k}")
     for col in (
         "year",
         "records",
-        "sample uniques",
-        f"below k={k}",
-        "expected re-id.",
-        "after suppression: below k",
-        "expected re-id.",
+        "uniques",
+        "below k",
+        "exp. re-id.",
+        "after: below k",
+        "after: exp. re-id.",
     ):
         t.add_column(col, justify="right")
     for year, m in body.get("per_year", {}).items():
-        a = after.get("per_year", {}).get(year, {})
+        a = after.get("per_year", {}).get(year)
         t.add_row(
             year,
             f"{m['records']:,}",
             f"{m['sample_uniques']:,}",
             f"{m['k_violations'][k]:,}",
             f"{m['expected_reidentifications']:.1f}",
-            f"{a.get('k_violations', {}).get(k, 0):,}" if a else "",
+            f"{a['k_violations'][k]:,}" if a else "",
             f"{a['expected_reidentifications']:.1f}" if a else "",
         )
     lon, lon_after = body.get("longitudinal"), after.get("longitudinal")
     if lon:
-        t.add_section()
-        t.add_row(
-            "panel",
-            f"{lon['persons']:,} persons",
-            f"{lon['unique_in_some_year']:,} in a year",
-            f"{lon['unique_over_years']:,} over years",
-            "",
-            f"{lon_after['unique_over_years']:,} over years" if lon_after else "",
-            "",
+        t.caption = (
+            f"panel: {lon['persons']:,} persons; unique over their years "
+            f"{lon['unique_over_years']:,}"
+            + (f" ({lon_after['unique_over_years']:,} after suppression)" if lon_after else "")
+            + f"; a sample unique in some year {lon['unique_in_some_year']:,}"
         )
     return t

@@ -66,6 +66,8 @@ class SuppressionResult:
     safe_records_suppressed: int = 0
     unsafe_records: int = 0
     mip: object | None = None  # optimal.MipResult when the MIP ran
+    strata: int = 0  # strata with unsafe records
+    mip_strata: int = 0  # of which the MIP solved
 
     def as_json(self) -> dict:
         gap = self.cost - self.lower_bound
@@ -91,7 +93,8 @@ class SuppressionResult:
             return text
         scope = "every feasible mask" if mip.exact else "masks no dearer than the greedy's"
         state = "optimal" if mip.optimal and mip.exact else "best found"
-        return f"{text}; then a MIP over {mip.pairs} pattern-mask pairs ({scope}): {state}"
+        strata = f" in {self.mip_strata} of {self.strata} strata" if self.strata > 1 else ""
+        return f"{text}; then a MIP{strata} over {mip.pairs} pattern-mask pairs ({scope}): {state}"
 
 
 def _levels(n_keys: int, importance: Sequence[float]) -> list[tuple[float, list[int]]]:
@@ -239,6 +242,7 @@ def _polish(
             replaced.add(s)
         con.execute(f"DROP TABLE IF EXISTS {chosen}")
     con.execute(f"DROP TABLE IF EXISTS {cand}")
+    result.strata, result.mip_strata = len(strata), len(runs)
     if runs:
         result.mip = optimal.MipResult(
             cost=sum(r.cost for r in runs),

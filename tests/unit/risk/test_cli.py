@@ -352,3 +352,21 @@ def test_help_lists_the_command() -> None:
     result = CliRunner().invoke(app, ["--help"])
     assert "risk" in result.output
     assert os.environ.get("KLUIS_HOME")  # the tests' temporary home, never ~/.kluis
+
+
+def test_demo_summary_reads_the_report(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from kluis.demo.risk import summary_table
+
+    table = _extract(tmp_path, _panel_rows())
+    out = tmp_path / "r"
+    result = kluis("risk", table, "--deliberation", DELIBERATION, "--suppress", "--out", out)
+    assert result.exit_code == 0, result.output
+    body = json.loads((out / "risk.json").read_text())
+    console = Console(width=120, record=True)
+    console.print(summary_table(body))
+    text = console.export_text()
+    assert "2024" in text and "2025" in text
+    assert f"unique over their years {body['longitudinal']['unique_over_years']:,}" in text
+    assert "after suppression" in text
