@@ -145,6 +145,8 @@ def run_risk(opts: Options) -> RiskRun:
             con.execute("CREATE OR REPLACE TEMP TABLE src_t AS SELECT * FROM src")
             source = "src_t"
         build_records(con, opts.table, source, study, "rec", materialize=bool(record_level))
+        if not con.execute("SELECT count(*) FROM (SELECT 1 FROM rec LIMIT 1)").fetchall()[0][0]:
+            raise TableError(f"{opts.table}: no records to measure")
         estimate: Estimate = "weights" if study.weight else "none"
         pop = None
         if opts.population is not None:
@@ -190,6 +192,14 @@ def _population(con, opts: Options, study: Study, recodes) -> str:
     except TableError as e:
         raise TableError(f"population: {e}") from None
     recoding.recoded_view(con, "pop_raw", "pop", recodes, str(opts.population), cols)
+    types = {r[0]: str(r[1]) for r in con.execute("DESCRIBE pop").fetchall()}
+    sample = {r[0]: str(r[1]) for r in con.execute("DESCRIBE src").fetchall()}
+    for col in (*study.keys, *([study.year] if study.year else [])):
+        if types[col] != sample[col]:
+            raise TableError(
+                f"population {opts.population}: column {col!r} is {types[col]}, but "
+                f"{sample[col]} in {opts.table}: not the same kind of table"
+            )
     build_records(con, opts.population, "pop", pop_study, "poprec", materialize=False)
     return "poprec"
 

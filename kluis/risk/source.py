@@ -83,12 +83,46 @@ def reader(path: Path) -> str:
 
 def open_table(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> dict[str, str]:
     """A view `name` over the table; returns column -> DuckDB type."""
+    source = reader(path)
     try:
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {reader(path)}")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {source}")
         described = con.execute(f"DESCRIBE {name}").fetchall()
+        # a CSV whose rows do not all have the header's fields: DuckDB's sniffer then reads
+        # one column named after the whole header; read it again with the delimiter the
+        # header shows, so the real problem (the line) is reported
+        header = described[0][0] if len(described) == 1 else ""
+        delim = next((d for d in (",", ";", "\t", "|") if d in header), None)
+        if source.startswith("read_csv") and delim:
+            _ragged_line(con, path, delim)
     except duckdb.Error as e:
-        raise TableError(f"{path}: cannot be read: {str(e).splitlines()[0]}") from None
+        raise TableError(f"{path}: cannot be read: {_first_line(e)}") from None
     return {row[0]: str(row[1]) for row in described}
+
+
+def _ragged_line(con: duckdb.DuckDBPyConnection, path: Path, delim: str) -> None:
+    """Refuse, naming it, the first line whose number of fields differs from the header's
+    (quotes are not interpreted: a single column named 'a,b' with no such line is kept)."""
+    rows = con.execute(
+        f"""WITH lines AS (
+               SELECT row_number() OVER () AS no, line FROM read_csv({literal(str(path))},
+                   columns = {{'line': 'VARCHAR'}}, header = false, delim = '\x01',
+                   quote = '', escape = '', auto_detect = false)),
+             counted AS (SELECT no, length(line) - length(replace(line, {literal(delim)}, ''))
+                                AS seps FROM lines)
+        SELECT c.no, c.seps + 1, h.seps + 1 FROM counted c, (SELECT seps FROM counted
+               WHERE no = 1) h
+        WHERE c.seps <> h.seps ORDER BY c.no LIMIT 1"""
+    ).fetchall()
+    if rows:
+        no, got, want = rows[0]
+        raise TableError(
+            f"{path}: line {no} has {got} field(s), the header {want} ({delim!r}-separated)"
+        )
+
+
+def _first_line(e: Exception) -> str:
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    return lines[0] if lines else type(e).__name__
 
 
 def _base(t: str) -> str:

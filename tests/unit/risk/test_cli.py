@@ -370,3 +370,46 @@ def test_demo_summary_reads_the_report(tmp_path: Path) -> None:
     assert "2024" in text and "2025" in text
     assert f"unique over their years {body['longitudinal']['unique_over_years']:,}" in text
     assert "after suppression" in text
+
+
+def test_a_population_of_another_kind_is_refused(tmp_path: Path) -> None:
+    table = _extract(tmp_path / "s", _panel_rows(10))
+    other = tmp_path / "pop.csv"
+    pd.DataFrame(
+        {
+            "year": [2024],
+            "age": [17],
+            "sex": [1],
+            "nationality": ["Belgium"],
+            "birth_country": ["Belgium"],
+            "province": [10000],
+            "household_type": [1],
+            "n_children": [0],
+        }
+    ).to_csv(other, index=False)
+    result = kluis(
+        "risk",
+        table,
+        "--deliberation",
+        DELIBERATION,
+        "--population",
+        other,
+        "--out",
+        tmp_path / "r",
+    )
+    _one_line_error(result, 2, "column 'age' is BIGINT, but VARCHAR")
+
+
+def test_ragged_and_empty_csv_are_one_line(tmp_path: Path) -> None:
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("a,b\n1,2\n3\n4,5\n")
+    _one_line_error(
+        kluis("risk", ragged, "--keys", "a,b", "--out", tmp_path / "o"),
+        2,
+        "line 3 has 1 field(s), the header 2",
+    )
+    empty = tmp_path / "empty.csv"
+    empty.write_text("a,b\n")
+    _one_line_error(
+        kluis("risk", empty, "--keys", "a,b", "--out", tmp_path / "o"), 2, "no records to measure"
+    )
