@@ -29,13 +29,17 @@ from kluis.errors import BadInput
 from kluis.risk.sql import klist, mask_expr, masked, same_keys
 
 
-def patterns(con: duckdb.DuckDBPyConnection, src: str, n_keys: int, out: str) -> None:
+def patterns(
+    con: duckdb.DuckDBPyConnection, src: str, n_keys: int, out: str, *, ordered: bool = False
+) -> None:
     """Distinct key patterns per stratum with their record count `n`, weight `w` and `mask`,
-    numbered `pid` (an internal number: order by the keys where order matters)."""
+    numbered `pid`: in key order when `ordered` (an optimiser that sees the numbers then gives
+    the same answer every run), else in whatever order the engine produced them."""
     ks = klist(n_keys)
+    order = f"ORDER BY s, {ks}" if ordered else ""
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {out} AS
-        SELECT row_number() OVER () AS pid, s, {ks}, {mask_expr(n_keys)} AS mask, n, w
+        SELECT row_number() OVER ({order}) AS pid, s, {ks}, {mask_expr(n_keys)} AS mask, n, w
         FROM (SELECT s, {ks}, sum(n)::BIGINT AS n, sum(w)::HUGEINT AS w
               FROM {src} GROUP BY s, {ks})"""
     )

@@ -142,7 +142,7 @@ def suppress(
         raise ValueError("importance needs one positive weight per key")
     ks = klist(n_keys)
     pat, rem, cls, asg = (f"{prefix}_{t}" for t in ("pat", "rem", "cls", "asg"))
-    patterns(con, records, n_keys, pat)
+    patterns(con, records, n_keys, pat, ordered=True)
     small = con.execute(
         f"SELECT s, sum(n) FROM {pat} GROUP BY s HAVING sum(n) < {k} ORDER BY s LIMIT 1"
     ).fetchall()
