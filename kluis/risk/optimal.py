@@ -12,7 +12,7 @@ problem (safe records untouched) and its dual bound a lower bound; when that is 
 pattern keeps only the masks no dearer than its greedy choice, which keeps the greedy solution
 feasible (it is the warm start) so the MIP can only improve on it.
 
-Deterministic: one thread, a fixed seed and a node limit (the time limit is a safety net only).
+Deterministic: a fixed seed and a node limit (the time limit is a safety net only).
 """
 
 from __future__ import annotations
@@ -197,9 +197,10 @@ def solve(con: duckdb.DuckDBPyConnection, cand: str, k: int, *, exact: bool, out
     lower = np.concatenate([np.ones(n_rows_a), np.full(len(xs), -highspy.kHighsInf), np.zeros(n_y)])
     upper = np.concatenate([np.ones(n_rows_a), np.zeros(len(xs)), np.full(n_y, highspy.kHighsInf)])
     h = highspy.Highs()
+    # no `threads` option: HiGHS fixes its thread pool for the whole process at the first
+    # solve (the disclosure engine may have started it), and its MIP is deterministic anyway
     for option, value in (
         ("output_flag", False),
-        ("threads", 1),
         ("random_seed", 0),
         ("mip_max_nodes", MAX_NODES),
         ("time_limit", TIME_LIMIT),
@@ -228,7 +229,10 @@ def solve(con: duckdb.DuckDBPyConnection, cand: str, k: int, *, exact: bool, out
         sol = highspy.HighsSolution()
         sol.col_value = start.tolist()
         h.setSolution(sol)
-    h.run()
+    if h.run() == highspy.HighsStatus.kError:
+        raise RuntimeError(
+            f"HiGHS failed on the suppression MIP: {h.modelStatusToString(h.getModelStatus())}"
+        )
     info = h.getInfo()
     status = h.getModelStatus()
     values = np.asarray(h.getSolution().col_value) if info.primal_solution_status == 2 else None
