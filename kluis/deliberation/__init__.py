@@ -1,8 +1,10 @@
 """kluis.deliberation: the authorisation as a file the program enforces.
 
 Public API:
-- `load(path) -> Deliberation` (checked; raises DeliberationError), `parse`, `problems`,
-  `load_dir`, `find` — kluis.deliberation.load
+- `load(path) -> Deliberation` (checked; raises DeliberationError), `parse`, `problems` —
+  kluis.deliberation.load
+- `load_registry(dir)` (alias `load_dir`), `find`, `check_registered`, `register` — the
+  configured registry of deliberations, kluis.deliberation.registry
 - `validate(deliberation, lines, file) -> list[Problem]` — kluis.deliberation.validate
 - `CATALOGUE`, `scheme(name)`, `Scheme` — the coarsening schemes (kluis.deliberation.coarsening)
 - `resolve(source) -> ResolvedSource`, `DERIVED` — variable sources (kluis.deliberation.sources)
@@ -12,8 +14,18 @@ Public API:
 from kluis.deliberation.coarsening import CATALOGUE, Scheme, scheme
 from kluis.deliberation.dates import Status, check_in_force, status
 from kluis.deliberation.errors import DeliberationError, NotInForce, Problem
-from kluis.deliberation.load import find, load, load_dir, parse, problems
+from kluis.deliberation.load import load, parse, problems
 from kluis.deliberation.model import Deliberation
+from kluis.deliberation.registry import (
+    NotRegistered,
+    RegistryError,
+    check_registered,
+    find,
+    load_dir,
+    load_registry,
+    register,
+    registry_dir,
+)
 from kluis.deliberation.sources import DERIVED, ResolvedSource, UnknownSource, resolve
 from kluis.deliberation.validate import validate
 
@@ -23,17 +35,23 @@ __all__ = [
     "Deliberation",
     "DeliberationError",
     "NotInForce",
+    "NotRegistered",
     "Problem",
+    "RegistryError",
     "ResolvedSource",
     "Scheme",
     "Status",
     "UnknownSource",
     "check_in_force",
+    "check_registered",
     "find",
     "load",
     "load_dir",
+    "load_registry",
     "parse",
     "problems",
+    "register",
+    "registry_dir",
     "resolve",
     "scheme",
     "status",
