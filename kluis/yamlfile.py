@@ -149,7 +149,7 @@ def _too_large(source: str, size: int, limits: Limits) -> YamlFileError:
     return YamlFileError(
         source,
         None,
-        f"{size:,} bytes: kluis reads YAML files of at most {limits.max_bytes:,} bytes",
+        f"{size:,} bytes: kluis reads at most {limits.max_bytes:,} bytes from such a file",
     )
 
 
@@ -166,7 +166,7 @@ def decode(data: bytes, source: str, limits: Limits = LIMITS) -> str:
     if nul >= 0:
         line, col = _line_col(data, nul)
         raise YamlFileError(
-            source, line, f"a NUL byte at column {col}: this is a binary file, not YAML text"
+            source, line, f"a NUL byte at column {col}: this is a binary file, not text"
         )
     try:
         text = data.decode("utf-8")

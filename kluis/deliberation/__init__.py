@@ -3,7 +3,7 @@
 Public API:
 - `load(path) -> Deliberation` (checked; raises DeliberationError), `parse`, `problems` —
   kluis.deliberation.load
-- `load_registry(dir)` (alias `load_dir`), `find`, `check_registered`, `register` — the
+- `load_registry(dir)` (alias `load_dir`), `find`, `check_registered_text`, `register` — the
   configured registry of deliberations, kluis.deliberation.registry
 - `validate(deliberation, lines, file) -> list[Problem]` — kluis.deliberation.validate
 - `CATALOGUE`, `scheme(name)`, `Scheme` — the coarsening schemes (kluis.deliberation.coarsening)
@@ -17,9 +17,9 @@ from kluis.deliberation.errors import DeliberationError, NotInForce, Problem
 from kluis.deliberation.load import load, parse, problems
 from kluis.deliberation.model import Deliberation
 from kluis.deliberation.registry import (
-    NotRegistered,
     RegistryError,
-    check_registered,
+    RegistryMismatch,
+    check_registered_text,
     find,
     load_dir,
     load_registry,
@@ -35,15 +35,15 @@ __all__ = [
     "Deliberation",
     "DeliberationError",
     "NotInForce",
-    "NotRegistered",
     "Problem",
     "RegistryError",
+    "RegistryMismatch",
     "ResolvedSource",
     "Scheme",
     "Status",
     "UnknownSource",
     "check_in_force",
-    "check_registered",
+    "check_registered_text",
     "find",
     "load",
     "load_dir",

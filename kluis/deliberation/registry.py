@@ -8,7 +8,9 @@ silently pass). Every check of "in force" reads it and fails closed: a missing d
 unreadable or invalid file, or a number registered twice refuses the extract.
 
 An extract also follows the registered text: a deliberation file that differs from the registered
-file of the same number is refused (a local copy edited by hand, or a stale one).
+file of the same number is refused (a local copy edited by hand, or a stale one). A number the
+registry does not hold is not refused for that: the registry says which deliberations end
+others, and a deliberation nobody registered can still be ended by one that is.
 `kluis deliberation register FILE` puts a checked file into the registry.
 """
 
@@ -35,8 +37,8 @@ class RegistryError(BadInput):
     """The registry cannot be read, so whether a deliberation is in force cannot be known."""
 
 
-class NotRegistered(Refused):
-    """The deliberation to enforce is not the one registered under its number."""
+class RegistryMismatch(Refused):
+    """The deliberation to enforce is not the text registered under its number."""
 
 
 def registry_dir(directory: Path | str | None = None) -> Path:
@@ -94,19 +96,17 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def check_registered(
+def check_registered_text(
     d: Deliberation, path: Path | str, directory: Path | str | None = None
-) -> Path:
-    """Refuse unless the file at `path` is, byte for byte, the registered file of its number."""
+) -> Path | None:
+    """Refuse when the registry holds deliberation `d.number` with another text than the file
+    at `path`; returns the registered file (None: the number is not registered)."""
     path = Path(path)
-    root = registry_dir(directory)
-    registered = root / file_name(d.number)
+    registered = registry_dir(directory) / file_name(d.number)
     if not registered.is_file():
-        raise NotRegistered(
-            f"deliberation {d.number} ({path}) is not in the registry {root}: {_HOW}"
-        )
+        return None
     if _sha256(registered) != _sha256(path):
-        raise NotRegistered(
+        raise RegistryMismatch(
             f"{path} differs from the registered deliberation {d.number} ({registered}); "
             "extract with the registered file, or register the new text with "
             "`kluis deliberation register FILE --replace`"

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kluis.atomic import publish_dir, staging_dir
-from kluis.errors import BadInput
+from kluis.errors import BadInput, Refused
 from kluis.extract.context import ExtractContext, OutputTable
 from kluis.extract.delivery.describe import codebook, datapackage
 from kluis.extract.delivery.formats import (
@@ -75,6 +75,28 @@ def check_target(out: Path) -> None:
         raise PublishError(
             f"{out} exists, is not empty and is not a kluis extract (no {MANIFEST}); "
             "refusing to replace it"
+        )
+
+
+def check_replaceable(out: Path, deliberation: str, phase: str) -> None:
+    """An extract already in OUT is replaced only by a new run of the same deliberation and
+    phase: a development extract never silently takes the place of a full one (or of another
+    deliberation's)."""
+    check_target(out)
+    manifest = out / MANIFEST
+    if not manifest.is_file():
+        return
+    try:
+        old = json.loads(manifest.read_text(encoding="utf-8"))
+        held = (str(old["deliberation"]), str(old["phase"]))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise PublishError(
+            f"{manifest}: not a readable kluis manifest ({exc}); refusing to replace {out}"
+        ) from None
+    if held != (deliberation, phase):
+        raise Refused(
+            f"{out} holds the {held[1]} extract of deliberation {held[0]}; refusing to replace "
+            f"it with the {phase} extract of {deliberation}: choose another --out"
         )
 
 

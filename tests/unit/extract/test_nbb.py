@@ -133,7 +133,7 @@ def test_bad_header_or_empty_file(tmp_path, content, line, kind):
 
 
 def test_missing_file_is_a_clear_error(tmp_path):
-    with pytest.raises(NbbListError, match="file not found"):
+    with pytest.raises(NbbListError, match="cannot read: No such file or directory"):
         read_nbb_list(tmp_path / "nope.csv")
 
 
