@@ -153,6 +153,10 @@ def _too_large(source: str, size: int, limits: Limits) -> YamlFileError:
     )
 
 
+def _too_deep(limits: Limits) -> str:
+    return f"nested more than {limits.max_depth} levels deep"
+
+
 def _line_col(data: bytes, offset: int) -> tuple[int, int]:
     line = data.count(b"\n", 0, offset) + 1
     return line, offset - (data.rfind(b"\n", 0, offset) + 1) + 1
@@ -203,6 +207,8 @@ def parse_yaml(
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or str(exc)
+        if "nesting depth" in problem:  # libyaml's own limit, met while scanning ahead
+            raise YamlFileError(source, line, _too_deep(limits)) from None
         raise YamlFileError(source, line, f"not valid YAML: {problem}") from None
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
@@ -231,11 +237,7 @@ def _prescan(text: str, source: str, limits: Limits) -> None:
         if isinstance(event, _OPEN):
             depth += 1
             if depth > limits.max_depth:
-                raise YamlFileError(
-                    source,
-                    event.start_mark.line + 1,
-                    f"nested more than {limits.max_depth} levels deep",
-                )
+                raise YamlFileError(source, event.start_mark.line + 1, _too_deep(limits))
         elif isinstance(event, _CLOSE):
             depth -= 1
             continue

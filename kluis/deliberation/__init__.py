@@ -3,7 +3,7 @@
 Public API:
 - `load(path) -> Deliberation` (checked; raises DeliberationError), `parse`, `problems` —
   kluis.deliberation.load
-- `load_registry(dir)` (alias `load_dir`), `find`, `check_registered_text`, `register` — the
+- `load_registry(dir)` (alias `load_dir`), `find`, `register` — the
   configured registry of deliberations, kluis.deliberation.registry
 - `validate(deliberation, lines, file) -> list[Problem]` — kluis.deliberation.validate
 - `CATALOGUE`, `scheme(name)`, `Scheme` — the coarsening schemes (kluis.deliberation.coarsening)
@@ -18,8 +18,6 @@ from kluis.deliberation.load import load, parse, problems
 from kluis.deliberation.model import Deliberation
 from kluis.deliberation.registry import (
     RegistryError,
-    RegistryMismatch,
-    check_registered_text,
     find,
     load_dir,
     load_registry,
@@ -37,13 +35,11 @@ __all__ = [
     "NotInForce",
     "Problem",
     "RegistryError",
-    "RegistryMismatch",
     "ResolvedSource",
     "Scheme",
     "Status",
     "UnknownSource",
     "check_in_force",
-    "check_registered_text",
     "find",
     "load",
     "load_dir",

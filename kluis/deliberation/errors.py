@@ -26,7 +26,8 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line is not None else self.file
-        return f"{where}: {self.field}: {self.message}"
+        field = "" if self.field == "(file)" else f"{self.field}: "  # the file as a whole
+        return f"{where}: {field}{self.message}"
 
 
 class DeliberationError(BadInput):

@@ -7,16 +7,11 @@ DIR`, never next to the source code (an installed package has none there, and th
 silently pass). Every check of "in force" reads it and fails closed: a missing directory, an
 unreadable or invalid file, or a number registered twice refuses the extract.
 
-An extract also follows the registered text: a deliberation file that differs from the registered
-file of the same number is refused (a local copy edited by hand, or a stale one). A number the
-registry does not hold is not refused for that: the registry says which deliberations end
-others, and a deliberation nobody registered can still be ended by one that is.
 `kluis deliberation register FILE` puts a checked file into the registry.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -35,10 +30,6 @@ _HOW = (
 
 class RegistryError(BadInput):
     """The registry cannot be read, so whether a deliberation is in force cannot be known."""
-
-
-class RegistryMismatch(Refused):
-    """The deliberation to enforce is not the text registered under its number."""
 
 
 def registry_dir(directory: Path | str | None = None) -> Path:
@@ -90,28 +81,6 @@ def find(number: str, directory: Path | str | None = None) -> Path:
     if not path.is_file():
         raise RegistryError(f"deliberation {number} is not registered (no {path}): {_HOW}")
     return path
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def check_registered_text(
-    d: Deliberation, path: Path | str, directory: Path | str | None = None
-) -> Path | None:
-    """Refuse when the registry holds deliberation `d.number` with another text than the file
-    at `path`; returns the registered file (None: the number is not registered)."""
-    path = Path(path)
-    registered = registry_dir(directory) / file_name(d.number)
-    if not registered.is_file():
-        return None
-    if _sha256(registered) != _sha256(path):
-        raise RegistryMismatch(
-            f"{path} differs from the registered deliberation {d.number} ({registered}); "
-            "extract with the registered file, or register the new text with "
-            "`kluis deliberation register FILE --replace`"
-        )
-    return registered
 
 
 def register(

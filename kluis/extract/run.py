@@ -20,7 +20,7 @@ from typing import Any
 
 from kluis.atomic import locked
 from kluis.deliberation import Deliberation, check_in_force, load
-from kluis.deliberation.registry import check_registered_text, load_registry
+from kluis.deliberation.registry import load_registry
 from kluis.engine import EngineOptions, connect
 from kluis.errors import BadInput, Refused
 from kluis.extract.context import PHASES, Builder, ExtractContext
@@ -104,9 +104,9 @@ def run_extract(
     """Extract what the deliberation authorises from the warehouse into OUT.
 
     Refuses before reading any data when the deliberation file does not pass its checks
-    (DeliberationError), differs from the registered text or is not in force on `today`
-    (Refused), has no key (KeyStoreError), or when the warehouse's files of the years concerned
-    are unreadable, mistyped or hold a key twice (WarehouseDataError); and before writing when
+    (DeliberationError), is not in force on `today` (NotInForce), has no key (KeyStoreError),
+    or when the warehouse's files of the years concerned are unreadable, mistyped or hold a
+    key twice (WarehouseDataError); and before writing when
     OUT holds something else, another run is writing it, or it holds an extract of another
     deliberation or phase. `registry` holds the other deliberations for the in-force check
     (default: the registry in `deliberations`, else $KLUIS_DELIBERATIONS or
@@ -118,7 +118,6 @@ def run_extract(
     d = load(path)
     if registry is None:
         registry = load_registry(deliberations)
-        check_registered_text(d, path, deliberations)
     check_in_force(d, day, registry)
     key = KeyStore(keystore).load(d.number)
     meta = read_meta(warehouse)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from kluis.pseudonym import KeyStore, KeyStoreError, default_keystore, fingerprint
 from kluis.cli import app
+from kluis.pseudonym import KeyStore, KeyStoreError, default_keystore, fingerprint
 
 
 def _mode(path: Path) -> int:
