@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from kluis.atomic import process_alive, remove_stale, write_bytes
+from kluis.atomic import locked, process_alive, remove_stale, write_bytes
 from kluis.audit import catalogue
 
 Record = Callable[..., catalogue.Entry]
@@ -33,11 +33,25 @@ def sweep(kinds: tuple[str, ...] = ("warehouse", "extract")) -> list[Path]:
             continue
         target = Path(entry.path)
         removed += remove_stale(target)
+        removed += _remove_unheld_lock(target)
         pid = entry.details.get("pid")
         writer_gone = isinstance(pid, int) and not process_alive(pid)
         if entry.details.get("state") == "writing" and writer_gone and not target.exists():
             entry.file.unlink(missing_ok=True)
     return removed
+
+
+def _remove_unheld_lock(target: Path) -> list[Path]:
+    """The lock file of a killed run: taken (never from a live holder) and removed."""
+    lock = target.parent / f".{target.name}.lock"
+    if not lock.exists():
+        return []
+    try:
+        with locked(target, wait=False, remove=True):
+            pass
+    except (BlockingIOError, OSError):
+        return []
+    return [lock]
 
 
 def _record_file(kind: str, path: Path) -> Path:
