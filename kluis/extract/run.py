@@ -122,6 +122,11 @@ def run_extract(
     key = KeyStore(keystore).load(d.number)
     meta = read_meta(warehouse)
     builder = builder_for(d)
+    if inputs and d.population.unit != "employer":
+        raise BadInput(
+            f"deliberation {d.number} takes no input list ({', '.join(sorted(inputs))}): "
+            "only employer studies do"
+        )
     out = Path(out).absolute()
     check_replaceable(out, d.number, phase)
     say = progress or (lambda message: None)
