@@ -203,25 +203,14 @@ def read_nbb_list(path: Path | str, groups: tuple[str, ...] = DEFAULT_GROUPS) ->
     rsz = pc.replace_substring_regex(raw["rsz_number"], r"[.\s-]", "")
     group = pc.utf8_lower(raw["group"])
 
-    bad_kbo = ~np.asarray(ids.kbo_valid(kbo), dtype=bool)
-    problems += _problems(
-        bad_kbo,
-        line_no,
-        raw["kbo_number"],
-        "kbo_number",
-        "kbo",
-        "not a valid KBO enterprise number (10 digits starting 0 or 1, check "
-        "digits 97 - (first 8 digits mod 97))",
-    )
-    bad_rsz = ~np.asarray(ids.rsz_valid(rsz), dtype=bool)
-    problems += _problems(
-        bad_rsz,
-        line_no,
-        raw["rsz_number"],
-        "rsz_number",
-        "rsz",
-        "not a valid RSZ employer number (7 digits and 2 check digits)",
-    )
+    bad: dict[str, np.ndarray] = {}
+    for column, value, valid, rule in (
+        ("kbo_number", kbo, ids.kbo_valid, ids.KBO_RULE),
+        ("rsz_number", rsz, ids.rsz_valid, ids.RSZ_RULE),
+    ):
+        bad[column] = ~np.asarray(valid(value), dtype=bool)
+        problems += _problems(bad[column], line_no, raw[column], column, column[:3], rule)
+    bad_kbo, bad_rsz = bad["kbo_number"], bad["rsz_number"]
     bad_group = ~pc.is_in(group, value_set=pa.array(list(groups))).to_numpy(zero_copy_only=False)
     problems += _problems(
         bad_group,
