@@ -153,17 +153,11 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Write docs/cli.md; with --check, exit 1 when it is not current."""
+    from kluis.schema.docs import write_or_check
+
     args = sys.argv[1:] if argv is None else argv
-    text = render()
-    if "--check" in args:
-        current = DOC.read_text(encoding="utf-8") if DOC.is_file() else ""
-        if current != text:
-            print(f"{DOC} is not current: run `python -m kluis.docs_cli`", file=sys.stderr)
-            return 1
-        return 0
-    DOC.write_text(text, encoding="utf-8")
-    print(f"wrote {DOC}")
-    return 0
+    return write_or_check(DOC, render(), args, "python -m kluis.docs_cli")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -43,5 +43,5 @@ def test_check_mode_says_when_the_file_is_stale(tmp_path, monkeypatch, capsys):
     stale.write_text("old\n")
     monkeypatch.setattr(docs_cli, "DOC", stale)
     assert docs_cli.main(["--check"]) == 1
-    assert "is not current: run `python -m kluis.docs_cli`" in capsys.readouterr().err
+    assert "is out of date: run python -m kluis.docs_cli" in capsys.readouterr().err
     assert docs_cli.main([]) == 0 and docs_cli.main(["--check"]) == 0
