@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from kluis.atomic import locked
-from kluis.deliberation import Deliberation, check_in_force, load
+from kluis.deliberation import DERIVED, Deliberation, check_in_force, load, resolve
 from kluis.deliberation.registry import load_registry
 from kluis.engine import EngineOptions, connect
 from kluis.errors import BadInput, Refused
@@ -131,7 +131,9 @@ def run_extract(
     check_replaceable(out, d.number, phase)
     say = progress or (lambda message: None)
     say("checking the warehouse")
-    check_for_extract(warehouse, _years_read(d, meta), **_resources(engine_options))
+    check_for_extract(
+        warehouse, _years_read(d, meta), tables=tables_read(d), **_resources(engine_options)
+    )
     try:
         with locked(out, wait=False, remove=True):
             check_replaceable(out, d.number, phase)  # again: another run may have published
@@ -206,6 +208,26 @@ def _years_read(d: Deliberation, meta: Mapping[str, Any]) -> tuple[int, int]:
     years = d.population.years
     first, last = (int(y) for y in meta["years"])
     return max(first, years.first - 1), min(last, years.last + 1)
+
+
+# what every builder of a population unit reads, whatever the variables
+_BASE_TABLES = {
+    "person": ("persons", "person_year"),
+    "employer": ("persons", "person_year", "employers", "employments"),
+}
+
+
+def tables_read(d: Deliberation) -> set[str]:
+    """The warehouse tables an extract of `d` reads: its unit's base tables and the tables of
+    its variables' sources (derived values through their inputs)."""
+    tables = set(_BASE_TABLES.get(d.population.unit, ()))
+    for v in d.variables:
+        r = resolve(v.source)
+        if r.kind == "column":
+            tables.add(r.table)
+        elif r.kind == "derived":
+            tables |= {i.split(".")[0] for i in DERIVED[r.column].inputs}
+    return tables
 
 
 def _resources(opts: EngineOptions | None) -> dict[str, Any]:

@@ -160,6 +160,19 @@ def _prefetch(
         worker.join()
 
 
+def _readstat(write: Callable[..., None], table: OutputTable, data: pa.Table, path: Path) -> None:
+    """pyreadstat reports a failed write (a full disk, a file size limit) as its own error, not
+    as OSError: say what could not be written."""
+    import pyreadstat
+
+    try:
+        write(table, data, path)
+    except pyreadstat.ReadstatError as exc:
+        raise PublishError(
+            f"cannot write {path.name} ({exc}: is the disk full?); nothing was published"
+        ) from None
+
+
 def write_extract(
     ctx: ExtractContext,
     tables: list[OutputTable],
@@ -195,9 +208,9 @@ def write_extract(
             if "sav" in formats or "dta" in formats:
                 data = pq.read_table(path)
                 if "sav" in formats:
-                    write_sav(table, data, tmp / "sav" / f"{table.name}_{year}.sav")
+                    _readstat(write_sav, table, data, tmp / "sav" / f"{table.name}_{year}.sav")
                 if "dta" in formats:
-                    write_dta(table, data, tmp / "dta" / f"{table.name}_{year}.dta")
+                    _readstat(write_dta, table, data, tmp / "dta" / f"{table.name}_{year}.dta")
                 del data
         formats_written = tuple(f for f in FORMATS if f in formats or f == "parquet")
         for name, text in sorted(ctx.attachments.items()):  # builder's extra files (issue 5)
