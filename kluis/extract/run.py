@@ -107,9 +107,10 @@ def run_extract(
     (DeliberationError), is not in force on `today` (NotInForce), has no key (KeyStoreError),
     or when the warehouse's files of the years concerned are unreadable, mistyped or hold a
     key twice (WarehouseDataError); and before writing when OUT holds something else, another
-    run is writing it, or it holds an extract of another deliberation or phase. `registry` holds the other deliberations for the in-force check
-    (default: the registry in `deliberations`, else $KLUIS_DELIBERATIONS or
-    $KLUIS_HOME/deliberations; refused when it cannot be read)."""
+    run is writing it, or it holds an extract of another deliberation or phase. `registry`
+    holds the other deliberations for the in-force check (default: the registry in
+    `deliberations`, else $KLUIS_DELIBERATIONS or $KLUIS_HOME/deliberations; refused when it
+    cannot be read)."""
     if phase not in PHASES:
         raise BadInput(f"unknown phase {phase!r}; choose one of {', '.join(PHASES)}")
     path = Path(deliberation_path)
