@@ -73,6 +73,8 @@ def reader(path: Path) -> str:
         return f"read_parquet({files}, hive_partitioning = false)"
     if not path.is_file():
         raise TableError(f"{path}: no such file or directory")
+    if path.stat().st_size == 0:
+        raise TableError(f"{path}: an empty file")
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         return f"read_parquet({literal(str(path))})"
