@@ -8,6 +8,7 @@ Modules, one job each:
 - `ldiversity`, `longitudinal`: l-diversity; the panel risk over the years;
 - `measure`: every measure of a table (the body of risk.json);
 - `recode`: global recoding to coarser classes of the coarsening catalogue;
-- `suppress`, `optimal`: local suppression to k-anonymous classes (greedy with a bound, MIP);
+- `suppress`: local suppression to k-anonymous classes (the greedy by cost level), with
+  `bound` (its lower bound), `leftover` (records no level could place) and `optimal` (the MIP);
 - `report`, `run`, `cli`: risk.json / risk.html, the command end to end.
 """

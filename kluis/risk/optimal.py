@@ -21,13 +21,14 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from kluis.risk.sql import klist, masked, same_keys
+from kluis.risk.sql import cost_sql, klist, masked, same_keys
 
 #: largest model (candidate pattern-mask pairs) handed to the MIP, per stratum
 MAX_PAIRS = 60_000
@@ -64,13 +65,6 @@ class MipResult:
     pairs: int
 
 
-def _cost_sql(n_keys: int, imp: Sequence[float], bits: str) -> str:
-    return " + ".join(
-        f"(CASE WHEN ({bits} & {1 << i}) <> 0 THEN {float(imp[i])} ELSE 0 END)"
-        for i in range(n_keys)
-    )
-
-
 def candidates(
     con: duckdb.DuckDBPyConnection,
     pat: str,
@@ -89,9 +83,9 @@ def candidates(
     only = f"AND p.s = {int(stratum)}" if stratum is not None else ""
     ks = klist(n_keys)
     masks = "(VALUES " + ", ".join(f"({m})" for m in range(1, 1 << n_keys)) + ") lv(m)"
-    cost = _cost_sql(n_keys, imp, "(lv.m & ~u.mask)")
+    cost = cost_sql(n_keys, imp, "(lv.m & ~u.mask)")
     limit = f"AND {cost} <= u.gcost + 1e-9" if restrict else ""
-    gcost = _cost_sql(n_keys, imp, "(a.mask & ~p.mask)")
+    gcost = cost_sql(n_keys, imp, "(a.mask & ~p.mask)")
     # materialised step by step: DuckDB 2.0 trips an internal assertion ("dict-surviving
     # cache") when the pattern-mask expansion feeds the joins below in one pipeline
     con.execute(
@@ -144,7 +138,7 @@ def pair_estimate(
         upto += len(masks)
         cum.append(f"({cost}, {upto})")
     table = "(VALUES " + ", ".join(cum) + ") lv(cost, masks)"
-    gcost = _cost_sql(n_keys, imp, "(a.mask & ~p.mask)")
+    gcost = cost_sql(n_keys, imp, "(a.mask & ~p.mask)")
     n = con.execute(
         f"""SELECT coalesce(sum((SELECT max(lv.masks) FROM {table} WHERE lv.cost <= g.c + 1e-9)),
                             0)
@@ -250,4 +244,89 @@ def solve(con: duckdb.DuckDBPyConnection, cand: str, k: int, *, exact: bool, out
         optimal=status == highspy.HighsModelStatus.kOptimal,
         nodes=int(info.mip_node_count),
         pairs=n_x,
+    )
+
+
+def polish(
+    con: duckdb.DuckDBPyConnection,
+    result: Any,
+    pat: str,
+    asg: str,
+    n_keys: int,
+    k: int,
+    imp: Sequence[float],
+    levels: list[tuple[float, list[int]]],
+    prefix: str,
+    budget: int,
+) -> set[int]:
+    """Improve the greedy masks with a MIP per stratum when its model is small enough
+    (above), as long as the models together stay within `budget` pattern-mask pairs;
+    returns the strata whose masks the MIP replaced."""
+    cand, chosen = f"{prefix}_cand", f"{prefix}_mip"
+    strata = [
+        int(r[0])
+        for r in con.execute(f"SELECT DISTINCT s FROM {pat} WHERE n < {k} ORDER BY s").fetchall()
+    ]
+    runs: list[MipResult] = []
+    replaced: set[int] = set()
+    used = 0
+    for s in strata:
+        greedy = stratum_cost(con, pat, asg, n_keys, imp, s)
+        mip = None
+        for restrict in (False, True):
+            est = pair_estimate(con, pat, asg, n_keys, k, imp, levels, restrict=restrict, stratum=s)
+            room = min(MAX_PAIRS, budget - used)
+            if est > 4 * room:
+                continue
+            pairs = candidates(con, pat, asg, n_keys, k, imp, cand, restrict=restrict, stratum=s)
+            if pairs <= room:
+                mip = solve(con, cand, k, exact=not restrict, out=chosen)
+                used += pairs
+                break
+        if mip is None:
+            continue
+        runs.append(mip)
+        if mip.cost < greedy - 1e-9:
+            # rebuilt rather than DELETE + INSERT: DuckDB 2.0 trips an internal assertion
+            # ("dict-surviving cache") when a later query scans a table changed that way
+            con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE {asg} AS
+                SELECT a.pid, a.mask FROM {asg} a JOIN {pat} p ON p.pid = a.pid
+                WHERE NOT (p.s = {s} AND p.n < {k})
+                UNION ALL SELECT pid, mask FROM {chosen}"""
+            )
+            replaced.add(s)
+        con.execute(f"DROP TABLE IF EXISTS {chosen}")
+    con.execute(f"DROP TABLE IF EXISTS {cand}")
+    result.strata, result.mip_strata = len(strata), len(runs)
+    if runs:
+        result.mip = MipResult(
+            cost=sum(r.cost for r in runs),
+            dual_bound=sum(r.dual_bound for r in runs),
+            exact=all(r.exact for r in runs) and len(runs) == len(strata),
+            optimal=all(r.optimal for r in runs),
+            nodes=sum(r.nodes for r in runs),
+            pairs=sum(r.pairs for r in runs),
+        )
+        if result.mip.exact:
+            result.lower_bound = max(result.lower_bound, result.mip.dual_bound)
+    return replaced
+
+
+def budget_for(mode: str) -> int:
+    """Pattern-mask pairs the MIPs of one suppression may take: `auto` keeps to models that
+    solve in seconds, `mip` goes up to the largest model per stratum."""
+    if mode not in ("auto", "mip"):
+        raise ValueError(f"unknown optimisation mode {mode!r}: auto, greedy or mip")
+    return AUTO_PAIRS if mode == "auto" else 10**12
+
+
+def stratum_cost(
+    con: duckdb.DuckDBPyConnection, pat: str, asg: str, n_keys: int, imp: Sequence[float], s: int
+) -> float:
+    return float(
+        con.execute(
+            f"""SELECT coalesce(sum(p.n * ({cost_sql(n_keys, imp, "(a.mask & ~p.mask)")})), 0)
+                FROM {pat} p JOIN {asg} a ON a.pid = p.pid WHERE p.s = {s}"""
+        ).fetchall()[0][0]
     )

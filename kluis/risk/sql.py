@@ -66,3 +66,16 @@ def mask_of(positions: Iterable[int]) -> int:
 
 def names_of(mask: int, keys: Sequence[str]) -> list[str]:
     return [keys[i] for i in bits(mask, len(keys))]
+
+
+def cost_sql(n_keys: int, importance: Sequence[float], bits_sql: str) -> str:
+    """SQL for the cost of suppressing the keys whose bits are set in `bits_sql`."""
+    return " + ".join(
+        f"(CASE WHEN ({bits_sql} & {1 << i}) <> 0 THEN {float(importance[i])} ELSE 0 END)"
+        for i in range(n_keys)
+    )
+
+
+def values_sql(masks: Iterable[int]) -> str:
+    """The masks as a one-column relation lv(m)."""
+    return "(VALUES " + ", ".join(f"({m})" for m in masks) + ") lv(m)"

@@ -38,15 +38,13 @@ from dataclasses import dataclass, field
 import duckdb
 
 from kluis.errors import Refused
+from kluis.risk.bound import lower_bound
 from kluis.risk.frequencies import patterns
-from kluis.risk.sql import bits, klist, masked, same_keys
+from kluis.risk.leftover import CannotReachK, place_leftovers
+from kluis.risk.sql import cost_sql, klist, masked, same_keys, values_sql
 
 #: suppression enumerates key subsets: 2^K masks
 MAX_SUPPRESSION_KEYS = 12
-
-
-class CannotReachK(Refused):
-    """A stratum has fewer than k records: no suppression makes it k-anonymous."""
 
 
 @dataclass
@@ -111,14 +109,6 @@ def _levels(n_keys: int, importance: Sequence[float]) -> list[tuple[float, list[
     return out
 
 
-def _cost_sql(n_keys: int, importance: Sequence[float], new_bits: str) -> str:
-    """SQL for the cost of the bits set in `new_bits`."""
-    return " + ".join(
-        f"(CASE WHEN ({new_bits} & {1 << i}) <> 0 THEN {float(importance[i])} ELSE 0 END)"
-        for i in range(n_keys)
-    )
-
-
 def suppress(
     con: duckdb.DuckDBPyConnection,
     records: str,
@@ -166,18 +156,20 @@ def suppress(
         con.execute(f"SELECT coalesce(sum(n), 0) FROM {rem}").fetchall()[0][0]
     )
     levels = _levels(n_keys, imp)
-    result.lower_bound = _lower_bound(con, pat, n_keys, k, imp, levels, prefix)
+    result.lower_bound = lower_bound(con, pat, n_keys, k, imp, levels, prefix)
     for _, masks in levels:
         if not _remaining(con, rem):
             break
         _level(con, rem, cls, asg, n_keys, k, masks)
     if _remaining(con, rem):
-        _last_resort(con, pat, rem, asg, n_keys, k, imp)
+        place_leftovers(con, pat, rem, asg, n_keys, k, imp)
     _ranges(con, pat, asg, result.assign)
     _tally(con, result, n_keys, imp)
     if optimise != "greedy" and result.unsafe_records:
-        budget = optimal_budget(optimise)
-        if _polish(con, result, pat, asg, n_keys, k, imp, levels, prefix, budget):
+        from kluis.risk import optimal
+
+        budget = optimal.budget_for(optimise)
+        if optimal.polish(con, result, pat, asg, n_keys, k, imp, levels, prefix, budget):
             _ranges(con, pat, asg, result.assign)
             _tally(con, result, n_keys, imp)
     for t in (rem, cls, asg):
@@ -185,105 +177,8 @@ def suppress(
     return result
 
 
-def _polish(
-    con: duckdb.DuckDBPyConnection,
-    result: SuppressionResult,
-    pat: str,
-    asg: str,
-    n_keys: int,
-    k: int,
-    imp: Sequence[float],
-    levels: list[tuple[float, list[int]]],
-    prefix: str,
-    budget: int,
-) -> set[int]:
-    """Improve the greedy masks with a MIP per stratum when its model is small enough
-    (optimal.py), as long as the models together stay within `budget` pattern-mask pairs;
-    returns the strata whose masks the MIP replaced."""
-    from kluis.risk import optimal
-
-    cand, chosen = f"{prefix}_cand", f"{prefix}_mip"
-    strata = [
-        int(r[0])
-        for r in con.execute(f"SELECT DISTINCT s FROM {pat} WHERE n < {k} ORDER BY s").fetchall()
-    ]
-    runs: list[optimal.MipResult] = []
-    replaced: set[int] = set()
-    used = 0
-    for s in strata:
-        greedy = _stratum_cost(con, pat, asg, n_keys, imp, s)
-        mip = None
-        for restrict in (False, True):
-            est = optimal.pair_estimate(
-                con, pat, asg, n_keys, k, imp, levels, restrict=restrict, stratum=s
-            )
-            room = min(optimal.MAX_PAIRS, budget - used)
-            if est > 4 * room:
-                continue
-            pairs = optimal.candidates(
-                con, pat, asg, n_keys, k, imp, cand, restrict=restrict, stratum=s
-            )
-            if pairs <= room:
-                mip = optimal.solve(con, cand, k, exact=not restrict, out=chosen)
-                used += pairs
-                break
-        if mip is None:
-            continue
-        runs.append(mip)
-        if mip.cost < greedy - 1e-9:
-            # rebuilt rather than DELETE + INSERT: DuckDB 2.0 trips an internal assertion
-            # ("dict-surviving cache") when a later query scans a table changed that way
-            con.execute(
-                f"""CREATE OR REPLACE TEMP TABLE {asg} AS
-                SELECT a.pid, a.mask FROM {asg} a JOIN {pat} p ON p.pid = a.pid
-                WHERE NOT (p.s = {s} AND p.n < {k})
-                UNION ALL SELECT pid, mask FROM {chosen}"""
-            )
-            replaced.add(s)
-        con.execute(f"DROP TABLE IF EXISTS {chosen}")
-    con.execute(f"DROP TABLE IF EXISTS {cand}")
-    result.strata, result.mip_strata = len(strata), len(runs)
-    if runs:
-        result.mip = optimal.MipResult(
-            cost=sum(r.cost for r in runs),
-            dual_bound=sum(r.dual_bound for r in runs),
-            exact=all(r.exact for r in runs) and len(runs) == len(strata),
-            optimal=all(r.optimal for r in runs),
-            nodes=sum(r.nodes for r in runs),
-            pairs=sum(r.pairs for r in runs),
-        )
-        if result.mip.exact:
-            result.lower_bound = max(result.lower_bound, result.mip.dual_bound)
-    return replaced
-
-
-def optimal_budget(mode: str) -> int:
-    """Pattern-mask pairs the MIPs of one suppression may take: `auto` keeps to models that
-    solve in seconds, `mip` goes up to the largest model per stratum."""
-    from kluis.risk import optimal
-
-    if mode not in ("auto", "mip"):
-        raise ValueError(f"unknown optimisation mode {mode!r}: auto, greedy or mip")
-    return optimal.AUTO_PAIRS if mode == "auto" else 10**12
-
-
-def _stratum_cost(
-    con: duckdb.DuckDBPyConnection, pat: str, asg: str, n_keys: int, imp: Sequence[float], s: int
-) -> float:
-    return float(
-        con.execute(
-            f"""SELECT coalesce(sum(p.n * ({_cost_sql(n_keys, imp, "(a.mask & ~p.mask)")})), 0)
-                FROM {pat} p JOIN {asg} a ON a.pid = p.pid WHERE p.s = {s}"""
-        ).fetchall()[0][0]
-    )
-
-
 def _remaining(con: duckdb.DuckDBPyConnection, rem: str) -> bool:
     return bool(con.execute(f"SELECT count(*) FROM {rem}").fetchall()[0][0])
-
-
-def _values(masks: Sequence[int]) -> str:
-    return "(VALUES " + ", ".join(f"({m})" for m in masks) + ") lv(m)"
 
 
 def _level(
@@ -297,7 +192,7 @@ def _level(
 ) -> None:
     """Form every class of this cost level that reaches k (see the module doc)."""
     ks = klist(n_keys)
-    lv = _values(masks)
+    lv = values_sql(masks)
     on = lambda a, b: f"{a}.m = {b}.m AND {a}.s = {b}.s AND {same_keys(n_keys, a, b)}"  # noqa: E731
     while True:
         con.execute(
@@ -359,127 +254,6 @@ def _accept(con: duckdb.DuckDBPyConnection, rem: str, cls: str, asg: str, n_keys
     )
 
 
-def _lower_bound(
-    con: duckdb.DuckDBPyConnection,
-    pat: str,
-    n_keys: int,
-    k: int,
-    imp: Sequence[float],
-    levels: list[tuple[float, list[int]]],
-    prefix: str,
-) -> float:
-    """Sum over unsafe patterns of n x the cheapest cost under which the unsafe patterns that
-    agree with it outside the mask (plus records released with exactly that pattern) reach k."""
-    ks = klist(n_keys)
-    unb, uns, lb = f"{prefix}_unb", f"{prefix}_uns", f"{prefix}_lb"
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {uns} AS SELECT pid, s, {ks}, mask, n FROM {pat} "
-        f"WHERE n < {k}"
-    )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {unb} AS SELECT * FROM {uns}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {lb} (pid BIGINT, n BIGINT, cost DOUBLE)")
-    safe = f"(SELECT mask AS m, s, {ks}, n FROM {pat} WHERE n >= {k})"
-    for _, masks in levels:
-        if not _remaining(con, unb):
-            break
-        lv = _values(masks)
-        con.execute(
-            f"""INSERT INTO {lb}
-            WITH pot AS (
-                   SELECT lv.m, a.s, {masked(n_keys, "a.", "lv.m")}, sum(a.n) AS n
-                   FROM {uns} a JOIN {lv} ON (a.mask & ~lv.m) = 0 GROUP BY ALL
-                   UNION ALL SELECT * FROM {safe} sf WHERE sf.m IN (SELECT m FROM {lv})),
-                potg AS (SELECT m, s, {ks}, sum(n) AS n FROM pot GROUP BY ALL),
-                cand AS (SELECT u.pid, u.n AS un, u.mask, lv.m, u.s,
-                                {masked(n_keys, "u.", "lv.m")}
-                         FROM {unb} u JOIN {lv} ON (u.mask & ~lv.m) = 0)
-            SELECT c.pid, any_value(c.un), min({_cost_sql(n_keys, imp, "(c.m & ~c.mask)")})
-            FROM cand c JOIN potg p ON p.m = c.m AND p.s = c.s AND {same_keys(n_keys, "p", "c")}
-            WHERE p.n >= {k} GROUP BY c.pid"""
-        )
-        # a pattern that had missing keys already can become cheaper at a later level (its own
-        # missing keys cost nothing): keep it until every level has been seen; the rest is done
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {unb} AS SELECT * FROM {unb} "
-            f"WHERE NOT (mask = 0 AND pid IN (SELECT pid FROM {lb}))"
-        )
-    total = con.execute(
-        f"""SELECT CAST(coalesce(sum(CAST(n * cost AS DECIMAL(38, 9))), 0) AS DOUBLE)
-            FROM (SELECT pid, any_value(n) AS n, min(cost) AS cost FROM {lb} GROUP BY pid)"""
-    ).fetchall()[0][0]
-    for t in (unb, uns, lb):
-        con.execute(f"DROP TABLE IF EXISTS {t}")
-    return float(total)
-
-
-def _last_resort(
-    con: duckdb.DuckDBPyConnection,
-    pat: str,
-    rem: str,
-    asg: str,
-    n_keys: int,
-    k: int,
-    imp: Sequence[float],
-) -> None:
-    """Place the unsafe patterns no class of unsafe records took at any level (they are fewer
-    than k even with every key suppressed). For each, in key order, the cheapest mask M under
-    which it and whole released classes that agree with it outside M reach k together; those
-    classes move into the new class entirely, so no class is left below k. Classes of unsafe
-    records are tried first; classes that were safe only when nothing else works (fewer than k
-    unsafe records in the stratum), reported as safe_records_suppressed."""
-    ks = klist(n_keys)
-    lv = _values(range(1, 1 << n_keys))
-    cost = _cost_sql(n_keys, imp, "(lv.m & ~c.cm)")
-    agrees = " AND ".join(
-        f"((lv.m & {1 << i}) <> 0 OR c.k{i} IS NOT DISTINCT FROM r.k{i})" for i in range(n_keys)
-    )
-    cur = (
-        f"SELECT p.pid, p.n, p.s, {klist(n_keys, 'p.')}, coalesce(a.mask, p.mask) AS cm, "
-        f"a.pid IS NOT NULL AS placed FROM {pat} p LEFT JOIN {asg} a ON a.pid = p.pid"
-    )
-    while True:
-        left = con.execute(f"SELECT pid, s FROM {rem} ORDER BY s, {ks}, pid LIMIT 1").fetchall()
-        if not left:
-            return
-        pid, s = int(left[0][0]), int(left[0][1])
-        best, safe_ok = None, ""
-        for allow_safe in (False, True):
-            safe_ok = "" if allow_safe else f"AND NOT (c.n >= {k} AND NOT c.placed)"
-            best = con.execute(
-                f"""WITH c AS ({cur} WHERE p.s = {s}),
-                     r AS (SELECT * FROM {pat} WHERE pid = {pid})
-                SELECT lv.m, sum(c.n * ({cost})) AS cost
-                FROM c CROSS JOIN r JOIN {lv} ON (c.cm & ~lv.m) = 0 AND (r.mask & ~lv.m) = 0
-                WHERE {agrees} {safe_ok}
-                GROUP BY lv.m HAVING sum(c.n) >= {k}
-                ORDER BY cost, lv.m LIMIT 1"""
-            ).fetchall()
-            if best:
-                break
-        if not best:  # fewer than k records in the stratum: refused before, cannot happen
-            raise CannotReachK(f"stratum {s}: cannot gather k = {k} records")
-        m = int(best[0][0])
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {asg}_j AS
-            WITH c AS ({cur} WHERE p.s = {s}),
-                 r AS (SELECT * FROM {pat} WHERE pid = {pid}),
-                 lv AS (SELECT {m}::BIGINT AS m)
-            SELECT c.pid FROM c CROSS JOIN r CROSS JOIN lv
-            WHERE (c.cm & ~lv.m) = 0 AND {agrees} {safe_ok}"""
-        )
-        # rebuilt, not updated in place (see _polish on DuckDB's dictionary cache)
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {asg} AS
-            SELECT pid, mask FROM {asg} WHERE pid NOT IN (SELECT pid FROM {asg}_j)
-            UNION ALL SELECT pid, {m}::BIGINT FROM {asg}_j"""
-        )
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {rem} AS SELECT * FROM {rem} "
-            f"WHERE pid NOT IN (SELECT pid FROM {asg}_j)"
-        )
-        con.execute(f"DROP TABLE IF EXISTS {asg}_j")
-
-
 def _ranges(con: duckdb.DuckDBPyConnection, pat: str, asg: str, out: str) -> None:
     """`out` (pid, mask, lo, hi): the released mask of each pattern's records by rank (every
     record of a pattern is released alike; the ranges leave room to split a pattern)."""
@@ -505,7 +279,7 @@ def _tally(
         f"""SELECT coalesce(sum(hi - lo + 1) FILTER (WHERE {new} <> 0), 0)::BIGINT,
                    coalesce(sum(hi - lo + 1) FILTER (WHERE {new} <> 0 AND p.n >= {result.k}),
                             0)::BIGINT,
-                   CAST(coalesce(sum(CAST((hi - lo + 1) * ({_cost_sql(n_keys, imp, new)})
+                   CAST(coalesce(sum(CAST((hi - lo + 1) * ({cost_sql(n_keys, imp, new)})
                                           AS DECIMAL(38, 9))), 0) AS DOUBLE),
                    {per_key}
             FROM {result.assign} r JOIN {result.pattern_table} p ON p.pid = r.pid"""
@@ -534,7 +308,3 @@ def released_masks(
         SELECT rp.rid, a.mask FROM rp JOIN {result.assign} a
              ON a.pid = rp.pid AND rp.rank BETWEEN a.lo AND a.hi"""
     )
-
-
-def mask_keys(mask: int, keys: Sequence[str]) -> list[str]:
-    return [keys[i] for i in bits(mask, len(keys))]
