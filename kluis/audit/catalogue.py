@@ -58,12 +58,20 @@ def register(
         details=dict(details),
     )
     text = json.dumps(asdict(entry), indent=1, sort_keys=True, default=str) + "\n"
+    root = catalogue_dir()
+    if not root.is_dir():
+        root.mkdir(parents=True, mode=0o700)
     write_text(entry.file, text, mode=0o600)
     return entry
 
 
+def remove(entry: Entry) -> None:
+    """Forget an item (it was destroyed; the destruction certificate keeps what it was)."""
+    entry.file.unlink(missing_ok=True)
+
+
 def entries() -> list[Entry]:
-    """Every catalogued item (unreadable records are skipped by name in `problems`)."""
+    """Every catalogued item (a record that cannot be read is skipped; `problems` names it)."""
     root = catalogue_dir()
     out = []
     for f in sorted(root.glob("*.json")) if root.is_dir() else []:
@@ -71,4 +79,16 @@ def entries() -> list[Entry]:
             out.append(Entry(**json.loads(f.read_text(encoding="utf-8"))))
         except (OSError, ValueError, TypeError):
             continue
+    return out
+
+
+def problems() -> list[str]:
+    """Catalogue records that cannot be read (retention status shows them)."""
+    root = catalogue_dir()
+    out = []
+    for f in sorted(root.glob("*.json")) if root.is_dir() else []:
+        try:
+            Entry(**json.loads(f.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError) as exc:
+            out.append(f"{f}: {exc}")
     return out

@@ -6,11 +6,19 @@ Public API:
 - `validate(deliberation, lines, file) -> list[Problem]` — kluis.deliberation.validate
 - `CATALOGUE`, `scheme(name)`, `Scheme` — the coarsening schemes (kluis.deliberation.coarsening)
 - `resolve(source) -> ResolvedSource`, `DERIVED` — variable sources (kluis.deliberation.sources)
-- `check_in_force(d, today, registry)`, `status` — dates (kluis.deliberation.dates)
+- `check_in_force(d, today, registry)`, `status`, `check_within_retention`, `retention_date`,
+  `destruction_due` — dates (kluis.deliberation.dates)
 """
 
 from kluis.deliberation.coarsening import CATALOGUE, Scheme, scheme
-from kluis.deliberation.dates import Status, check_in_force, status
+from kluis.deliberation.dates import (
+    Status,
+    check_in_force,
+    check_within_retention,
+    destruction_due,
+    retention_date,
+    status,
+)
 from kluis.deliberation.errors import DeliberationError, NotInForce, Problem
 from kluis.deliberation.load import find, load, load_dir, parse, problems
 from kluis.deliberation.model import Deliberation
@@ -29,12 +37,15 @@ __all__ = [
     "Status",
     "UnknownSource",
     "check_in_force",
+    "check_within_retention",
+    "destruction_due",
     "find",
     "load",
     "load_dir",
     "parse",
     "problems",
     "resolve",
+    "retention_date",
     "scheme",
     "status",
     "validate",

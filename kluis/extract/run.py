@@ -100,6 +100,7 @@ def run_extract(
     meta = read_meta(warehouse)
     builder = builder_for(d)
     check_target(Path(out))
+    _catalogue(d, path, Path(out), phase, key.fingerprint, meta)
     eng = connect(engine, engine_options, spark_session=spark_session)
     workdir = workdir_for(Path(out))
     try:
@@ -117,7 +118,42 @@ def run_extract(
             workdir=workdir,
         )
         tables = builder(ctx)
-        return write_extract(ctx, tables, Path(out), formats=formats, info=manifest_info(ctx))
+        published = write_extract(ctx, tables, Path(out), formats=formats, info=manifest_info(ctx))
+        _receipt(d, published)
+        return published
     finally:
         eng.close()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _catalogue(
+    d: Deliberation, path: Path, out: Path, phase: str, key: str, meta: dict[str, Any]
+) -> None:
+    """Before any data is written: catalogue OUT (retention finds it, and a killed run's
+    leftovers beside it) and note what this run reads in its audit record."""
+    from kluis.audit import note
+    from kluis.audit.catalogue import register
+
+    register("extract", out, deliberation=d.number, retention=d.retention, phase=phase, key=key)
+    deliberation_hash = hashlib.sha256(path.read_bytes()).hexdigest()
+    note(
+        deliberation=d.number,
+        read={"deliberation": deliberation_hash, "warehouse": str(meta.get("id")), "key": key},
+    )
+
+
+def _receipt(d: Deliberation, published: Published) -> None:
+    """Record the publication in the audit log, signed, with its head beside OUT."""
+    from kluis.audit import note
+    from kluis.audit.heads import receipt_path, write_head
+
+    manifest = hashlib.sha256((published.out / "manifest.json").read_bytes()).hexdigest()
+    label = f"extract {d.number} {published.manifest.get('phase')}"
+    write_head(
+        receipt_path(published.out),
+        label,
+        deliberation=d.number,
+        out=str(published.out),
+        manifest_sha256=manifest,
+    )
+    note(wrote={"manifest": manifest})

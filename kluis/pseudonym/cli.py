@@ -8,7 +8,7 @@ import typer
 import yaml
 from rich.console import Console
 
-from kluis.pseudonym.keystore import KeyStore, KeyStoreError
+from kluis.pseudonym.keystore import KeyStore, KeyStoreError, deliberation_slug
 
 app = typer.Typer(no_args_is_help=True)
 _err = Console(stderr=True)
@@ -44,8 +44,39 @@ def create(deliberation: str = _DELIB, keystore: Path | None = _STORE) -> None:
         key = store.create(_number(deliberation))
     except KeyStoreError as exc:
         raise _fail(exc) from None
+    _record_key(store, key.deliberation, key.fingerprint, deliberation)
     typer.echo(f"created key for {key.deliberation}: fingerprint {key.fingerprint}")
     typer.echo(f"stored in {store.path(key.deliberation)} (mode 0600)")
+
+
+def _record_key(store: KeyStore, slug: str, fp: str, given: str) -> None:
+    """Catalogue the key (retention destroys it with its deliberation's data) and note it in
+    the audit record."""
+    from kluis.audit import note
+    from kluis.audit.catalogue import register
+
+    number = slug.replace("-", "/")
+    retention = None
+    path = Path(given)
+    if path.suffix in {".yaml", ".yml"}:
+        try:
+            retention = str(yaml.safe_load(path.read_text(encoding="utf-8")).get("retention"))
+        except (OSError, yaml.YAMLError, AttributeError):
+            retention = None
+    register("key", store.path(slug), deliberation=number, retention=retention, fingerprint=fp)
+    note(deliberation=number, wrote={"key": fp})
+
+
+@app.command("release-key")
+def release_key(keystore: Path | None = _STORE) -> None:
+    """Create the steward's Ed25519 signing key (releases, audit checkpoints, destruction
+    certificates). Prints only where the public key is and its fingerprint."""
+    from kluis.access.signing import create, paths
+
+    store = KeyStore(keystore)
+    key = create(store.root)
+    typer.echo(f"created the steward's signing key: fingerprint {key.fingerprint}")
+    typer.echo(f"public key (publish it with releases): {paths(store.root)[1]}")
 
 
 @app.command()
@@ -78,4 +109,7 @@ def destroy(
         fp = store.destroy(number)
     except KeyStoreError as exc:
         raise _fail(exc) from None
+    from kluis.audit import note
+
+    note(deliberation=deliberation_slug(number).replace("-", "/"), destroyed={"key": fp})
     typer.echo(f"destroyed key {fp} ({path})")

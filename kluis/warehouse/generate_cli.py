@@ -42,8 +42,12 @@ def generate_command(
     seed: int = typer.Option(1, "--seed", min=0, help="Same seed, same bytes."),
 ) -> None:
     """Generate a synthetic, calibrated warehouse: every table of the schema, year by year."""
+    from kluis.audit import note
+    from kluis.audit.catalogue import register
+
     err = Console(stderr=True)
     first_last = parse_years(years)
+    register("warehouse", out, persons=persons, years=years, seed=seed)  # before: leftovers too
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -65,5 +69,6 @@ def generate_command(
         except GenerateError as exc:
             err.print(f"[red]error:[/] {exc}")
             raise typer.Exit(2) from None
+    note(wrote={"warehouse": meta["id"]})
     rows = ", ".join(f"{k} {v:,}" for k, v in meta["rows"].items())
     Console().print(f"warehouse {meta['id']} written to {out} ({rows})")
