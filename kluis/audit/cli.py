@@ -42,7 +42,7 @@ def audit_verify(
 
     path = log or default_log_path()
     key = load_public(public_key) if public_key else default_public(keystore_dir())
-    heads = known_heads() + [read_head(p, explicit=True) for p in against]
+    heads = known_heads(key) + [read_head(p, explicit=True) for p in against]
     report = verify_log(path, public_key=key, heads=heads)
     signers = ", ".join(sorted(report.signers)) or "-"
     typer.echo(

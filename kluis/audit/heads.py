@@ -142,9 +142,11 @@ def read_head(path: Path | str, *, explicit: bool = False) -> Head:
     return head_from(data, str(file), explicit=explicit)
 
 
-def known_heads() -> list[Head]:
-    """Every head kluis published from this home: in catalogued extracts, bundles and requests,
-    and in destruction certificates. A head file that is there but unreadable is a failure."""
+def known_heads(public_key: Any = None) -> list[Head]:
+    """Every head kluis published from this home: beside or in catalogued extracts, bundles
+    and requests, and in destruction certificates (their own head, and the receipts of the
+    extracts they destroyed). A head file that is there but unreadable is a failure, and so is
+    a certificate whose signature does not verify with `public_key` (when given)."""
     from kluis.audit.catalogue import entries
     from kluis.home import certificates_dir
 
@@ -154,9 +156,38 @@ def known_heads() -> list[Head]:
             if file.is_file():
                 heads.append(_known(file))
     cert_dir = certificates_dir()
-    if cert_dir.is_dir():
-        for file in sorted(cert_dir.glob("*.json")):
-            heads.append(_known(file))
+    for file in sorted(cert_dir.glob("*.json")) if cert_dir.is_dir() else []:
+        heads += certificate_heads(file, public_key)
+    return heads
+
+
+def certificate_heads(file: Path, public_key: Any = None) -> list[Head]:
+    """The heads a destruction certificate holds; AuditError when it was changed (its
+    signature fails) or cannot be read."""
+    from kluis.access.signing import verify_b64
+    from kluis.audit.record import canonical
+
+    try:
+        cert = json.loads(file.read_text(encoding="utf-8"))
+        assert isinstance(cert, dict) and "head" in cert
+    except (OSError, UnicodeDecodeError, ValueError, AssertionError):
+        raise AuditError(
+            f"{file}: not a readable destruction certificate", kind="damaged"
+        ) from None
+    if public_key is not None:
+        body = {k: v for k, v in cert.items() if k != "signature"}
+        if not verify_b64(public_key, cert.get("signature"), canonical(body).encode("utf-8")):
+            raise AuditError(
+                f"{file}: bad signature: the destruction certificate does not verify with the "
+                "steward's key (it was changed or signed by another key)",
+                kind="bad signature",
+            )
+    try:
+        heads = [head_from(cert["head"], f"{file} (certificate)")]
+        for i, h in enumerate(cert.get("heads") or []):
+            heads.append(head_from(h, f"{file} (receipt {i + 1} of a destroyed item)"))
+    except BadInput as exc:
+        raise AuditError(f"{exc}: it was changed or damaged", kind="damaged") from None
     return heads
 
 
