@@ -30,9 +30,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "retention": ("kluis.retention.cli:app", "What is kept until when; destroy at the date."),
 }
 
-#: commands that read the audit log itself: they must run when the log is damaged (they are
-#: recorded when the log can be written)
-_BEST_EFFORT_LOG = frozenset({"audit"})
+#: commands that examine the audit log itself: they run when the log is damaged, and are
+#: recorded after they ran (when the log can be written), not before
+_DEFERRED_LOG = frozenset({"audit"})
 
 
 def _load(name: str) -> click.Command:
@@ -65,7 +65,7 @@ def _guard(command: click.Command, path: tuple[str, ...]) -> None:
         from kluis.access.commands import authorize
 
         argv = ctx.find_root().meta.get("kluis.argv", [])
-        audit.command_started(_path, argv, best_effort=path[0] in _BEST_EFFORT_LOG)
+        audit.command_started(_path, argv, deferred=path[0] in _DEFERRED_LOG)
         authorize(_path, ctx.params)
         return _original(ctx)
 

@@ -56,3 +56,11 @@ def _kluis_home_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["KLUIS_AUDIT_LOG"] = str(home / "audit.jsonl")
     # the account running the tests is the steward; role tests write users files of their own
     Users(home / "users.yaml").add(current_account(), "steward", password="steward-password")
+    # the steward's signing key, as `kluis keys release-key` makes it (its creation certified)
+    from kluis.access.signing import create
+    from kluis.audit import AuditLog
+
+    key = create(home / "keys")
+    log = AuditLog(home / "audit.jsonl")
+    log.append("keys release-key", event="event", fingerprint=key.fingerprint)
+    log.checkpoint(key, reason="signing key created")

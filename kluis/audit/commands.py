@@ -25,6 +25,7 @@ class _Running:
     path: str
     argv: list[str]
     start: dict | None
+    deferred: bool = False  # recorded once, at its end (the audit commands)
     notes: dict[str, Any] = field(default_factory=dict)
 
 
@@ -55,18 +56,16 @@ def running() -> bool:
     return _running is not None
 
 
-def command_started(path: str, argv: list[str], *, best_effort: bool = False) -> dict | None:
+def command_started(path: str, argv: list[str], *, deferred: bool = False) -> dict | None:
     """Append the start record of `kluis PATH` (argv as typed). Raises AuditError (the command
-    must not run) when the log cannot be written, unless `best_effort` (the audit commands,
-    which must run on a damaged log to diagnose it): then nothing is recorded."""
+    must not run) when the log cannot be written. `deferred` (the audit commands, which must
+    run on a damaged log to diagnose it, and should not add to the log they are examining):
+    nothing now, one record at the end if the log can be written then."""
     global _running
-    try:
+    start = None
+    if not deferred:
         start = AuditLog(default_log_path()).append(path, event="start", argv=list(argv))
-    except AuditError:
-        if not best_effort:
-            raise
-        start = None
-    _running = _Running(path=path, argv=list(argv), start=start)
+    _running = _Running(path=path, argv=list(argv), start=start, deferred=deferred)
     return start
 
 
@@ -78,22 +77,41 @@ def command_ended(
     record with its argv."""
     global _running
     run, _running = _running, None
-    if run is not None and run.start is None:
-        return None  # a best-effort command on a damaged log
-    notes = dict(run.notes) if run is not None else {}
-    details: dict[str, Any] = {"exit_code": exit_code, "error": _error_class(error)}
+    if run is not None and run.deferred:
+        try:
+            return _end(run.path, exit_code, error, {}, list(run.argv), dict(run.notes))
+        except AuditError:
+            return None  # the log it examined is damaged: nothing more to say there
+    return _end(
+        run.path if run is not None else (path or "kluis"),
+        exit_code,
+        error,
+        {} if run is None or run.start is None else {"started": run.start["seq"]},
+        list(argv or []) if run is None else None,
+        {} if run is None else dict(run.notes),
+    )
+
+
+def _end(
+    path: str,
+    exit_code: int,
+    error: BaseException | None,
+    link: dict,
+    argv: list[str] | None,
+    notes: dict[str, Any],
+) -> dict:
+    """Append an end record and, when the steward's key is readable, a signed checkpoint."""
+    details: dict[str, Any] = {"exit_code": exit_code, "error": _error_class(error), **link}
     if error is not None and exit_code != 0:
         details["message"] = str(error).splitlines()[0][:500] if str(error) else ""
-    if run is not None and run.start is not None:
-        details["started"] = run.start["seq"]
-    else:
-        details["argv"] = list(argv or [])
+    if argv is not None:
+        details["argv"] = argv
     deliberation = notes.pop("deliberation", None)
     merged = {(f"note_{k}" if k in _RESERVED else k): v for k, v in notes.items()}
     merged.update(details)
     log = AuditLog(default_log_path())
     rec = log.append(
-        run.path if run is not None else (path or "kluis"),
+        path,
         event="end",
         deliberation=None if deliberation is None else str(deliberation),
         sync=True,

@@ -291,6 +291,15 @@ def _check_heads(
                     else "its last records were cut"
                 ),
             )
+        if hashes[head.seq] != head.hash and _written_after(log, head):
+            raise _fail(
+                log,
+                head.seq + 1,
+                "rolled back",
+                f"{head.source} ({head.time}) certifies record {head.seq} as "
+                f"{head.hash[:12]}…, but the log has a record written after that there: an "
+                "older copy of the log was put back and written on since",
+            )
         if hashes[head.seq] != head.hash:
             raise _fail(
                 log,
@@ -300,6 +309,18 @@ def _check_heads(
                 f"{hashes[head.seq][:12]}…: records up to line {head.seq + 1} were rewritten",
             )
         report.heads += 1
+
+
+def _written_after(log: AuditLog, head: Head) -> bool:
+    """Whether the log's record at the head's position is younger than the head (error path:
+    reads the file)."""
+    for number, raw in log.lines():
+        if number == head.seq + 1:
+            try:
+                return str(parse_line(raw.rstrip(b"\n"))["time"]) > head.time
+            except ValueError:
+                return False
+    return False
 
 
 def verify_log(
@@ -337,7 +358,7 @@ def verify_log(
             "the log has no signed checkpoint although the steward's signing key exists: "
             "its checkpoints were removed or the log was replaced",
         )
-    after = report.records - 1 - max(report.last_signed_seq, -1) if report.signed else 0
+    after = report.records - (report.last_signed_line or 0) if report.signed else 0
     if report.signed and after > 0:
         report.notes.append(
             f"{after} record(s) after the last signed checkpoint (line "
