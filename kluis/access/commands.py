@@ -29,6 +29,7 @@ COMMAND_ACTIONS: dict[str, str] = {
     "enclave run": "enclave.run",
     "review": "review.serve",
     "review serve": "review.serve",
+    "review decide": "review.decide",
     "release": "release",
     "release verify": "public",  # anyone may check a bundle's signature
     "retention status": "retention.status",

@@ -31,6 +31,12 @@ class Home:
 
 @pytest.fixture
 def home(tmp_path, monkeypatch) -> Home:
+    from argon2 import PasswordHasher
+
+    # cheap argon2 parameters: these tests add many users; the hash format is the same
+    monkeypatch.setattr(
+        "kluis.access.users._hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
     root = tmp_path / "home"
     monkeypatch.setenv("KLUIS_HOME", str(root))
     monkeypatch.setenv("KLUIS_AUDIT_LOG", str(root / "audit.jsonl"))
