@@ -181,7 +181,7 @@ class AuditLog:
             raise self._damaged(
                 start, f"the last line is not an audit record: {exc}", kind
             ) from None
-        if not intact(rec):
+        if not intact(rec, raw):
             raise self._damaged(
                 start, "the last record was changed after it was written", "changed"
             )

@@ -108,6 +108,9 @@ def parse_line(raw: bytes) -> dict:
     return rec
 
 
-def intact(rec: dict) -> bool:
-    """True when the record's stated hash is the hash of its content."""
+def intact(rec: dict, raw: bytes | None = None) -> bool:
+    """True when the record's stated hash is the hash of its content and, given the line it was
+    read from, that line is exactly as kluis writes it (no reformatting, no duplicate keys)."""
+    if raw is not None and raw != canonical(rec).encode("utf-8"):
+        return False
     return record_hash(rec) == rec["hash"]

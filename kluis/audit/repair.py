@@ -41,7 +41,7 @@ def _sound_end(log: AuditLog, fd: int) -> tuple[int, dict | None]:
         raw = os.pread(fd, stop - start, start)
         try:
             rec = parse_line(raw)
-            if intact(rec) and stop < end:  # complete and sound
+            if intact(rec, raw) and stop < end:  # complete and sound
                 return end, rec
         except ValueError:
             pass

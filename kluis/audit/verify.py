@@ -188,6 +188,14 @@ def _scan(log: AuditLog, public_key: object | None, report: Report) -> list[str]
                 f"record {rec['seq']} was changed after it was written (its hash does not "
                 "match its content)",
             )
+        if not intact(rec, raw[:-1]):
+            raise _fail(
+                log,
+                number,
+                "changed",
+                f"record {rec['seq']} is not written as kluis writes it (reformatted or keys "
+                "repeated): the line was rewritten",
+            )
         if rec["seq"] != len(hashes) or rec["prev"] != prev:
             raise _chain_break(log, number, rec, len(hashes), prev, prev_prev)
         hashes.append(rec["hash"])

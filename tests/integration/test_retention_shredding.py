@@ -17,8 +17,16 @@ DELIBERATION = "deliberations/26-104.yaml"
 
 def _extract(home, warehouse: Path, out: Path) -> None:  # noqa: F811
     code, output = home.kluis(
-        "extract", DELIBERATION, "--warehouse", warehouse, "--phase", "development",
-        "--out", out, "--today", "2026-11-22",
+        "extract",
+        DELIBERATION,
+        "--warehouse",
+        warehouse,
+        "--phase",
+        "development",
+        "--out",
+        out,
+        "--today",
+        "2026-11-22",
     )
     assert code == 0, output
 

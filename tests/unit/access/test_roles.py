@@ -65,8 +65,16 @@ def test_researcher_refusal_happens_before_anything_is_written(home, as_role, tm
 
 
 CHECKER_REFUSED = [
-    ("extract", "deliberations/26-104.yaml", "--warehouse", "wh", "--phase", "development",
-     "--out", "o"),
+    (
+        "extract",
+        "deliberations/26-104.yaml",
+        "--warehouse",
+        "wh",
+        "--phase",
+        "development",
+        "--out",
+        "o",
+    ),
     ("keys", "create", "26/104"),
     ("retention", "enforce"),
     ("users", "remove", "boss"),
@@ -126,8 +134,17 @@ def test_bootstrap_only_the_first_steward_for_this_account(home, tmp_path, monke
     _refused(home, "users", "add", me, "--role", "checker", "--password-stdin")
     _refused(home, "users", "add", "eve", "--role", "steward", "--password-stdin")
     assert not users.exists()
-    code, out = home.kluis("users", "add", "first", "--role", "steward", "--account", me,
-                           "--password-stdin", input="s3cret\n")
+    code, out = home.kluis(
+        "users",
+        "add",
+        "first",
+        "--role",
+        "steward",
+        "--account",
+        me,
+        "--password-stdin",
+        input="s3cret\n",
+    )
     assert code == 0, out
     user = Users(users).get("first")
     assert user is not None and user.account == me and user.check_password("s3cret")
@@ -136,17 +153,28 @@ def test_bootstrap_only_the_first_steward_for_this_account(home, tmp_path, monke
 
 
 def test_users_add_list_remove(home):
-    code, out = home.kluis("users", "add", "anna", "--role", "checker", "--password-stdin",
-                           input="pw1\n")
+    code, out = home.kluis(
+        "users", "add", "anna", "--role", "checker", "--password-stdin", input="pw1\n"
+    )
     assert code == 0, out
     code, out = home.kluis("users", "list", "--json")
     assert '"name": "anna", "role": "checker", "account": "anna"' in out
     assert "argon2" not in out
-    code, out = home.kluis("users", "add", "anna2", "--role", "checker", "--account", "anna",
-                           "--password-stdin", input="pw\n")
+    code, out = home.kluis(
+        "users",
+        "add",
+        "anna2",
+        "--role",
+        "checker",
+        "--account",
+        "anna",
+        "--password-stdin",
+        input="pw\n",
+    )
     assert code == 2 and "already user 'anna'" in out
-    code, out = home.kluis("users", "add", "bob", "--role", "boss", "--password-stdin",
-                           input="pw\n")
+    code, out = home.kluis(
+        "users", "add", "bob", "--role", "boss", "--password-stdin", input="pw\n"
+    )
     assert code == 2
     code, out = home.kluis("users", "add", "bob", "--role", "checker")
     assert code == 2 and "--password-stdin" in out  # no terminal to ask on

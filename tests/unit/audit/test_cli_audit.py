@@ -146,7 +146,10 @@ def test_show_filters_by_deliberation_actor_action_and_time(home, tmp_path, monk
     assert {r["action"] for r in rows} == {"keys create"}
     assert {r["event"] for r in rows} == {"start", "end"}  # the start inherits its end's
     code, out = home.kluis("audit", "show", "--action", "keys", "--json")
-    assert {json.loads(x)["action"] for x in out.splitlines()} == {"keys create", "keys release-key"}
+    assert {json.loads(x)["action"] for x in out.splitlines()} == {
+        "keys create",
+        "keys release-key",
+    }
     code, out = home.kluis("audit", "show", "--actor", "nobody", "--json")
     assert code == 0 and out == ""
     code, out = home.kluis("audit", "show", "--until", "2000-01-01", "--json")

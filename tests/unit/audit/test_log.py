@@ -1,15 +1,13 @@
 """The log file: appends chained and numbered, read from the tail only, failing closed."""
 
-import json
 import os
 import stat
 
 import pytest
 
 from kluis.access import Users, current_account
-from kluis.audit import AuditError, AuditLog
-from kluis.audit import headfile
-from kluis.audit.record import GENESIS, record_hash
+from kluis.audit import AuditError, AuditLog, headfile
+from kluis.audit.record import GENESIS, canonical, record_hash
 
 
 def _log(tmp_path):
@@ -99,11 +97,17 @@ def test_an_interrupted_append_is_not_mistaken_for_tampering(tmp_path):
     a = log.append("a")
     b = log.append("b")
     # killed after announcing record 2, before writing it: the log ends at b
-    headfile.write(log.path, headfile.HeadState(headfile.Position(1, b["hash"]), headfile.Position(2, "f" * 64)))
+    headfile.write(
+        log.path,
+        headfile.HeadState(headfile.Position(1, b["hash"]), headfile.Position(2, "f" * 64)),
+    )
     assert log.append("c")["seq"] == 2
     # killed after writing a record, before confirming it: the log ends at the pending record
     c = log.head()
-    headfile.write(log.path, headfile.HeadState(headfile.Position(1, b["hash"]), headfile.Position(2, c["hash"])))
+    headfile.write(
+        log.path,
+        headfile.HeadState(headfile.Position(1, b["hash"]), headfile.Position(2, c["hash"])),
+    )
     assert log.append("d")["seq"] == 3
     assert log.verify() == 4 and a["seq"] == 0
 
@@ -115,7 +119,7 @@ def test_a_record_kluis_did_not_write_stops_every_append(tmp_path):
     forged = {**last, "seq": 2, "action": "forged", "prev": last["hash"]}
     forged["hash"] = record_hash(forged)
     with open(log.path, "a") as fh:
-        fh.write(json.dumps(forged) + "\n")
+        fh.write(canonical(forged) + "\n")
     with pytest.raises(AuditError, match="inserted: records 2..2 were not written by kluis") as exc:
         log.append("c")
     assert exc.value.kind == "inserted"
@@ -127,7 +131,9 @@ def test_a_cut_log_stops_every_append(tmp_path):
         log.append("step", n=i)
     lines = log.path.read_text().splitlines(keepends=True)
     log.path.write_text("".join(lines[:2]))
-    with pytest.raises(AuditError, match="cut: the log ends at record 1 but kluis last wrote record 3"):
+    with pytest.raises(
+        AuditError, match="cut: the log ends at record 1 but kluis last wrote record 3"
+    ):
         log.append("x")
 
 

@@ -326,3 +326,12 @@ def test_log_written_by_the_real_commands_is_consistent(home):
     _commands(home, 1)
     records = list(AuditLog(home.log).entries())
     assert [r["seq"] for r in records] == list(range(len(records)))
+
+
+def test_a_line_rewritten_with_the_same_content_is_caught(home):
+    _commands(home, 1)
+    lines = home.log.read_text().splitlines(keepends=True)
+    lines[2] = json.dumps(json.loads(lines[2]), indent=None) + "\n"  # spaces after separators
+    home.log.write_text("".join(lines))
+    kind, line, text = _broken(home)
+    assert (kind, line) == ("changed", 3) and "reformatted" in text

@@ -149,8 +149,14 @@ def test_dry_run_destroys_nothing(home, store):
 
 
 def test_from_the_day_a_later_deliberation_ends_it(home, store):
-    _deliberation(store["registry"], "29/001", date="2029-01-10", effective="2029-02-01",
-                  ends='["26/104"]', retention="2034-12-31")
+    _deliberation(
+        store["registry"],
+        "29/001",
+        date="2029-01-10",
+        effective="2029-02-01",
+        ends='["26/104"]',
+        retention="2034-12-31",
+    )
     code, _ = _enforce(home, "2029-01-31")
     assert code == 0 and store["items"]["26-104-full"].exists()
     code, out = _enforce(home, "2029-02-01")
@@ -159,8 +165,14 @@ def test_from_the_day_a_later_deliberation_ends_it(home, store):
 
 
 def test_an_extension_by_a_later_deliberation_is_honoured(home, store):
-    _deliberation(store["registry"], "32/001", date="2032-05-01", effective="2032-06-01",
-                  extends='["26/104"]', retention="2035-12-31")
+    _deliberation(
+        store["registry"],
+        "32/001",
+        date="2032-05-01",
+        effective="2032-06-01",
+        extends='["26/104"]',
+        retention="2035-12-31",
+    )
     doc = _status(home, "2032-12-31")
     full = next(i for i in doc["items"] if i["path"].endswith("26-104-full"))
     assert (full["retention"], full["extended_by"], full["due"]) == ("2035-12-31", "32/001", None)
@@ -171,16 +183,30 @@ def test_an_extension_by_a_later_deliberation_is_honoured(home, store):
 
 
 def test_an_extension_decided_too_late_is_not(home, store):
-    _deliberation(store["registry"], "33/001", date="2033-02-01", effective="2033-03-01",
-                  extends='["26/104"]', retention="2035-12-31")
+    _deliberation(
+        store["registry"],
+        "33/001",
+        date="2033-02-01",
+        effective="2033-03-01",
+        extends='["26/104"]',
+        retention="2035-12-31",
+    )
     code, _ = _enforce(home, "2033-01-01")
     assert code == 0 and not store["items"]["26-104-full"].exists()
 
 
 def test_extract_refuses_a_deliberation_past_its_retention_date(home, tmp_path):
     code, out = home.kluis(
-        "extract", "deliberations/24-074.yaml", "--warehouse", tmp_path / "wh", "--phase",
-        "full", "--out", tmp_path / "o", "--today", "2028-01-01",
+        "extract",
+        "deliberations/24-074.yaml",
+        "--warehouse",
+        tmp_path / "wh",
+        "--phase",
+        "full",
+        "--out",
+        tmp_path / "o",
+        "--today",
+        "2028-01-01",
     )
     assert code != 0 and "retention date 2027-12-31 has passed" in " ".join(out.split())
     assert not (tmp_path / "o").exists()
@@ -190,7 +216,10 @@ def _kill_run(home, today: str, point: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "KLUIS_TEST_KILL_AT": point}
     return subprocess.run(
         [sys.executable, "-m", "kluis.cli", "retention", "enforce", "--today", today],
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
