@@ -70,6 +70,11 @@ def remove(entry: Entry) -> None:
     entry.file.unlink(missing_ok=True)
 
 
+def forget(kind: str, path: Path | str) -> None:
+    """Forget the item of `kind` at `path` (e.g. a key destroyed by hand)."""
+    (catalogue_dir() / _file_name(kind, Path(path).absolute())).unlink(missing_ok=True)
+
+
 def entries() -> list[Entry]:
     """Every catalogued item (a record that cannot be read is skipped; `problems` names it)."""
     root = catalogue_dir()

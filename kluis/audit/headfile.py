@@ -51,15 +51,9 @@ def _pos(obj: object) -> Position | None:
     raise ValueError("bad position")
 
 
-def read(log: Path) -> HeadState | None:
-    """The head file's state; None when there is none. AuditError when it is damaged."""
-    path = head_path(log)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise AuditError(f"{path}: cannot read the audit head file ({exc.strerror})") from None
+def _parse(raw: bytes, path: Path) -> HeadState | None:
+    if not raw.strip():
+        return None  # missing, or created empty by an append that then stopped
     try:
         data = json.loads(raw.decode("utf-8"))
         return HeadState(_pos(data["last"]), _pos(data.get("pending")))
@@ -71,17 +65,53 @@ def read(log: Path) -> HeadState | None:
         ) from None
 
 
-def write(log: Path, state: HeadState) -> None:
-    """Rewrite the head file in place (the caller holds the log's lock)."""
+def read(log: Path) -> HeadState | None:
+    """The head file's state; None when there is none. AuditError when it is damaged."""
+    path = head_path(log)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise AuditError(f"{path}: cannot read the audit head file ({exc.strerror})") from None
+    return _parse(raw, path)
 
+
+def _encode(state: HeadState) -> bytes:
     def enc(p: Position | None) -> dict | None:
         return None if p is None else {"seq": p.seq, "hash": p.hash}
 
     body = json.dumps({"last": enc(state.last), "pending": enc(state.pending)})
-    data = body.encode("ascii").ljust(SIZE - 1, b" ") + b"\n"
+    return body.encode("ascii").ljust(SIZE - 1, b" ") + b"\n"
+
+
+class Open:
+    """The head file held open for one append (the caller holds the log's lock)."""
+
+    def __init__(self, log: Path) -> None:
+        self.path = head_path(log)
+        try:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise AuditError(
+                f"{self.path}: cannot open the audit head file ({exc.strerror})"
+            ) from None
+
+    def read(self) -> HeadState | None:
+        return _parse(os.pread(self.fd, 4 * SIZE, 0), self.path)
+
+    def write(self, state: HeadState) -> None:
+        os.pwrite(self.fd, _encode(state), 0)
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def write(log: Path, state: HeadState) -> None:
+    """Rewrite the head file in place (the caller holds the log's lock)."""
     fd = os.open(head_path(log), os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        os.pwrite(fd, data, 0)
+        os.pwrite(fd, _encode(state), 0)
     finally:
         os.close(fd)
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import hashlib
+import json
 import os
 import stat
 from collections.abc import Iterator
@@ -32,10 +34,10 @@ from kluis.audit.record import (
     canonical,
     intact,
     parse_line,
-    record_hash,
 )
 
 CHUNK = 64 * 1024
+TAIL = 4096  # a record is a few hundred bytes: one read of the tail usually holds it
 MAX_LINE = 4 * 1024 * 1024  # a record is a few hundred bytes; a "line" longer than this is junk
 
 REPAIR_HINT = (
@@ -105,17 +107,19 @@ class AuditLog:
 
     @contextmanager
     def _locked(self, *, create: bool) -> Iterator[int]:
-        """The log opened for appending under an exclusive lock."""
-        self._refuse_non_file()
-        parent = self.path.parent
-        if not parent.exists():
-            parent.mkdir(parents=True, mode=0o700)
+        """The log opened for appending under an exclusive lock (no stat before the open: a
+        directory or a missing parent is found by the open itself)."""
         flags = os.O_RDWR | os.O_APPEND | (os.O_CREAT if create else 0)
         try:
             fd = os.open(self.path, flags, 0o600)
         except IsADirectoryError:
             self._refuse_non_file()
             raise
+        except FileNotFoundError:
+            if self.path.parent.exists() or not create:
+                raise
+            self.path.parent.mkdir(parents=True, mode=0o700)
+            fd = os.open(self.path, flags, 0o600)
         except OSError as exc:
             raise AuditError(
                 f"audit log {self.path}: cannot open it for appending ({exc.strerror})",
@@ -123,6 +127,8 @@ class AuditLog:
             ) from None
         try:
             st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise AuditError(f"audit log {self.path} is not a regular file", kind="damaged")
             if stat.S_IMODE(st.st_mode) & 0o077 and st.st_uid == os.getuid():
                 os.fchmod(fd, 0o600)  # the log says who did what: its owner's eyes only
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -146,9 +152,13 @@ class AuditLog:
         size = os.fstat(fd).st_size
         if size == 0:
             return None
-        if os.pread(fd, 1, size - 1) != b"\n":
+        tail = os.pread(fd, min(size, TAIL), size - min(size, TAIL))
+        if not tail.endswith(b"\n"):
             start = self._line_start(fd, size)
             raise self._damaged(start, "the last line is incomplete (a torn write)", "torn")
+        i = tail.rfind(b"\n", 0, len(tail) - 1)
+        if i >= 0 or len(tail) == size:  # the whole last line is in the tail
+            return size - len(tail) + i + 1, tail[i + 1 : -1]
         start = self._line_start(fd, size - 1)
         return start, os.pread(fd, size - 1 - start, start)
 
@@ -187,9 +197,8 @@ class AuditLog:
             )
         return rec
 
-    def _check_head(self, last: dict | None) -> None:
+    def _check_head(self, last: dict | None, state: HeadState | None) -> None:
         """Fail closed unless the log ends where kluis last left it (or mid-append)."""
-        state = headfile.read(self.path)
         pos = _position(last)
         if state is None:
             if last is None:
@@ -289,23 +298,28 @@ class AuditLog:
 
     def _append(self, fields: dict, details: Any, *, sync: bool) -> dict:
         with self._locked(create=True) as fd:
-            last = self.last_record(fd)
-            self._check_head(last)
-            rec: dict[str, Any] = {
-                "seq": 0 if last is None else last["seq"] + 1,
-                "time": now(),
-                **fields,
-                "details": details(last),
-                "prev": GENESIS if last is None else last["hash"],
-            }
-            rec = _normalised(rec)
-            rec["hash"] = record_hash(rec)
-            line = (canonical(rec) + "\n").encode("utf-8")
-            headfile.write(self.path, HeadState(_position(last), _position(rec)))
-            _write_all(fd, line)
-            if sync:
-                os.fdatasync(fd)
-            headfile.write(self.path, HeadState(_position(rec)))
+            head = headfile.Open(self.path)
+            try:
+                last = self.last_record(fd)
+                self._check_head(last, head.read())
+                body: dict[str, Any] = {
+                    "seq": 0 if last is None else last["seq"] + 1,
+                    "time": now(),
+                    **fields,
+                    "details": details(last),
+                    "prev": GENESIS if last is None else last["hash"],
+                }
+                text = canonical(body)
+                rec = json.loads(text)  # as it will read back: tuples are lists, paths text
+                rec["hash"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+                line = (canonical(rec) + "\n").encode("utf-8")
+                head.write(HeadState(_position(last), _position(rec)))
+                _write_all(fd, line)
+                if sync:
+                    os.fdatasync(fd)
+                head.write(HeadState(_position(rec)))
+            finally:
+                head.close()
         return rec
 
     def head(self) -> dict | None:
@@ -363,11 +377,3 @@ class AuditLog:
         from kluis.audit.verify import verify_log
 
         return verify_log(self.path).records
-
-
-def _normalised(rec: dict) -> dict:
-    """The record as it will read back from JSON (tuples become lists, paths text), so the hash
-    computed now is the hash verify computes later."""
-    import json
-
-    return json.loads(canonical(rec))

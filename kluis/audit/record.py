@@ -111,6 +111,12 @@ def parse_line(raw: bytes) -> dict:
 def intact(rec: dict, raw: bytes | None = None) -> bool:
     """True when the record's stated hash is the hash of its content and, given the line it was
     read from, that line is exactly as kluis writes it (no reformatting, no duplicate keys)."""
-    if raw is not None and raw != canonical(rec).encode("utf-8"):
+    if raw is None:
+        return record_hash(rec) == rec["hash"]
+    if raw != canonical(rec).encode("utf-8"):
         return False
-    return record_hash(rec) == rec["hash"]
+    # canonical form: the body hashed is the line without its (last) "hash" member, the one
+    # that follows "event"; nothing after it (prev, role, seq, time) can hold that text
+    marker = b',"hash":"' + rec["hash"].encode("ascii") + b'"'
+    before, found, after = raw.rpartition(marker)
+    return bool(found) and hashlib.sha256(before + after).hexdigest() == rec["hash"]

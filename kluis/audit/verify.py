@@ -180,15 +180,15 @@ def _scan(log: AuditLog, public_key: object | None, report: Report) -> list[str]
             if str(exc) == "blank line":
                 raise _fail(log, number, "inserted", "a blank line was inserted") from None
             raise _fail(log, number, "damaged", f"not an audit record: {exc}") from None
-        if not intact(rec):
-            raise _fail(
-                log,
-                number,
-                "changed",
-                f"record {rec['seq']} was changed after it was written (its hash does not "
-                "match its content)",
-            )
         if not intact(rec, raw[:-1]):
+            if not intact(rec):
+                raise _fail(
+                    log,
+                    number,
+                    "changed",
+                    f"record {rec['seq']} was changed after it was written (its hash does not "
+                    "match its content)",
+                )
             raise _fail(
                 log,
                 number,

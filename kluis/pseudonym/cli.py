@@ -110,6 +110,8 @@ def destroy(
     except KeyStoreError as exc:
         raise _fail(exc) from None
     from kluis.audit import note
+    from kluis.audit.catalogue import forget
 
+    forget("key", path)
     note(deliberation=deliberation_slug(number).replace("-", "/"), destroyed={"key": fp})
     typer.echo(f"destroyed key {fp} ({path})")
