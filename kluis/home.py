@@ -62,3 +62,17 @@ def certificates_dir() -> Path:
 def retention_dir() -> Path:
     """$KLUIS_HOME/retention: the journal of a destruction in progress (resumed if killed)."""
     return home() / "retention"
+
+
+def private_dir(path: Path) -> Path:
+    """Create `path` and any missing parent with mode 0700 (kluis state is its owner's only;
+    `mkdir(parents=True, mode=...)` would give the parents the default mode)."""
+    path = Path(path)
+    missing = []
+    p = path
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        d.mkdir(mode=0o700, exist_ok=True)
+    return path

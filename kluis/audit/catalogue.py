@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from kluis.atomic import write_text
-from kluis.home import catalogue_dir
+from kluis.home import catalogue_dir, private_dir
 
 KINDS = ("warehouse", "key", "extract", "request", "release", "history", "risk-report")
 
@@ -58,9 +58,7 @@ def register(
         details=dict(details),
     )
     text = json.dumps(asdict(entry), indent=1, sort_keys=True, default=str) + "\n"
-    root = catalogue_dir()
-    if not root.is_dir():
-        root.mkdir(parents=True, mode=0o700)
+    private_dir(catalogue_dir())
     write_text(entry.file, text, mode=0o600)
     return entry
 

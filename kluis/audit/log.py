@@ -118,7 +118,9 @@ class AuditLog:
         except FileNotFoundError:
             if self.path.parent.exists() or not create:
                 raise
-            self.path.parent.mkdir(parents=True, mode=0o700)
+            from kluis.home import private_dir
+
+            private_dir(self.path.parent)
             fd = os.open(self.path, flags, 0o600)
         except OSError as exc:
             raise AuditError(
@@ -131,6 +133,10 @@ class AuditLog:
                 raise AuditError(f"audit log {self.path} is not a regular file", kind="damaged")
             if stat.S_IMODE(st.st_mode) & 0o077 and st.st_uid == os.getuid():
                 os.fchmod(fd, 0o600)  # the log says who did what: its owner's eyes only
+            if st.st_size == 0:  # a new log: its directory is private too
+                parent = os.stat(self.path.parent)
+                if stat.S_IMODE(parent.st_mode) & 0o077 and parent.st_uid == os.getuid():
+                    os.chmod(self.path.parent, 0o700)
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield fd
         finally:

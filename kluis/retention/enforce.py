@@ -50,9 +50,10 @@ class Outcome:
 
 
 def _write_journal(journal: dict) -> None:
+    from kluis.home import private_dir
+
     path = _journal_path()
-    if not path.parent.is_dir():
-        path.parent.mkdir(parents=True, mode=0o700)
+    private_dir(path.parent)
     write_text(path, json.dumps(journal, indent=1, sort_keys=True) + "\n", mode=0o600)
 
 
@@ -173,10 +174,9 @@ def _certify(journal: dict) -> Path:
     cert["signature"] = key.sign_b64(canonical(cert).encode("utf-8"))
     stamp = journal["started"].replace(":", "").replace("-", "").replace(".", "")
     name = f"destruction-{'_'.join(n.replace('/', '-') for n in numbers)}-{stamp}.json"
-    root = certificates_dir()
-    if not root.is_dir():
-        root.mkdir(parents=True, mode=0o700)
-    path = root / name
+    from kluis.home import private_dir
+
+    path = private_dir(certificates_dir()) / name
     write_text(path, json.dumps(cert, indent=1, sort_keys=True) + "\n", mode=0o644)
     return path
 
@@ -220,6 +220,9 @@ def enforce(today: dt.date, deliberations: Path | None = None, *, dry_run: bool 
         raise Refused(
             f"a destruction needs the steward's signing key for its certificate: {exc}"
         ) from None
+    from kluis.home import private_dir
+
+    private_dir(journal_path.parent)
     with locked(journal_path):
         resumed = journal_path.is_file()
         if resumed:
