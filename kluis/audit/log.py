@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import hashlib
-import json
 import os
 import stat
 from collections.abc import Iterator
@@ -32,8 +31,9 @@ from kluis.audit.record import (
     GENESIS,
     AuditError,
     canonical,
-    intact,
+    hash_of_line,
     parse_line,
+    with_hash,
 )
 
 CHUNK = 64 * 1024
@@ -43,6 +43,10 @@ MAX_LINE = 4 * 1024 * 1024  # a record is a few hundred bytes; a "line" longer t
 REPAIR_HINT = (
     "see what is wrong with `kluis audit verify`, then run `kluis audit repair` (it keeps the "
     "damaged bytes and records the repair) or restore the log from a backup"
+)
+RESTORE_HINT = (
+    "nothing runs until it is resolved: see `kluis audit verify`, then restore the log and its "
+    "head file from a backup"
 )
 
 
@@ -197,7 +201,7 @@ class AuditLog:
             raise self._damaged(
                 start, f"the last line is not an audit record: {exc}", kind
             ) from None
-        if not intact(rec, raw):
+        if hash_of_line(raw, rec["hash"]) != rec["hash"]:
             raise self._damaged(
                 start, "the last record was changed after it was written", "changed"
             )
@@ -222,20 +226,20 @@ class AuditLog:
             raise AuditError(
                 f"audit log {self.path}:{ends + 2}: cut: the log ends at record {ends} but kluis "
                 f"last wrote record {wrote} (head file): records were cut or an older copy was "
-                f"put back; {REPAIR_HINT}",
+                f"put back; {RESTORE_HINT}",
                 kind="cut",
                 line=ends + 2,
             )
         if ends > wrote:
             raise AuditError(
                 f"audit log {self.path}:{wrote + 2}: inserted: records {wrote + 1}..{ends} were "
-                f"not written by kluis (it last wrote record {wrote}); {REPAIR_HINT}",
+                f"not written by kluis (it last wrote record {wrote}); {RESTORE_HINT}",
                 kind="inserted",
                 line=wrote + 2,
             )
         raise AuditError(
             f"audit log {self.path}:{ends + 1}: changed: the last record is not the one kluis "
-            f"wrote; {REPAIR_HINT}",
+            f"wrote; {RESTORE_HINT}",
             kind="changed",
             line=ends + 1,
         )
@@ -316,9 +320,8 @@ class AuditLog:
                     "prev": GENESIS if last is None else last["hash"],
                 }
                 text = canonical(body)
-                rec = json.loads(text)  # as it will read back: tuples are lists, paths text
-                rec["hash"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
-                line = (canonical(rec) + "\n").encode("utf-8")
+                rec = {**body, "hash": hashlib.sha256(text.encode("utf-8")).hexdigest()}
+                line = (with_hash(text, rec["hash"]) + "\n").encode("utf-8")
                 head.write(HeadState(_position(last), _position(rec)))
                 _write_all(fd, line)
                 if sync:

@@ -115,8 +115,22 @@ def intact(rec: dict, raw: bytes | None = None) -> bool:
         return record_hash(rec) == rec["hash"]
     if raw != canonical(rec).encode("utf-8"):
         return False
-    # canonical form: the body hashed is the line without its (last) "hash" member, the one
-    # that follows "event"; nothing after it (prev, role, seq, time) can hold that text
-    marker = b',"hash":"' + rec["hash"].encode("ascii") + b'"'
+    return hash_of_line(raw, rec["hash"]) == rec["hash"]
+
+
+def hash_of_line(raw: bytes, stated: str) -> str | None:
+    """The hash of a canonical line's body: the line without its "hash" member (the one that
+    follows "event"; nothing after it — prev, role, seq, time — can hold that text). None when
+    the line has no such member."""
+    marker = b',"hash":"' + stated.encode("ascii") + b'"'
     before, found, after = raw.rpartition(marker)
-    return bool(found) and hashlib.sha256(before + after).hexdigest() == rec["hash"]
+    return hashlib.sha256(before + after).hexdigest() if found else None
+
+
+def with_hash(body_text: str, hash_: str) -> str:
+    """The canonical line of a record from the canonical text of its body and its hash: the
+    "hash" member goes just before "prev" (sorted keys), the last `,"prev":"` in the text."""
+    before, found, after = body_text.rpartition(',"prev":"')
+    assert found, "a record body always has prev"
+    return f'{before},"hash":"{hash_}","prev":"{after}'
+

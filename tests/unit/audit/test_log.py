@@ -1,9 +1,12 @@
 """The log file: appends chained and numbered, read from the tail only, failing closed."""
 
+import json
 import os
 import stat
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kluis.access import Users, current_account
 from kluis.audit import AuditError, AuditLog, headfile
@@ -144,3 +147,26 @@ def test_a_deleted_log_stops_every_append(tmp_path):
     with pytest.raises(AuditError) as exc:
         log.append("b")
     assert exc.value.kind == "cut"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["prev", "hash", "a", 'q"uote', "é", "event"]),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+            lambda inner: st.lists(inner, max_size=3)
+            | st.dictionaries(st.sampled_from(["prev", "hash", "x"]), inner, max_size=3),
+            max_leaves=6,
+        ),
+        max_size=4,
+    )
+)
+def test_any_details_are_written_canonically_and_verify(tmp_path_factory, details):
+    log = AuditLog(tmp_path_factory.mktemp("p") / "audit.jsonl")
+    rec = log.append("x", **{f"d_{k}": v for k, v in details.items()})
+    log.append("y", **{f"d_{k}": v for k, v in details.items()})
+    raw = log.path.read_bytes().splitlines()[0]
+    assert raw == canonical(json.loads(raw)).encode()
+    assert json.loads(raw)["hash"] == rec["hash"] == record_hash(json.loads(raw))
+    assert log.verify() == 2
