@@ -3,7 +3,10 @@
 Each stage contributes its own command group, registered below by module path and loaded only
 when it is used, so `kluis --help` and `kluis deliberation check` do not import pandas, SciPy or
 the disclosure engine. Every `KluisError` is printed as one line on stderr and mapped to its exit
-code (see kluis.errors); every command is written to the audit log with its outcome.
+code (see kluis.errors). Every command, once its arguments are parsed and before it runs, is
+written to the audit log and checked against the acting user's role (kluis.access.commands:
+one rule per command path, a command without one is refused); its outcome is written after it.
+`--help` is neither checked nor recorded.
 """
 
 from __future__ import annotations
@@ -128,7 +131,13 @@ def _record_end(audit_commands, argv: list[str], exc: BaseException | None) -> N
     try:
         audit_commands.command_ended(code, exc, path=" ".join(argv[:1]), argv=argv)
     except AuditError as failed:
-        if exc is None or not isinstance(exc, KluisError):
+        if exc is None:
+            raise AuditError(
+                f"the command ran, but its outcome could not be recorded: {failed}",
+                kind=failed.kind,
+                line=failed.line,
+            ) from None
+        if not isinstance(exc, KluisError):
             raise
         _print_error(KluisError(f"the outcome was not recorded: {failed}"))
 
