@@ -133,4 +133,3 @@ def with_hash(body_text: str, hash_: str) -> str:
     before, found, after = body_text.rpartition(',"prev":"')
     assert found, "a record body always has prev"
     return f'{before},"hash":"{hash_}","prev":"{after}'
-

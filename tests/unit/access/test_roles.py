@@ -206,3 +206,19 @@ def test_every_command_has_a_role_rule():
 def test_a_command_without_a_rule_is_refused():
     with pytest.raises(NotPermitted, match="has no role rule"):
         action_of("newgroup newcommand")
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        (b"\xff\xfe not utf-8", "cannot read the users file"),
+        (b"users: [\n", "cannot read the users file"),
+        (b"a: &a [x, x]\nb: &b [*a, *a]\nusers: [*b]\n", "aliases are not allowed"),
+        (b"users:\n  - name: x\n    role: admin\n", "users[0]: needs a name and a role"),
+    ],
+)
+def test_a_damaged_users_file_refuses_every_command_naming_it(home, text, says):
+    (home.root / "users.yaml").write_bytes(text)
+    code, out = home.kluis("deliberation", "check", "deliberations/26-104.yaml")
+    assert code == 2 and out.count("\n") == 1
+    assert "users.yaml" in out and says in out

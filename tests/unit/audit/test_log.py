@@ -155,8 +155,10 @@ def test_a_deleted_log_stops_every_append(tmp_path):
         st.sampled_from(["prev", "hash", "a", 'q"uote', "é", "event"]),
         st.recursive(
             st.none() | st.booleans() | st.integers() | st.text(max_size=12),
-            lambda inner: st.lists(inner, max_size=3)
-            | st.dictionaries(st.sampled_from(["prev", "hash", "x"]), inner, max_size=3),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(st.sampled_from(["prev", "hash", "x"]), inner, max_size=3)
+            ),
             max_leaves=6,
         ),
         max_size=4,
