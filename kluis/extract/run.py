@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from kluis.deliberation import Deliberation, check_in_force, load
+from kluis.deliberation import Deliberation, check_in_force, check_within_retention, load
 from kluis.engine import EngineOptions, connect
 from kluis.extract.context import PHASES, Builder, ExtractContext
 from kluis.extract.delivery.publish import Published, check_target, workdir_for, write_extract
@@ -96,6 +96,7 @@ def run_extract(
     path = Path(deliberation_path)
     d = load(path)
     check_in_force(d, today or dt.date.today(), registry)
+    check_within_retention(d, today or dt.date.today(), registry)  # the retention day itself
     key = KeyStore(keystore).load(d.number)
     meta = read_meta(warehouse)
     builder = builder_for(d)

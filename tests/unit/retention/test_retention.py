@@ -195,7 +195,14 @@ def test_an_extension_decided_too_late_is_not(home, store):
     assert code == 0 and not store["items"]["26-104-full"].exists()
 
 
-def test_extract_refuses_a_deliberation_past_its_retention_date(home, tmp_path):
+@pytest.mark.parametrize(
+    ("today", "says"),
+    [
+        ("2028-01-01", "retention date 2027-12-31 has passed"),
+        ("2027-12-31", "retention date 2027-12-31 has come"),  # due for destruction that day
+    ],
+)
+def test_extract_refuses_a_deliberation_at_or_past_its_retention_date(home, tmp_path, today, says):
     code, out = home.kluis(
         "extract",
         "deliberations/24-074.yaml",
@@ -206,9 +213,9 @@ def test_extract_refuses_a_deliberation_past_its_retention_date(home, tmp_path):
         "--out",
         tmp_path / "o",
         "--today",
-        "2028-01-01",
+        today,
     )
-    assert code != 0 and "retention date 2027-12-31 has passed" in " ".join(out.split())
+    assert code != 0 and says in " ".join(out.split())
     assert not (tmp_path / "o").exists()
 
 
