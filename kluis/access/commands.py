@@ -21,6 +21,7 @@ from kluis.errors import NotPermitted
 COMMAND_ACTIONS: dict[str, str] = {
     "warehouse": "warehouse",  # generate, validate, profile, nbb-list: identified data
     "deliberation": "public",  # check, show: deliberations are public texts
+    "deliberation register": "registry",  # what is in force and until when: the steward's
     "keys": "keys",  # create, show, destroy, release-key
     "extract": "extract",
     "tables": "tables",  # protect: small cell analysis of tables (full data: never a researcher)

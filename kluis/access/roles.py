@@ -20,6 +20,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "public": _ALL,  # read public things: deliberation texts, a release's signature
     "warehouse": frozenset({"steward"}),  # the warehouse holds identified persons
     "keys": frozenset({"steward"}),
+    "registry": frozenset({"steward"}),  # which deliberations are in force, ended, extended
     "extract": frozenset({"steward"}),
     "read-full": frozenset({"steward"}),  # full-phase data outside the enclave
     "risk": frozenset({"steward", "checker"}),

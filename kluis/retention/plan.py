@@ -1,8 +1,9 @@
 """What is kept until when: every catalogued item with its deliberation's retention date.
 
-The date comes from the deliberation registry (`$KLUIS_HOME/deliberations`, or --deliberations),
-so a later deliberation that extends it, or one that ends it, is taken into account; for a
-deliberation missing from the registry, from the date recorded when the item was written.
+The date comes from the deliberation registry (`$KLUIS_HOME/deliberations`, or --deliberations;
+refused when it cannot be read), so a later deliberation that extends it, or one that ends it,
+is taken into account; for a deliberation missing from the registry, from the date recorded when
+the item was written.
 Keys in the key store are listed even when nothing catalogued them: crypto-shredding must not
 depend on the catalogue being complete.
 """
@@ -75,11 +76,11 @@ class Plan:
 
 
 def _registry(directory: Path | None) -> dict:
-    from kluis.deliberation import load_dir
-    from kluis.home import deliberations_dir
+    """The registry of deliberations; refuses when it cannot be read (an extension or an
+    ending unknown could destroy too early or keep too long)."""
+    from kluis.deliberation.registry import load_registry
 
-    root = directory or deliberations_dir()
-    return load_dir(root) if root.is_dir() else {}
+    return load_registry(directory)
 
 
 def _date(text: str | None) -> dt.date | None:

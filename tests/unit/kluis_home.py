@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +44,10 @@ def home(tmp_path, monkeypatch) -> Home:
     for name in ("KLUIS_KEYSTORE", "KLUIS_USERS", "KLUIS_DELIBERATIONS"):
         monkeypatch.delenv(name, raising=False)
     Users(root / "users.yaml").add(current_account(), "steward", password="pw")
+    registry = root / "deliberations"  # the shipped deliberations, as `make demo` registers them
+    registry.mkdir()
+    for file in sorted(Path("deliberations").glob("*.yaml")):
+        shutil.copyfile(file, registry / file.name)
     h = Home(root, CliRunner())
     code, out = h.kluis("keys", "release-key")
     assert code == 0, out

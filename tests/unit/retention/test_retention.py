@@ -38,10 +38,7 @@ def _deliberation(registry: Path, number: str, **changes: str) -> None:
 def store(home, tmp_path):
     """26/104 with both extracts, a request, a release history, a released bundle and its key;
     24/074 with an extract and a key (another date)."""
-    registry = home.root / "deliberations"
-    registry.mkdir()
-    for name in ("26-104.yaml", "24-074.yaml"):
-        (registry / name).write_text((SOURCE / name).read_text())
+    registry = home.root / "deliberations"  # the home fixture registered the shipped ones
     data = tmp_path / "data"
     items = {}
     for kind, name, number in [
