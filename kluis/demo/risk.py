@@ -16,20 +16,9 @@ from kluis.demo.context import Demo
 DELIBERATION = "deliberations/26-104.yaml"
 
 
-def _ensure_steward() -> None:
-    """A fresh demo machine has no users file: make this OS account its first steward, as
-    `kluis users add ACCOUNT --role steward` would (an existing file is left as it is)."""
-    from kluis.access import Users, current_account
-
-    users = Users()
-    if not users.exists():
-        users.add(current_account(), "steward", password="demo-steward")
-
-
 def run(demo: Demo) -> list[str]:
     ex = demo.out / "extracts"
     out = demo.out / "risk" / "26-104-development"
-    _ensure_steward()
     demo.kluis(
         "26/104 phase 1: re-identification risk per year and over the years, suppressed to k",
         [

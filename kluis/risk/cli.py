@@ -71,11 +71,10 @@ def risk(
     threads: int = typer.Option(2, "--threads", help="DuckDB threads."),
 ) -> None:
     """Measure the re-identification risk of a table (and lower it) before it leaves."""
-    from kluis.access import require
     from kluis.risk import recode as recoding
     from kluis.risk.run import Options, run_risk
 
-    require("risk")
+    # who may run it is checked centrally (kluis.access.commands: `risk` -> action "risk")
     if optimise not in ("auto", "mip", "greedy"):
         raise BadInput(f"--optimise {optimise!r}: choose auto, mip or greedy")
     opts = Options(
