@@ -179,7 +179,7 @@ def test_bad_files_are_one_line(tmp_path: Path) -> None:
     )
 
 
-def test_only_a_steward_measures_risk(tmp_path: Path, monkeypatch) -> None:
+def test_a_researcher_may_not_measure_risk(tmp_path: Path, monkeypatch) -> None:
     from kluis.access import Users, current_account
 
     home = tmp_path / "home"
@@ -191,7 +191,7 @@ def test_only_a_steward_measures_risk(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("KLUIS_AUDIT_LOG", str(home / "audit.jsonl"))
     result = kluis("risk", TESTDATA, "--keys", "sex", "--out", tmp_path / "o")
     assert result.exit_code == 3, result.output
-    assert "may not risk" in result.output
+    assert "may not run `kluis risk`" in result.output
     assert not (tmp_path / "o").exists()
 
 
