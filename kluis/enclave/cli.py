@@ -38,6 +38,12 @@ def run_cmd(
     processes: int = typer.Option(64, "--processes", help="Sandbox process limit."),
     file_size: str = typer.Option("2G", "--file-size", help="Largest file the sandbox writes."),
     disk: str = typer.Option("4G", "--disk", help="Most the sandbox may write in all."),
+    deliberations: Path | None = typer.Option(
+        None,
+        "--deliberations",
+        help="Registry of deliberations [default: $KLUIS_DELIBERATIONS, else "
+        "$KLUIS_HOME/deliberations].",
+    ),
     no_sandbox: bool = typer.Option(
         False, "--no-sandbox", help="Development runs only: run without bubblewrap (warned)."
     ),
@@ -60,7 +66,12 @@ def run_cmd(
         file_bytes=_bytes(file_size, "--file-size"),
         outbox_bytes=_bytes(disk, "--disk"),
     )
-    options = RunOptions(today=day, limits=limits, isolation="none" if no_sandbox else "auto")
+    options = RunOptions(
+        today=day,
+        limits=limits,
+        isolation="none" if no_sandbox else "auto",
+        deliberations=deliberations,
+    )
     result = run_project(project, extract, out, user=user, options=options)
     for w in result.warnings:
         typer.echo(f"warning: {w}", err=True)

@@ -44,7 +44,7 @@ class RunOptions:
     check_seconds: float = (
         8 * 3600.0
     )  # all checks of a run (a sandbox asks for 500 outputs at most)
-    deliberations: Path | None = None  # registry directory (default: kluis.deliberation's)
+    deliberations: Path | None = None  # registry ($KLUIS_DELIBERATIONS, $KLUIS_HOME/deliberations)
 
 
 @dataclass
@@ -83,14 +83,14 @@ def environment() -> dict[str, str]:
     }
 
 
-def _deliberation(number: str, registry: Path | None):
-    from kluis.deliberation import find, load
+def _deliberation(number: str, directory: Path | None):
+    """The registered file of deliberation `number`, the deliberation, and the registry."""
+    from kluis.deliberation import load
+    from kluis.deliberation.registry import find, load_registry
 
-    try:
-        path = find(number, registry)
-    except FileNotFoundError as exc:
-        raise Refused(f"deliberation {number}: {exc}") from None
-    return path, load(path)
+    registry = load_registry(directory)  # refused when it cannot be read: "in force" fails closed
+    path = find(number, directory)
+    return path, load(path), registry
 
 
 def _rules_info(d, path: Path) -> dict:
@@ -169,7 +169,7 @@ def run_project(
     options: RunOptions | None = None,
 ) -> RunResult:
     """Run the project on the extract; write and publish the output request at `out`."""
-    from kluis.deliberation import check_in_force
+    from kluis.deliberation.dates import check_in_force, check_within_retention
 
     options = options or RunOptions()
     out = Path(out).absolute()
@@ -186,8 +186,9 @@ def run_project(
             f"not permitted: {user.name} is not a researcher of project {project.spec.name} "
             f"({project.path / PROJECT_FILE})"
         )
-    d_path, d = _deliberation(project.spec.deliberation, options.deliberations)
-    check_in_force(d, options.today)
+    d_path, d, registry = _deliberation(project.spec.deliberation, options.deliberations)
+    check_in_force(d, options.today, registry)
+    retention = check_within_retention(d, options.today, registry)
     check_verifies(extract_dir)
     extract = load_extract(extract_dir, d)
     audit.note(extract_manifest_sha256=extract.manifest_sha256, phase=extract.phase)
@@ -294,11 +295,11 @@ def run_project(
         if executor is not None:
             executor.close()
         shutil.rmtree(work, ignore_errors=True)
-    _register(out, request, d)
+    _register(out, request, d, retention)
     return RunResult(out, request, warnings)
 
 
-def _register(out: Path, request: OutputRequest, d) -> None:
+def _register(out: Path, request: OutputRequest, d, retention: dt.date) -> None:
     from kluis.audit.catalogue import register
 
     digest = sha256_of(out / REQUEST_FILE)

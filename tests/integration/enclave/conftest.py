@@ -51,9 +51,12 @@ def enclave_extracts(small_warehouse: Path, tmp_path_factory: pytest.TempPathFac
 
 @pytest.fixture(scope="module")
 def enclave_home(tmp_path_factory: pytest.TempPathFactory):
-    """A fresh KLUIS_HOME (users copied: the test account is the steward) for one module."""
+    """A fresh KLUIS_HOME for one module: the session's users (the test account is the steward)
+    and deliberation registry, and no release history of other tests."""
     home = tmp_path_factory.mktemp("enclave-home")
-    shutil.copy(Path(os.environ["KLUIS_HOME"]) / "users.yaml", home / "users.yaml")
+    session = Path(os.environ["KLUIS_HOME"])
+    shutil.copy(session / "users.yaml", home / "users.yaml")
+    shutil.copytree(session / "deliberations", home / "deliberations")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("KLUIS_HOME", str(home))
         mp.setenv("KLUIS_AUDIT_LOG", str(home / "audit.jsonl"))
@@ -78,6 +81,19 @@ def enclave_run(project: Path, extract: Path, out: Path, *extra: str) -> tuple[i
         ],
     )
     return result.exit_code, result.output
+
+
+def run_records(home: Path) -> list[dict]:
+    """The end record of every `kluis enclave run` in the audit log: its details, and the
+    deliberation the log keeps beside them."""
+    import json
+
+    records = [json.loads(x) for x in (home / "audit.jsonl").read_text().splitlines()]
+    return [
+        {**r["details"], "deliberation": r.get("deliberation")}
+        for r in records
+        if r.get("action") == "enclave run" and r.get("event") == "end"
+    ]
 
 
 def write_project(root: Path, deliberation: str, files: dict[str, str], name: str = "t") -> Path:

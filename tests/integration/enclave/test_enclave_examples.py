@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -11,7 +10,7 @@ import pytest
 from kluis.audit.catalogue import entries
 from kluis.enclave.outputs import sha256_of
 from kluis.enclave.request import load_request, resolve
-from tests.integration.enclave.conftest import EXAMPLES, enclave_run
+from tests.integration.enclave.conftest import EXAMPLES, enclave_run, run_records
 
 pytestmark = pytest.mark.xdist_group("enclave")
 
@@ -86,9 +85,7 @@ def test_python_and_sql_give_the_same_tables(requests):
 def test_requests_are_catalogued_and_audited(requests, enclave_home):
     catalogued = {Path(e.path) for e in entries() if e.kind == "request"}
     assert {target for _, _, target in requests.values()} <= catalogued
-    log = [json.loads(x) for x in (enclave_home / "audit.jsonl").read_text().splitlines()]
-    outcomes = [r["details"] for r in log if r["action"] == "outcome"]
-    ran = [d for d in outcomes if d.get("request")]
+    ran = [d for d in run_records(enclave_home) if d.get("request")]
     assert len(ran) == len(CASES)
     for d in ran:
         assert d["exit_code"] == 0 and len(d["extract_manifest_sha256"]) == 64

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 import kluis.enclave.run as enclave_run_module
 from kluis.access import Users, current_account
 from kluis.enclave.request import load_request
-from tests.integration.enclave.conftest import enclave_run, write_project
+from tests.integration.enclave.conftest import enclave_run, run_records, write_project
 
 pytestmark = pytest.mark.xdist_group("enclave")
 
@@ -27,8 +26,7 @@ def project(tmp_path_factory) -> Path:
 
 
 def _last_outcome(home: Path) -> dict:
-    log = [json.loads(x) for x in (home / "audit.jsonl").read_text().splitlines()]
-    return [r for r in log if r["action"] == "outcome"][-1]["details"]
+    return run_records(home)[-1]
 
 
 def test_extract_of_another_deliberation(project, enclave_extracts, enclave_home, tmp_path):
@@ -85,7 +83,7 @@ def test_a_checker_may_not_run(project, enclave_extracts, tmp_path, monkeypatch)
     Users(users).add("carla", "checker", password="pw", account=current_account())
     monkeypatch.setenv("KLUIS_USERS", str(users))
     code, text = enclave_run(project, enclave_extracts["26-104-full"], tmp_path / "r")
-    assert code == 3 and "may not enclave.run" in text
+    assert code == 3 and "may not run `kluis enclave run`" in text
 
 
 def test_an_existing_request_is_never_overwritten(project, enclave_extracts, tmp_path):

@@ -7,7 +7,6 @@ and the host itself (a listener that must never see a connection, files that mus
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from kluis.enclave.request import load_request
-from tests.integration.enclave.conftest import enclave_run, write_project
+from tests.integration.enclave.conftest import enclave_run, run_records, write_project
 
 pytestmark = pytest.mark.xdist_group("enclave")
 
@@ -142,14 +141,14 @@ def hostile(enclave_extracts, enclave_home, tmp_path_factory):
     logs = {
         run["entry"]: (root / "request" / run["log"]).read_text() for run in req.sandbox["runs"]
     }
-    audit = [json.loads(x) for x in (enclave_home / "audit.jsonl").read_text().splitlines()]
+    audit = run_records(enclave_home)
     return {
         "code": code,
         "text": text,
         "request": req,
         "events": events,
         "logs": logs,
-        "audit": audit[-1]["details"],
+        "audit": audit[-1],
         "listener": listener,
         "outside": outside,
         "extract": extract,
