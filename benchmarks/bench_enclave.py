@@ -152,15 +152,22 @@ def _extract() -> Path:
         KeyStore(keys).create("26/104")
     print(f"extracting 26/104 (full) from {warehouse} ...", flush=True)
     run_extract(REPO / "deliberations" / "26-104.yaml", warehouse, "full", target,
-                keystore=keys, today=dt.date.fromisoformat(TODAY))  # fmt: skip
+                keystore=keys, today=dt.date.fromisoformat(TODAY),
+                deliberations=_home() / "deliberations")  # fmt: skip
     return target
 
 
 def _home() -> Path:
+    """bench-out/enclave/home: a KLUIS_HOME whose steward is this account, with the shipped
+    deliberations registered."""
     from kluis.access import Users, current_account
 
     home = OUT / "home"
     home.mkdir(parents=True, exist_ok=True)
+    registry = home / "deliberations"
+    registry.mkdir(exist_ok=True)
+    for file in sorted((REPO / "deliberations").glob("*.yaml")):
+        shutil.copyfile(file, registry / file.name)
     users = Users(home / "users.yaml")
     if users.by_account(current_account()) is None:
         users.add("bench-steward", "steward", password="bench", account=current_account())
@@ -181,7 +188,8 @@ def main() -> dict:
     extract = _extract()
     rows = json.loads((extract / "manifest.json").read_text())["rows"]["table1_next"]
     env = dict(os.environ, KLUIS_HOME=str(_home()))
-    env.pop("KLUIS_AUDIT_LOG", None)
+    for name in ("KLUIS_AUDIT_LOG", "KLUIS_USERS", "KLUIS_DELIBERATIONS", "KLUIS_KEYSTORE"):
+        env.pop(name, None)
     load_before = os.getloadavg()
     work = OUT / "plain"
     shutil.rmtree(work, ignore_errors=True)
