@@ -153,6 +153,7 @@ def build_table(ctx: BuildContext, job: TableJob) -> Output:
         pt = checks.protect(data, spec)
         watch.lap("protect")
         members = checks.members(data, spec)
+        watch.lap("members")
         findings = ctx.history.audit(pt, members)
         pt.history_findings = findings
         watch.lap("history")
