@@ -13,11 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 from kluis.cli import app
-from tests.unit.risk.helpers import DATA, TESTDATA_KEYS
+from tests.unit.risk.helpers import TESTDATA_KEYS, reference_fk, survey_like
 
 ROOT = Path(__file__).resolve().parents[3]
 DELIBERATION = ROOT / "deliberations" / "26-104.yaml"
-TESTDATA = DATA / "testdata.csv"
 KEYS = ",".join(TESTDATA_KEYS)
 
 
@@ -34,11 +33,16 @@ def _one_line_error(result, code: int, text: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def testdata_report(tmp_path_factory) -> Path:
+def survey_csv(tmp_path_factory) -> Path:
+    return survey_like(tmp_path_factory.mktemp("survey") / "survey.csv")
+
+
+@pytest.fixture(scope="module")
+def testdata_report(tmp_path_factory, survey_csv: Path) -> Path:
     out = tmp_path_factory.mktemp("r") / "report"
     result = kluis(
         "risk",
-        TESTDATA,
+        survey_csv,
         "--keys",
         KEYS,
         "--weight",
@@ -57,11 +61,13 @@ def testdata_report(tmp_path_factory) -> Path:
     return out
 
 
-def test_report_holds_the_measures(testdata_report: Path) -> None:
+def test_report_holds_the_measures(survey_csv: Path, testdata_report: Path) -> None:
     body = json.loads((testdata_report / "risk.json").read_text())
     assert body["records"] == 4580
     assert set(body["k_violations"]) == {"2", "3", "5"}
-    assert body["k_violations"]["3"] == 281
+    fk, _ = reference_fk(pd.read_csv(survey_csv), TESTDATA_KEYS)  # independent brute force
+    for k in (2, 3, 5):
+        assert body["k_violations"][str(k)] == int((fk < k).sum())
     assert body["household_expected_reidentifications"] > body["expected_reidentifications"]
     assert body["l_diversity"]["sensitive"] == "hhcivil"
     assert body["settings"]["Fk"] == "sum of the sampling weights"
@@ -73,21 +79,23 @@ def test_report_holds_the_measures(testdata_report: Path) -> None:
     assert "ori_hid" not in json.dumps(body["after_suppression"])
 
 
-def test_suppressed_table_is_k_anonymous_and_otherwise_unchanged(testdata_report: Path) -> None:
+def test_suppressed_table_is_k_anonymous_and_otherwise_unchanged(
+    survey_csv: Path, testdata_report: Path
+) -> None:
     body = json.loads((testdata_report / "risk.json").read_text())
-    original = pd.read_csv(TESTDATA)
+    original = pd.read_csv(survey_csv)
     released = pd.read_parquet(testdata_report / body["protected_table"])
     assert list(released.columns) == list(original.columns)
     assert len(released) == len(original)
     others = [c for c in original.columns if c not in TESTDATA_KEYS]
     pd.testing.assert_frame_equal(released[others], original[others], check_dtype=False)
     keys = list(TESTDATA_KEYS)
-    nulls = released[keys].isna()
+    nulls = released[keys].isna() & original[keys].notna()  # suppressed, not missing before
     assert int(nulls.to_numpy().sum()) == body["suppressions"]["total"]
     assert body["suppressions"]["per_key"] == {k: int(nulls[k].sum()) for k in keys}
     shown = released[keys].astype(object).where(released[keys].notna(), "-")
     assert (shown.groupby(keys)[keys[0]].transform("size") >= 3).all()
-    kept = ~nulls.any(axis=1)
+    kept = ~released[keys].isna().any(axis=1)
     pd.testing.assert_frame_equal(
         released.loc[kept, keys], original.loc[kept, keys], check_dtype=False
     )
@@ -102,13 +110,13 @@ def test_report_is_registered_in_the_catalogue(testdata_report: Path) -> None:
     assert any(Path(e.path) == testdata_report.absolute() for e in entries)
 
 
-def test_same_input_same_bytes(tmp_path: Path) -> None:
+def test_same_input_same_bytes(survey_csv: Path, tmp_path: Path) -> None:
     outs = []
     for name in ("a", "b"):
         out = tmp_path / name
         args = [
             "risk",
-            TESTDATA,
+            survey_csv,
             "--keys",
             "urbrur,roof,walls,sex",
             "--weight",
@@ -125,15 +133,17 @@ def test_same_input_same_bytes(tmp_path: Path) -> None:
         assert (outs[0] / f).read_bytes() == (outs[1] / f).read_bytes(), f
 
 
-def test_a_rerun_replaces_a_report_but_never_another_directory(tmp_path: Path) -> None:
+def test_a_rerun_replaces_a_report_but_never_another_directory(
+    survey_csv: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "r"
-    assert kluis("risk", TESTDATA, "--keys", "sex,urbrur", "--out", out).exit_code == 0
-    assert kluis("risk", TESTDATA, "--keys", "sex,roof", "--out", out).exit_code == 0
+    assert kluis("risk", survey_csv, "--keys", "sex,urbrur", "--out", out).exit_code == 0
+    assert kluis("risk", survey_csv, "--keys", "sex,roof", "--out", out).exit_code == 0
     assert json.loads((out / "risk.json").read_text())["settings"]["keys"] == ["sex", "roof"]
     other = tmp_path / "other"
     other.mkdir()
     (other / "keep.txt").write_text("mine")
-    result = kluis("risk", TESTDATA, "--keys", "sex", "--out", other)
+    result = kluis("risk", survey_csv, "--keys", "sex", "--out", other)
     _one_line_error(result, 2, "not a risk report")
     assert (other / "keep.txt").read_text() == "mine"
 
@@ -153,8 +163,8 @@ def test_a_rerun_replaces_a_report_but_never_another_directory(tmp_path: Path) -
         ([], "no key variables"),
     ],
 )
-def test_bad_options_are_one_line(tmp_path: Path, args, text) -> None:
-    result = kluis("risk", TESTDATA, *args, "--out", tmp_path / "o")
+def test_bad_options_are_one_line(survey_csv: Path, tmp_path: Path, args, text) -> None:
+    result = kluis("risk", survey_csv, *args, "--out", tmp_path / "o")
     _one_line_error(result, 2, text)
     assert not (tmp_path / "o").exists()
 
@@ -179,7 +189,7 @@ def test_bad_files_are_one_line(tmp_path: Path) -> None:
     )
 
 
-def test_a_researcher_may_not_measure_risk(tmp_path: Path, monkeypatch) -> None:
+def test_a_researcher_may_not_measure_risk(survey_csv: Path, tmp_path: Path, monkeypatch) -> None:
     from kluis.access import Users, current_account
 
     home = tmp_path / "home"
@@ -189,7 +199,7 @@ def test_a_researcher_may_not_measure_risk(tmp_path: Path, monkeypatch) -> None:
     )
     monkeypatch.setenv("KLUIS_HOME", str(home))
     monkeypatch.setenv("KLUIS_AUDIT_LOG", str(home / "audit.jsonl"))
-    result = kluis("risk", TESTDATA, "--keys", "sex", "--out", tmp_path / "o")
+    result = kluis("risk", survey_csv, "--keys", "sex", "--out", tmp_path / "o")
     assert result.exit_code == 3, result.output
     assert "may not run `kluis risk`" in result.output
     assert not (tmp_path / "o").exists()

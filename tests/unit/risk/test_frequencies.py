@@ -11,6 +11,7 @@ from tests.unit.risk.helpers import (
     TESTDATA_KEYS,
     engine_fk,
     load_testdata,
+    needs_sdcmicro,
     reference_fk,
 )
 
@@ -118,6 +119,7 @@ def test_hand_example_fk_is_record_count_of_the_combination() -> None:
 
 
 @pytest.mark.parametrize("seed", [1])
+@needs_sdcmicro
 def test_testdata_with_missing_values_matches_brute_force(seed: int) -> None:
     df = load_testdata()
     rng = np.random.default_rng(seed)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from kluis.risk.frequencies import frequencies
 from kluis.risk.suppress import CannotReachK, released_masks, suppress
-from tests.unit.risk.helpers import DATA, TESTDATA_KEYS, records_table
+from tests.unit.risk.helpers import DATA, TESTDATA_KEYS, needs_sdcmicro, records_table
 
 
 def run(df: pd.DataFrame, keys, k: int, *, stratum=None, importance=None, optimise="auto"):
@@ -87,6 +87,7 @@ def _highs_already_running() -> None:
     assert h.run() == highspy.HighsStatus.kOk
 
 
+@needs_sdcmicro
 def test_testdata2_k2_is_solved_to_optimality() -> None:
     """All 93 records of testdata2 are unique on the seven keys. The MIP proves 115 suppressed
     values optimal for k = 2 (the greedy alone needs more; the lower bound meets the optimum).
@@ -104,6 +105,7 @@ def test_testdata2_k2_is_solved_to_optimality() -> None:
     assert greedy.values > result.values >= greedy.lower_bound
 
 
+@needs_sdcmicro
 def test_testdata_k3_reaches_k_and_leaves_safe_records() -> None:
     df = pd.read_csv(DATA / "testdata.csv")
     result, released, masks = check(df, TESTDATA_KEYS, 3, optimise="greedy")
@@ -112,6 +114,7 @@ def test_testdata_k3_reaches_k_and_leaves_safe_records() -> None:
     assert attacker_candidates(df, released, TESTDATA_KEYS).min() >= 3
 
 
+@needs_sdcmicro
 def test_importance_moves_suppressions_to_cheaper_keys() -> None:
     df = pd.read_csv(DATA / "testdata2.csv")
     plain, _, _ = check(df, TESTDATA_KEYS, 2, optimise="greedy")

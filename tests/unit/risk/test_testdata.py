@@ -16,9 +16,12 @@ from tests.unit.risk.helpers import (
     DATA,
     TESTDATA_KEYS,
     load_testdata,
+    needs_sdcmicro,
     reference_fk,
     reference_risk,
 )
+
+pytestmark = needs_sdcmicro
 
 STUDY = Study(keys=TESTDATA_KEYS, k=3, weight="sampling_weight", household="ori_hid")
 
