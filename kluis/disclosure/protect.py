@@ -15,8 +15,8 @@ import pandas as pd
 
 from kluis.disclosure.attacker import Check, witnessed
 from kluis.disclosure.cells import CellTable, compute_cells
+from kluis.disclosure.primary import Primary, primary
 from kluis.disclosure.rounding import cell_key_noise, round_to_base
-from kluis.disclosure.rules import Primary, primary
 from kluis.disclosure.spec import TableSpec
 from kluis.disclosure.suppress import System, suppress
 
@@ -40,7 +40,9 @@ class Protected:
     notes: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     history_findings: list[dict] = field(default_factory=list)
-    members: pd.DataFrame | None = None  # (person, dimension codes), kept for the history
+    members: pd.DataFrame | None = None  # (person, leaf cell, ...), computed for the history
+    deliberation: str | None = None  # slug of the deliberation whose rules were applied
+    rules_source: str = "the spec's rules"
 
     @property
     def spec(self) -> TableSpec:
@@ -90,8 +92,22 @@ class Protected:
         out["status"] = self.status
         return out
 
+    def public_frame(self) -> pd.DataFrame:
+        """What may leave: the table with hidden values empty and marked "suppressed", without
+        telling which hidden cells are small (primary) and which protect them."""
+        out = self.frame()
+        out["status"] = np.where(self.hidden, "suppressed", "published")
+        return out
+
     def status_frame(self) -> pd.DataFrame:
-        """Per-cell status, reason and (for hidden cells) the attacker's interval."""
+        """Per-cell status, reason and, for hidden cells, what the attacker can learn.
+
+        For the checker only (it tells which hidden cells are small). Still, nothing in it lets
+        a hidden value be computed: an interval is shown only where it is the attacker's own
+        (both bounds solved by LP over what is published); elsewhere the audit certified that
+        the attacker cannot narrow the cell below the protection the rules require, and the
+        file says so without numbers (a bound derived from the true value would give it away).
+        """
         out = self.frame().drop(columns=["persons", self.spec.statistic], errors="ignore")
         out["reason"] = np.where(
             self.primary.unsafe,
@@ -100,9 +116,12 @@ class Protected:
         )
         for name, chk in self.audit.items():
             iv = chk.intervals
-            out[f"{name}_attacker_low"] = np.where(self.hidden, iv.low, np.nan)
-            out[f"{name}_attacker_high"] = np.where(self.hidden, iv.high, np.nan)
-            out[f"{name}_needed"] = np.where(self.primary.unsafe, self.primary.up[name], np.nan)
+            shown = self.hidden & iv.exact
+            out[f"{name}_attacker_low"] = np.where(shown, iv.low, np.nan)
+            out[f"{name}_attacker_high"] = np.where(shown, iv.high, np.nan)
+            out[f"{name}_interval"] = np.where(
+                shown, "attacker (LP)", np.where(self.hidden, "certified", "")
+            )
             out[f"{name}_protected"] = np.where(
                 self.primary.unsafe, ~chk.violated, np.where(self.hidden, True, np.nan)
             )
@@ -111,8 +130,6 @@ class Protected:
 
 def _systems(ct: CellTable, pr: Primary, notes: list[str]) -> list[System]:
     s, ts, spec = ct.stats, ct.structure, ct.spec
-    if spec.statistic in ("min", "max", "quantile"):
-        return []
     m = ts.relations()
     count = s["weighted"].to_numpy()
     if m.shape[0] and np.abs(m @ count).max() > 1e-6 * max(1.0, count.max()):

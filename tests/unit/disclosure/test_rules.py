@@ -153,7 +153,7 @@ def test_spec_errors_name_the_line():
 
 
 def test_unknown_code_names_row_and_column():
-    from kluis.disclosure.cells import DataError
+    from kluis.disclosure.source import DataError
 
     df = pd.DataFrame({"person": [1, 2, 3], "region": ["x", "q", "y"]})
     spec = TableSpec(dimensions=[{"column": "region", "codes": ["x", "y"]}], person_id="person")
