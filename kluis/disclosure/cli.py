@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 
 app = typer.Typer(no_args_is_help=True)
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # paths and rules on one line each
 
 
 def _inside(path: Path, directory: Path) -> bool:

@@ -123,7 +123,9 @@ class Protected:
                 shown, "attacker (LP)", np.where(self.hidden, "certified", "")
             )
             out[f"{name}_protected"] = np.where(
-                self.primary.unsafe, ~chk.violated, np.where(self.hidden, True, np.nan)
+                self.primary.unsafe,
+                np.where(chk.violated, "no", "yes"),
+                np.where(self.hidden, "yes", ""),
             )
         return out
 

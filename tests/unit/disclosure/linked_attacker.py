@@ -156,9 +156,8 @@ class Attacker:
                     if key in seen:
                         continue
                     seen.add(key)
-                    name = (
-                        f"{self.releases[a].name} minus {self.releases[b].name}: "
-                        + ", ".join(f"{k}={sorted(v)}" for k, v in cell.items())
+                    name = f"{self.releases[a].name} minus {self.releases[b].name}: " + ", ".join(
+                        f"{k}={sorted(v)}" for k, v in cell.items()
                     )
                     out.append(Query(name, pieces, cell, self.truth(pieces, cell), "difference"))
         return out

@@ -5,10 +5,23 @@ tables protected one by one, so the test cannot pass by accident."""
 
 from __future__ import annotations
 
+import itertools
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+import pytest
+from typer.testing import CliRunner
 
-from kluis.disclosure.api import run
+from kluis.cli import app
+from kluis.disclosure.api import crosstab, run, write_outputs
+from kluis.disclosure.history import History
+from kluis.disclosure.record import write_record
+from kluis.disclosure.rules import WeakerRules
 from kluis.disclosure.spec import TableSpec
 
 from .linked_attacker import (
@@ -204,3 +217,203 @@ def test_attack_5_group_disclosure_is_not_given_away_by_zeros():
     _, high_others = att.interval(others, eqs)
     # the attacker must not be able to conclude that everybody of province 3 has v = a
     assert low_group < 1 - 1e-6 or high_others > 0.5
+
+
+def _numbers_by_cell(frame: pd.DataFrame, dims: list[str]) -> dict[tuple, list[float]]:
+    """Every number a file shows on the row of each cell."""
+    out: dict[tuple, list[float]] = {}
+    for _, row in frame.iterrows():
+        vals = []
+        for c, v in row.items():
+            if c in dims:
+                continue
+            try:
+                x = float(str(v).replace(",", ""))
+            except ValueError:
+                continue
+            if np.isfinite(x):
+                vals.append(x)
+        out[tuple(str(row[d]) for d in dims)] = vals
+    return out
+
+
+def _html_rows(html: str) -> pd.DataFrame:
+    """The report's cell table (the last table of the page) as a frame of strings."""
+    import re
+
+    table = html[html.rindex("<table>") :]
+    head = re.findall(r"<th>(.*?)</th>", table.split("</tr>")[0])
+    rows = re.findall(r'<tr class="\w+">(.*?)</tr>', table, flags=re.S)
+    cells = [re.findall(r"<td>(.*?)</td>", r, flags=re.S) for r in rows]
+    return pd.DataFrame(cells, columns=head)
+
+
+def _derivations(numbers: list[float]) -> list[float]:
+    """What a reader could compute from a row: each number, sums, differences, x/ratio."""
+    out = list(numbers)
+    for a, b in itertools.permutations(numbers, 2):
+        out += [a - b, a + b]
+    out += [x / 0.15 for x in numbers]
+    return out
+
+
+def test_attack_6_checkers_files_give_no_hidden_value_away(tmp_path):
+    df = _micro(1, 600)
+    df.loc[df.index[:3], "wage"] *= 500  # dominated cells in the mean table
+    for spec in (
+        _spec("count", ["province", "v"]),
+        _spec("mean", ["province", "v"], response="wage", statistic="mean"),
+    ):
+        # above EXACT_AUDIT_LIMIT hidden cells the audit only certifies: force that path
+        pt = run(df, spec, exact_audit=False)
+        paths = write_outputs(
+            pt, tmp_path / spec.name / "public", tmp_path / spec.name / "internal"
+        )
+        assert [p.name for p in (tmp_path / spec.name / "public").iterdir()] == [f"{spec.name}.csv"]
+        assert {paths["status"].parent, paths["report"].parent} == {
+            tmp_path / spec.name / "internal"
+        }
+        assert "NOT FOR RELEASE" in paths["report"].read_text()
+        public = pd.read_csv(paths["table"], dtype=str)
+        assert set(public["status"]) == {"published", "suppressed"}  # not which are small
+        # what the attacker knows from the public table alone: cells it pins are fair game
+        att = _attacker(df, [_release(pt, df, PROV_V)])
+        eqs = att.equations()
+        known = {}
+        for q in att.hidden_cells():
+            lo, hi = att.interval(q, eqs)
+            known[q.name] = hi - lo < 0.5
+        truths = {"count": pt.systems[0].values}
+        if len(pt.systems) > 1:
+            truths["total"] = pt.systems[1].values
+        coords = pt.frame()[["province", "v"]].astype(str)
+        files = {
+            "public": pd.read_csv(paths["table"], dtype=str),
+            "status": pd.read_csv(paths["status"], dtype=str),
+            "report": _html_rows(paths["report"].read_text()),
+        }
+        for label, frame in files.items():
+            numbers = _numbers_by_cell(frame, ["province", "v"])
+            for cell in np.flatnonzero(pt.hidden):
+                key = tuple(coords.iloc[cell])
+                name = f"{spec.name}: province={key[0]}, v={key[1]}"
+                if known.get(name) or key not in numbers:
+                    continue
+                derived = _derivations(numbers[key])
+                for system, truth in truths.items():
+                    hits = [x for x in derived if abs(x - truth[cell]) < 1e-6 * max(1, truth[cell])]
+                    assert not hits, (label, spec.name, key, system, truth[cell], numbers[key])
+
+
+DELIBERATION = Path(__file__).resolve().parents[3] / "deliberations" / "26-104.yaml"
+
+
+def _cli(*args: str):
+    return CliRunner().invoke(app, ["tables", "protect", *map(str, args)])
+
+
+def test_attack_7_rules_come_from_the_deliberation(tmp_path):
+    df = _micro(7)
+    data = tmp_path / "micro.csv"
+    df.to_csv(data, index=False)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "name: loose\ndimensions:\n  - column: province\n  - column: v\nperson_id: person\n"
+        "rules:\n  min_frequency: 3\n"
+    )
+    for extra, source in (
+        (["--deliberation", DELIBERATION], "deliberation 26/104"),
+        ([], "the default output rules"),
+    ):
+        out = tmp_path / "out"
+        res = _cli(data, "--spec", spec, "--out", out, *extra)
+        assert res.exit_code == 2, res.output
+        assert f"{spec}:7: rules.min_frequency: 3 is below the minimum of 10 set by {source}" in (
+            res.output
+        )
+        assert "Traceback" not in res.output and not out.exists()
+    # stricter rules are taken, and the deliberation's others still apply
+    spec.write_text(spec.read_text().replace("min_frequency: 3", "min_frequency: 15"))
+    res = _cli(data, "--spec", spec, "--out", tmp_path / "strict", "--deliberation", DELIBERATION)
+    assert res.exit_code in (0, 1), res.output
+    assert "rules of deliberation 26/104: minimum 15 persons per cell" in res.output
+    assert "(2,85) dominance" in res.output
+    status = pd.read_csv(tmp_path / "strict" / "internal" / "loose.internal-status.csv", dtype=str)
+    counts = run(df, _spec("x", ["province", "v"])).systems[0].values
+    twelve = [i for i, c in enumerate(counts) if 10 <= c < 15]
+    assert twelve and all(status["status"].iloc[i] == "primary" for i in twelve)
+    # the API refuses weaker rules the same way
+    with pytest.raises(WeakerRules, match="min_frequency: 3 is below the minimum of 10"):
+        crosstab(
+            df,
+            "province",
+            "v",
+            person="person",
+            rules={"min_frequency": 3},
+            deliberation=DELIBERATION,
+        )
+    with pytest.raises(WeakerRules, match="switches off the p% rule"):
+        crosstab(
+            df,
+            "province",
+            "v",
+            values="wage",
+            aggfunc="mean",
+            person="person",
+            rules={"p_percent": None},
+        )
+
+
+def _blocked_on(lock: Path, timeout: float = 60.0) -> bool:
+    """Wait until some process waits for the flock on `lock` (seen in /proc/locks)."""
+    inode = os.stat(lock).st_ino
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        for line in Path("/proc/locks").read_text().splitlines():
+            if "->" in line and line.split()[-3].endswith(f":{inode}"):
+                return True
+        time.sleep(0.05)
+    return False
+
+
+def test_attack_8_concurrent_releases_are_serialised(tmp_path):
+    df, rest = _with_small_group(8)
+    hist = tmp_path / "history"
+    paths = {}
+    for name, frame in (("everybody", df), ("nearly", rest)):
+        paths[name] = tmp_path / f"{name}.csv"
+        frame.to_csv(paths[name], index=False)
+        (tmp_path / f"{name}.yaml").write_text(
+            f"name: {name}\ndimensions:\n  - column: province\n  - column: v\nperson_id: person\n"
+        )
+    # an earlier release of everybody is being recorded (the lock is held) while a release of
+    # everybody but 15 persons starts: it must wait, then be audited against the first
+    first = run(df, _spec("everybody", ["province", "v"]))
+    h = History(hist)
+    with h.lock():
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "kluis.cli",
+                "tables",
+                "protect",
+                paths["nearly"],
+                "--spec",
+                tmp_path / "nearly.yaml",
+                "--history",
+                hist,
+                "--out",
+                tmp_path / "o2",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert _blocked_on(hist.parent / f".{hist.name}.lock"), "the second run waits"
+        h.add_record(write_record(first, tmp_path / "rec"))
+    output, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 1, output
+    assert "differencing" in output
+    assert [p.name for p in h.releases()] == ["00001-everybody"]
+    assert not (tmp_path / "o2" / "public").exists()
