@@ -33,6 +33,7 @@ from kluis.errors import BadInput
 __all__ = ["History", "HistoryError", "PUBLICATION_MARK", "publication_id", "write_record"]
 
 _RELEASE = re.compile(r"^(\d{5})-")
+_TEMPORARY = re.compile(r"^\.(.+)\.(?:tmp|work|old)-\d+-[0-9a-f]+$")
 JOURNAL = ".pending.json"
 #: file in every directory kluis publishes for `tables protect`: identifies it (and the run)
 PUBLICATION_MARK = ".kluis-tables.json"
@@ -108,9 +109,17 @@ class History:
             self._held = 1
             try:
                 self.recover()
+                self._remove_stale()
                 yield
             finally:
                 self._held = 0
+
+    def _remove_stale(self) -> None:
+        """Temporaries of runs killed before they wrote a journal (nothing of theirs counts)."""
+        for p in self.path.iterdir():
+            m = _TEMPORARY.match(p.name)
+            if m:
+                atomic.remove_stale(self.path / m.group(1))
 
     # --- the contract -----------------------------------------------------------------------
     def audit(self, pt: Any) -> list[dict]:
