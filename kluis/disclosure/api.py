@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from kluis import atomic
+from kluis.disclosure.against_history import protect_against_history
 from kluis.disclosure.history import History
 from kluis.disclosure.linear import TOTAL
 from kluis.disclosure.protect import Protected, protect
@@ -97,7 +98,7 @@ def run(
     if history is not None:
         hist = History(history)
         with hist.lock():
-            pt.history_findings = hist.audit(pt)
+            pt = protect_against_history(pt, hist.audit)
             if record and pt.ok:
                 record_release(pt, hist)
     return pt

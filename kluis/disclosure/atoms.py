@@ -7,12 +7,14 @@ of different releases are one *variable* when every person they share has the sa
 both; one is a *recode* of another (region of province, a coarser age class) when, over the
 persons they share, each code of the finer maps to one code of the coarser, or when a release
 declares that mapping as a hierarchy level named after the other dimension. Variables linked by
-recodes form a *family*, whose finest common table lists every combination of codes the
-recodes allow.
+recodes form a *family*.
 
-Within a piece, the attacker's unknowns are the persons in every combination of the finest codes
-of the families that piece's releases use: the `atoms`. Every published cell of every release
-is a sum of atoms, whatever the statistic of its table.
+Within a piece, the attacker's unknowns are the persons in every combination of codes of the
+variables that piece's releases use which their recodes allow (the finest common table of those
+releases): the `atoms`. Every published cell of every release is a sum of atoms, whatever the
+statistic of its table. A recode is only trusted over the persons it was seen on: it links the
+variables of a piece whose persons have both, never through a variable they lack (months of
+unemployment say something about job-seekers only).
 """
 
 from __future__ import annotations
@@ -53,7 +55,6 @@ class Space:
     var_of: dict[tuple[int, int], int]  # (release, dim) -> variable
     maps: dict[tuple[int, int], np.ndarray]  # (x, y) -> code of y per code of x (-1 unknown)
     family_of: list[int]  # per variable
-    combos: list[pd.DataFrame]  # per family: every allowed combination (columns: variables)
     piece_combos: dict[tuple[int, int], pd.DataFrame] = field(default_factory=dict)
     piece_families: list[list[int]] = field(default_factory=list)
     atom_offset: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
@@ -191,17 +192,18 @@ def _pairs(x: int, y: int, variables: list[Variable], maps) -> pd.DataFrame:
     return pd.DataFrame({x: xs, y: ys})
 
 
-def _family_combos(members: list[int], variables: list[Variable], maps) -> pd.DataFrame:
-    """Every combination of the family's codes that its recodes allow."""
-    start = max(members, key=lambda v: len(variables[v].codes))
+def _combos(known: list[int], variables: list[Variable], maps) -> pd.DataFrame:
+    """Every combination of codes of the variables `known` that the recodes among them allow;
+    variables no recode links are crossed."""
+    start = max(known, key=lambda v: len(variables[v].codes))
     df = pd.DataFrame({start: np.arange(len(variables[start].codes))})
-    todo = [v for v in members if v != start]
+    todo = [v for v in known if v != start]
     while todo:
         step = next(
             ((x, y) for y in todo for x in df.columns if (x, y) in maps or (y, x) in maps),
             None,
         )
-        if step is None:  # not linked to what is there yet (cannot happen in a family)
+        if step is None:
             y = todo[0]
             df = df.merge(pd.DataFrame({y: np.arange(len(variables[y].codes))}), how="cross")
         else:
@@ -227,11 +229,7 @@ def build_space(records: list[Record]) -> Space:
     family_of = list(_union_find(len(variables), [e for e in maps]))
     families = sorted(set(family_of))
     family_of = [families.index(f) for f in family_of]
-    combos = [
-        _family_combos([v for v in range(len(variables)) if family_of[v] == f], variables, maps)
-        for f in range(len(families))
-    ]
-    space = Space(records, per, n, piece_of, covers, variables, var_of, maps, family_of, combos)
+    space = Space(records, per, n, piece_of, covers, variables, var_of, maps, family_of)
     _atoms(space)
     return space
 
@@ -248,8 +246,8 @@ def _atoms(space: Space) -> None:
         space.piece_families.append(fams)
         size = 1
         for f in fams:
-            cols = [v for v in space.combos[f].columns if v in known]
-            pc = space.combos[f][cols].drop_duplicates().reset_index(drop=True)
+            mine = sorted(v for v in known if space.family_of[v] == f)
+            pc = _combos(mine, space.variables, space.maps)
             space.piece_combos[(p, f)] = pc
             size *= len(pc)
         offsets.append(offsets[-1] + size)
@@ -289,12 +287,15 @@ def atom_codes(space: Space, p: int, variable: int) -> np.ndarray | None:
     pc = space.piece_combos[(p, f)]
     if variable in pc.columns:
         per_combo = pc[variable].to_numpy()
-    else:  # derived through the family's recodes, when the piece's codes determine it
-        cols = list(pc.columns)
-        full = space.combos[f][[*cols, variable]].drop_duplicates()
-        if full.duplicated(cols).any():
+    else:  # a recode of a variable the piece has, known for every code it has
+        per_combo = None
+        for x in pc.columns:
+            f_xy = space.maps.get((x, variable))
+            if f_xy is not None and (f_xy[pc[x].to_numpy()] >= 0).all():
+                per_combo = f_xy[pc[x].to_numpy()]
+                break
+        if per_combo is None:
             return None
-        per_combo = pc.merge(full, on=cols, how="left")[variable].to_numpy()
     j = fams.index(f)
     index = np.indices(shape).reshape(len(shape), -1)[j] if shape else np.zeros(1, np.int64)
     return per_combo[index]

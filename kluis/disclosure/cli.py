@@ -94,6 +94,7 @@ def protect_cmd(
 ) -> None:
     """Check every cell, hide what must be hidden, audit, and write the table and the report."""
     from kluis import atomic
+    from kluis.disclosure.against_history import protect_against_history
     from kluis.disclosure.api import run
     from kluis.disclosure.history import History
     from kluis.disclosure.rules import apply_rules, baseline, describe
@@ -126,7 +127,7 @@ def protect_cmd(
     else:
         with hist.lock():
             with console.status("auditing against the release history"):
-                pt.history_findings = hist.audit(pt)
+                pt = protect_against_history(pt, hist.audit)
             stage = _stage(pt, out)
             if pt.ok:
                 recorded = hist.record_and_publish(stage / "internal" / "record", stage, out)

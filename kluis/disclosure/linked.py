@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.optimize import linprog
 
 from kluis.disclosure.atoms import Space, TooLarge, atom_codes, build_space, linked_component
 from kluis.disclosure.attacker import check_protection
@@ -139,8 +140,17 @@ def _system(
         blocks.append(inc)
         v = rec.cells[name].to_numpy(dtype=float)
         mismatch = np.abs(inc @ atom_values - v) > 1e-6 * np.maximum(1.0, np.abs(v))
-        if mismatch.any():
-            raise ValueError(f"{rec.name}: recorded {name} do not match its persons")
+        if mismatch.any():  # a damaged record: refuse rather than audit against wrong numbers
+            return [
+                _finding(
+                    "error",
+                    "linked",
+                    f"{rec.name}: {cell_name(rec, int(np.flatnonzero(mismatch)[0]))}",
+                    f"the recorded {name} do not match the record's persons: the history "
+                    "cannot be trusted (damaged record?)",
+                    rec.name,
+                )
+            ]
         pub = rec.cells[f"{name}_published"].to_numpy(dtype=bool)
         values.append(v)
         hidden.append(~pub)
@@ -184,34 +194,90 @@ def _system(
     )
     out = []
     iv = chk.intervals
+    new_cols = np.zeros(all_values.size, dtype=bool)
+    if 0 in members:
+        start = sum(b.shape[0] for b in blocks[: members.index(0)])
+        new_cols[start : start + blocks[members.index(0)].shape[0]] = True
+    lp = _LP(m, all_values, all_hidden, lower, pub_low, pub_high)
     for j in np.flatnonzero(chk.violated):
-        t_high = all_values[j] + all_up[j]
-        bound = (
-            f"at most {iv.high[j]:g}" if iv.high[j] < t_high - 1e-6 else f"at least {iv.low[j]:g}"
-        )
+        upward = iv.high[j] < all_values[j] + all_up[j] - 1e-6
+        bound = f"at most {iv.high[j]:g}" if upward else f"at least {iv.low[j]:g}"
         if j < n_cells:
             r, c = owner[j]
-            out.append(
-                _finding(
-                    "error",
-                    "linked",
-                    f"{recs[r].name}: {cell_name(recs[r], c)}",
-                    f"with the linked releases the attacker knows this hidden {name} is {bound}",
-                    recs[r].name,
-                )
+            f = _finding(
+                "error",
+                "linked",
+                f"{recs[r].name}: {cell_name(recs[r], c)}",
+                f"with the linked releases the attacker knows this hidden {name} is {bound}",
+                recs[r].name,
             )
+            need = max(all_up[j], all_lo[j]) if name == "count" else 0.0
         elif j >= n_cells + n_atoms:
             t = targets[j - n_cells - n_atoms]
-            out.append(
-                _finding(
-                    "error",
-                    "differencing",
-                    t.description,
-                    f"the attacker knows this group holds {bound} person(s)",
-                    "",
-                )
+            f = _finding(
+                "error",
+                "differencing",
+                t.description,
+                f"the attacker knows this group holds {bound} person(s)",
+                "",
             )
+            need = t.value
+        else:
+            continue
+        with_new, duals = lp.bound(j, upward)
+        without_new, _ = lp.bound(j, upward, free=new_cols)
+        if (upward and without_new <= with_new + 1e-6) or (
+            not upward and without_new >= with_new - 1e-6
+        ):
+            # the earlier releases say as much on their own: not this table's doing
+            f["severity"] = "warning"
+            f["detail"] += " (the earlier releases say so on their own)"
+        elif duals is not None:
+            first = int(np.flatnonzero(new_cols)[0])
+            rows = np.flatnonzero(new_cols & ~all_hidden)
+            binding = rows[np.abs(duals[rows]) > 1e-7]
+            f["hide"] = [int(x) - first for x in binding]
+            f["need"] = float(max(need, recs[0].meta["rules"]["protection_min"]))
+        out.append(f)
     return out
+
+
+class _LP:
+    """The linked LP once more, for a single bound: with its duals (which published cells hold
+    it where it is) or with some published cells set free (what the rest says on its own)."""
+
+    def __init__(self, m, values, hidden, lower, pub_low, pub_high) -> None:
+        self.scale = max(1.0, float(np.abs(values).max()) / 1e3) if values.size else 1.0
+        self.m = m.tocsc()
+        self.values = values / self.scale
+        self.hidden = hidden
+        self.lower = np.broadcast_to(np.asarray(lower, dtype=float), values.shape) / self.scale
+        self.low, self.high = pub_low / self.scale, pub_high / self.scale
+
+    def bound(
+        self, j: int, maximise: bool, free: np.ndarray | None = None
+    ) -> tuple[float, np.ndarray | None]:
+        """The attacker's bound on column j, and the duals of every row (None if unbounded)."""
+        var = self.hidden if free is None else self.hidden | free
+        fuzzy = ~var & ((self.low < self.values) | (self.high > self.values))
+        cols = np.flatnonzero(var | fuzzy)
+        sub = self.m[:, cols].tocsr()
+        rows = np.flatnonzero(np.diff(sub.indptr) > 0)
+        fixed = np.where(var | fuzzy, 0.0, self.values)
+        b_eq = -(self.m @ fixed)[rows]
+        lb = np.where(var[cols], self.lower[cols], self.low[cols])
+        ub = np.where(var[cols], np.inf, self.high[cols])
+        c = np.zeros(cols.size)
+        pos = int(np.searchsorted(cols, j))
+        c[pos] = -1.0 if maximise else 1.0
+        res = linprog(
+            c, A_eq=sub[rows], b_eq=b_eq, bounds=np.column_stack([lb, ub]), method="highs"
+        )
+        if res.status != 0:  # unbounded (or no solution): no claim
+            return (np.inf if maximise else -np.inf), None
+        duals = np.zeros(self.m.shape[0])
+        duals[rows] = res.eqlin.marginals
+        return float(res.x[pos]) * self.scale, duals
 
 
 def _totals_groups(space: Space) -> list[list[int]]:

@@ -154,8 +154,37 @@ def protect(source: Any, spec: TableSpec, exact_audit: bool | None = None) -> Pr
     """Compute, check and protect the table `spec` describes over the microdata `source`."""
     t0 = time.perf_counter()
     ct = compute_cells(source, spec)
+    pt = _protect_cells(ct, primary(ct), exact_audit)
+    pt.seconds["cells"] = time.perf_counter() - t0 - pt.seconds["protect"] - pt.seconds["audit"]
+    return pt
+
+
+def reprotect(pt: Protected, extra: dict[int, float], reason: str) -> Protected:
+    """The same table with more cells to hide and protect (by `amount` each, in persons):
+    cells that earlier releases make revealing. Hiding more never helps the attacker, so the
+    table stays protected on its own; secondary suppression keeps these cells from being
+    recomputed from the table's margins."""
+    pr = pt.primary
+    unsafe, reason_of = pr.unsafe.copy(), pr.reason.copy()
+    up = {k: v.copy() for k, v in pr.up.items()}
+    lo = {k: v.copy() for k, v in pr.lo.items()}
+    for cell, amount in extra.items():
+        if not unsafe[cell]:
+            reason_of[cell] = reason
+        unsafe[cell] = True
+        up["count"][cell] = max(up["count"][cell], amount)
+        lo["count"][cell] = max(lo["count"][cell], amount)
+    new = _protect_cells(pt.cells, Primary(unsafe, reason_of, up, lo), None)
+    new.seconds["cells"] = pt.seconds.get("cells", 0.0)
+    for k in ("deliberation", "rules_source", "members"):
+        setattr(new, k, getattr(pt, k))
+    return new
+
+
+def _protect_cells(ct: CellTable, pr: Primary, exact_audit: bool | None) -> Protected:
+    """Protection and audit of a table whose cells and primary rules are known."""
+    spec = ct.spec
     t1 = time.perf_counter()
-    pr = primary(ct)
     notes: list[str] = []
     if spec.count_column:
         notes.append(
@@ -237,5 +266,5 @@ def protect(source: Any, spec: TableSpec, exact_audit: bool | None = None) -> Pr
         audit=audit,
         method=method,
         notes=notes,
-        seconds={"cells": t1 - t0, "protect": t2 - t1, "audit": t3 - t2},
+        seconds={"cells": 0.0, "protect": t2 - t1, "audit": t3 - t2},
     )
