@@ -55,6 +55,7 @@ class Space:
     var_of: dict[tuple[int, int], int]  # (release, dim) -> variable
     maps: dict[tuple[int, int], np.ndarray]  # (x, y) -> code of y per code of x (-1 unknown)
     family_of: list[int]  # per variable
+    filters: list[tuple[int, int, np.ndarray]] = field(default_factory=list)
     piece_combos: dict[tuple[int, int], pd.DataFrame] = field(default_factory=dict)
     piece_families: list[list[int]] = field(default_factory=list)
     atom_offset: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
@@ -148,12 +149,13 @@ def _maps(
         both = (x.values >= 0) & (y.values >= 0)
         if not both.any():
             continue
-        pairs = np.unique(x.values[both].astype(np.int64) * len(y.codes) + y.values[both])
-        xs = pairs // len(y.codes)
-        if np.unique(xs).size != xs.size:
+        n_y = len(y.codes)
+        seen = np.bincount(
+            x.values[both].astype(np.int64) * n_y + y.values[both], minlength=len(x.codes) * n_y
+        ).reshape(len(x.codes), n_y)
+        if ((seen > 0).sum(axis=1) > 1).any():
             continue  # some x has persons in two y: not a recode
-        f = np.full(len(x.codes), -1, dtype=np.int64)
-        f[xs] = pairs % len(y.codes)
+        f = np.where(seen.any(axis=1), seen.argmax(axis=1), -1).astype(np.int64)
         maps[(a, b)] = f
     # declared hierarchy levels named after another variable: complete the map
     for (r, k), a in var_of.items():
@@ -230,8 +232,34 @@ def build_space(records: list[Record]) -> Space:
     families = sorted(set(family_of))
     family_of = [families.index(f) for f in family_of]
     space = Space(records, per, n, piece_of, covers, variables, var_of, maps, family_of)
+    space.filters = _filters(per, variables, n)
     _atoms(space)
     return space
+
+
+def _filters(
+    per: list[np.ndarray], variables: list[Variable], n: int
+) -> list[tuple[int, int, np.ndarray]]:
+    """Releases whose population is a set of codes of a variable (women: sex F; job-seekers:
+    socio-economic group 1): (release, variable, codes) when everybody with one of those codes
+    is in the release and nobody else. The attacker who knows the filter knows this, and it
+    keeps the unknowns of each piece to the codes it can have."""
+    out = []
+    for r, idx in enumerate(per):
+        member = np.zeros(n, dtype=bool)
+        member[idx] = True
+        for v, var in enumerate(variables):
+            mine = var.values[idx]
+            if (mine < 0).any():
+                continue
+            codes = np.zeros(len(var.codes), dtype=bool)
+            codes[np.unique(mine)] = True
+            if codes.all():
+                continue  # every code: says nothing
+            inside = (var.values >= 0) & codes[np.maximum(var.values, 0)]
+            if np.array_equal(inside, member):
+                out.append((r, v, codes))
+    return out
 
 
 def _atoms(space: Space) -> None:
@@ -248,6 +276,12 @@ def _atoms(space: Space) -> None:
         for f in fams:
             mine = sorted(v for v in known if space.family_of[v] == f)
             pc = _combos(mine, space.variables, space.maps)
+            keep = np.ones(len(pc), dtype=bool)
+            for r, v, codes in space.filters:
+                if v in pc.columns:  # in the release: its codes; not in it: the others
+                    inside = codes[pc[v].to_numpy()]
+                    keep &= inside if space.covers[p, r] else ~inside
+            pc = pc[keep].reset_index(drop=True)
             space.piece_combos[(p, f)] = pc
             size *= len(pc)
         offsets.append(offsets[-1] + size)

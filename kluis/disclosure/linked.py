@@ -19,13 +19,13 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+import highspy
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import linprog
 
-from kluis.disclosure.atoms import Space, TooLarge, atom_codes, build_space, linked_component
+from kluis.disclosure.atoms import Space, TooLarge, build_space, linked_component
 from kluis.disclosure.attacker import check_protection
-from kluis.disclosure.linear import TOTAL
+from kluis.disclosure.incidence import cell_name, incidence, zero_leaves
 from kluis.disclosure.record import Record
 
 
@@ -51,45 +51,6 @@ def linkable(rec: Record) -> str | None:
     if rec.members["person"].duplicated().any():
         return "some persons are in several of its cells"
     return None
-
-
-def cell_name(rec: Record, cell: int) -> str:
-    parts = []
-    for k, d in enumerate(rec.structure.dims):
-        level, code = d.nodes[rec.structure.coords()[cell, k]]
-        if level != TOTAL:
-            parts.append(f"{d.name}={code}")
-    return ", ".join(parts) or "(grand total)"
-
-
-def incidence(space: Space, r: int, structure_of: Record, pieces: np.ndarray) -> sp.csr_matrix:
-    """(cells of `structure_of`, atoms) membership over the atoms of `pieces` (others empty);
-    pieces whose atoms do not determine the table's codes are left out."""
-    ts = structure_of.structure
-    strides = [int(np.prod(ts.shape[k + 1 :])) for k in range(len(ts.dims))]
-    anc = [d.leaf_ancestors() for d in ts.dims]
-    rows, cols = [], []
-    for p in np.flatnonzero(pieces):
-        codes = []
-        for k in range(len(ts.dims)):
-            c = atom_codes(space, int(p), space.var_of[(r, k)])
-            if c is None:
-                break
-            codes.append(c.astype(np.int64))
-        else:
-            atoms = space.atom_offset[p] + np.arange(
-                space.atom_offset[p + 1] - space.atom_offset[p]
-            )
-            for js in itertools.product(*[range(a.shape[1]) for a in anc]):
-                cell = np.zeros(atoms.size, dtype=np.int64)
-                for k, j in enumerate(js):
-                    cell += anc[k][codes[k], j] * strides[k]
-                rows.append(cell)
-                cols.append(atoms)
-    if not rows:
-        return sp.csr_matrix((ts.n_cells, space.n_atoms))
-    r_all, c_all = np.concatenate(rows), np.concatenate(cols)
-    return sp.csr_matrix((np.ones(r_all.size), (r_all, c_all)), shape=(ts.n_cells, space.n_atoms))
 
 
 def _differences(space: Space, truth: np.ndarray) -> list[Target]:
@@ -131,15 +92,21 @@ def _system(
     lower: float,
     targets: list[Target],
 ) -> list[dict]:
-    """Audit one value system (counts or totals) over the releases `members`."""
+    """Audit one value system (counts or totals) over the releases `members`.
+
+    Columns: every cell of every release, the atoms, the difference groups. Rows: each
+    release's own relations (a margin is the sum of its children), each leaf cell is the sum
+    of its atoms, each difference group the sum of its atoms: far sparser than writing every
+    margin as a sum of atoms."""
     recs = space.records
-    blocks, values, hidden, up, lo, low, high, owner = [], [], [], [], [], [], [], []
+    leaves, rels, values, hidden, up, lo, low, high, owner, zero_leaf = ([] for _ in range(10))
     for r in members:
         rec = recs[r]
-        inc = incidence(space, r, rec, space.covers[:, r])
-        blocks.append(inc)
+        leaf_inc = incidence(space, r, rec, space.covers[:, r], leaves_only=True)
         v = rec.cells[name].to_numpy(dtype=float)
-        mismatch = np.abs(inc @ atom_values - v) > 1e-6 * np.maximum(1.0, np.abs(v))
+        is_leaf = rec.structure.is_leaf()
+        got = leaf_inc @ atom_values
+        mismatch = is_leaf & (np.abs(got - v) > 1e-6 * np.maximum(1.0, np.abs(v)))
         if mismatch.any():  # a damaged record: refuse rather than audit against wrong numbers
             return [
                 _finding(
@@ -152,33 +119,56 @@ def _system(
                 )
             ]
         pub = rec.cells[f"{name}_published"].to_numpy(dtype=bool)
+        pub_hi = np.where(pub, rec.cells[f"{name}_high"].to_numpy(dtype=float), v)
+        leaves.append(leaf_inc[is_leaf])
+        rels.append(rec.structure.relations())
         values.append(v)
         hidden.append(~pub)
         up.append(rec.cells[f"{name}_up"].to_numpy(dtype=float))
         lo.append(rec.cells[f"{name}_lo"].to_numpy(dtype=float))
         low.append(np.where(pub, rec.cells[f"{name}_low"].to_numpy(dtype=float), v))
-        high.append(np.where(pub, rec.cells[f"{name}_high"].to_numpy(dtype=float), v))
+        high.append(pub_hi)
         owner += [(r, c) for c in range(rec.structure.n_cells)]
-    n_cells = sum(b.shape[0] for b in blocks)
-    n_atoms = space.n_atoms
-    atoms_in = sp.vstack(blocks + [t.rows for t in targets]).tocsr()
-    n_rows = atoms_in.shape[0]
-    # rows: (cell or target) - sum of its atoms = 0; columns: cells, atoms, targets
-    own = sp.identity(n_rows, format="csr")
-    m = sp.hstack([own[:, :n_cells], -atoms_in, own[:, n_cells:]]).tocsr()
+        zero = pub & (pub_hi <= 0) if lower >= 0 else np.zeros(v.size, dtype=bool)
+        zero_leaf.append(zero_leaves(rec, zero)[is_leaf])
+    sizes = [v.size for v in values]
+    starts = np.cumsum([0, *sizes])
+    n_cells, n_atoms, n_t = int(starts[-1]), space.n_atoms, len(targets)
+    # leaf rows: +1 on the leaf cell's column
+    leaf_cols = np.concatenate(
+        [starts[i] + np.flatnonzero(recs[r].structure.is_leaf()) for i, r in enumerate(members)]
+    )
+    n_leaf = leaf_cols.size
+    leaf_cells = sp.csr_matrix(
+        (np.ones(n_leaf), (np.arange(n_leaf), leaf_cols)), shape=(n_leaf, n_cells)
+    )
+    leaf_atoms = sp.vstack(leaves).tocsr()
+    t_atoms = (
+        sp.vstack([t.rows for t in targets]).tocsr() if targets else sp.csr_matrix((0, n_atoms))
+    )
+    m = sp.vstack(
+        [
+            sp.hstack(
+                [sp.block_diag(rels), sp.csr_matrix((sum(x.shape[0] for x in rels), n_atoms + n_t))]
+            ),
+            sp.hstack([leaf_cells, -leaf_atoms, sp.csr_matrix((n_leaf, n_t))]),
+            sp.hstack([sp.csr_matrix((n_t, n_cells)), -t_atoms, sp.identity(n_t)]),
+        ]
+    ).tocsr()
     cell_values = np.concatenate(values)
     t_values = np.array([t.value for t in targets])
     all_values = np.concatenate([cell_values, atom_values, t_values])
     cell_hidden = np.concatenate(hidden)
     pub_low = np.concatenate([np.concatenate(low), atom_values, t_values])
     pub_high = np.concatenate([np.concatenate(high), atom_values, t_values])
-    # a published zero says every atom in it is empty: those atoms are known
-    zero_cells = (~cell_hidden) & (pub_high[:n_cells] <= 0) & (lower >= 0)
-    known_zero = np.asarray(atoms_in[:n_cells][zero_cells].sum(axis=0)).ravel() > 0
-    used = np.asarray(atoms_in.sum(axis=0)).ravel() > 0
+    # a published zero says every atom under it is empty: those atoms are known
+    known_zero = np.asarray(leaf_atoms[np.concatenate(zero_leaf)].sum(axis=0)).ravel() > 0
+    used = (np.asarray(abs(leaf_atoms).sum(axis=0)).ravel() > 0) | (
+        np.asarray(abs(t_atoms).sum(axis=0)).ravel() > 0
+    )
     atom_hidden = used & ~known_zero
-    all_hidden = np.concatenate([cell_hidden, atom_hidden, np.ones(len(targets), bool)])
-    all_up = np.concatenate([np.concatenate(up), np.zeros(n_atoms), np.zeros(len(targets))])
+    all_hidden = np.concatenate([cell_hidden, atom_hidden, np.ones(n_t, bool)])
+    all_up = np.concatenate([np.concatenate(up), np.zeros(n_atoms), np.zeros(n_t)])
     # a difference group must be able to be empty: down to zero
     all_lo = np.concatenate([np.concatenate(lo), np.zeros(n_atoms), t_values])
     chk = check_protection(
@@ -196,10 +186,11 @@ def _system(
     iv = chk.intervals
     new_cols = np.zeros(all_values.size, dtype=bool)
     if 0 in members:
-        start = sum(b.shape[0] for b in blocks[: members.index(0)])
-        new_cols[start : start + blocks[members.index(0)].shape[0]] = True
-    lp = _LP(m, all_values, all_hidden, lower, pub_low, pub_high)
-    for j in np.flatnonzero(chk.violated):
+        i = members.index(0)
+        new_cols[starts[i] : starts[i + 1]] = True
+    violated = np.flatnonzero(chk.violated)
+    lp = _LP(m, all_values, all_hidden, lower, pub_low, pub_high) if violated.size else None
+    for j in violated:
         upward = iv.high[j] < all_values[j] + all_up[j] - 1e-6
         bound = f"at most {iv.high[j]:g}" if upward else f"at least {iv.low[j]:g}"
         if j < n_cells:
@@ -224,60 +215,78 @@ def _system(
             need = t.value
         else:
             continue
-        with_new, duals = lp.bound(j, upward)
-        without_new, _ = lp.bound(j, upward, free=new_cols)
+        with_new, reduced = lp.bound(j, upward)
+        without_new, _ = lp.bound(j, upward, free=new_cols & ~all_hidden)
         if (upward and without_new <= with_new + 1e-6) or (
             not upward and without_new >= with_new - 1e-6
         ):
             # the earlier releases say as much on their own: not this table's doing
             f["severity"] = "warning"
             f["detail"] += " (the earlier releases say so on their own)"
-        elif duals is not None:
-            first = int(np.flatnonzero(new_cols)[0])
-            rows = np.flatnonzero(new_cols & ~all_hidden)
-            binding = rows[np.abs(duals[rows]) > 1e-7]
-            f["hide"] = [int(x) - first for x in binding]
+        elif reduced is not None:
+            shown = np.flatnonzero(new_cols & ~all_hidden)
+            binding = shown[np.abs(reduced[shown]) > 1e-7]
+            f["hide"] = [int(x - starts[members.index(0)]) for x in binding]
             f["need"] = float(max(need, recs[0].meta["rules"]["protection_min"]))
         out.append(f)
     return out
 
 
 class _LP:
-    """The linked LP once more, for a single bound: with its duals (which published cells hold
-    it where it is) or with some published cells set free (what the rest says on its own)."""
+    """The linked LP once more, for single bounds, warm-started (one model per set of what the
+    attacker is told): with the reduced costs of the published cells (which of them hold the
+    bound where it is), or with some of them set free (what the rest says on its own)."""
 
     def __init__(self, m, values, hidden, lower, pub_low, pub_high) -> None:
         self.scale = max(1.0, float(np.abs(values).max()) / 1e3) if values.size else 1.0
-        self.m = m.tocsc()
-        self.values = values / self.scale
-        self.hidden = hidden
-        self.lower = np.broadcast_to(np.asarray(lower, dtype=float), values.shape) / self.scale
-        self.low, self.high = pub_low / self.scale, pub_high / self.scale
+        lower = np.broadcast_to(np.asarray(lower, float), values.shape)
+        self.low = np.where(hidden, lower, pub_low) / self.scale
+        self.high = np.where(hidden, np.inf, pub_high) / self.scale
+        self.free_low = lower / self.scale
+        self.a = m.tocsc()
+        self.models: dict[bytes, tuple[highspy.Highs, list[int]]] = {}
+
+    def _model(self, free: np.ndarray | None) -> tuple[highspy.Highs, list[int]]:
+        key = b"" if free is None else np.packbits(free).tobytes()
+        if key not in self.models:
+            low, high = self.low.copy(), self.high.copy()
+            if free is not None:
+                low[free], high[free] = self.free_low[free], np.inf
+            a = self.a
+            h = highspy.Highs()
+            h.setOptionValue("output_flag", False)
+            h.setOptionValue("presolve", "off")
+            h.setOptionValue("simplex_strategy", 4)  # primal: a cost change keeps it feasible
+            lp = highspy.HighsLp()
+            lp.num_col_, lp.num_row_ = a.shape[1], a.shape[0]
+            lp.col_cost_ = np.zeros(a.shape[1])
+            lp.col_lower_ = np.where(np.isinf(low), -highspy.kHighsInf, low)
+            lp.col_upper_ = np.where(np.isinf(high), highspy.kHighsInf, high)
+            lp.row_lower_ = np.zeros(a.shape[0])
+            lp.row_upper_ = np.zeros(a.shape[0])
+            lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+            lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+            lp.a_matrix_.index_ = a.indices.astype(np.int32)
+            lp.a_matrix_.value_ = a.data.astype(float)
+            h.passModel(lp)
+            self.models[key] = (h, [-1])
+        return self.models[key]
 
     def bound(
         self, j: int, maximise: bool, free: np.ndarray | None = None
     ) -> tuple[float, np.ndarray | None]:
-        """The attacker's bound on column j, and the duals of every row (None if unbounded)."""
-        var = self.hidden if free is None else self.hidden | free
-        fuzzy = ~var & ((self.low < self.values) | (self.high > self.values))
-        cols = np.flatnonzero(var | fuzzy)
-        sub = self.m[:, cols].tocsr()
-        rows = np.flatnonzero(np.diff(sub.indptr) > 0)
-        fixed = np.where(var | fuzzy, 0.0, self.values)
-        b_eq = -(self.m @ fixed)[rows]
-        lb = np.where(var[cols], self.lower[cols], self.low[cols])
-        ub = np.where(var[cols], np.inf, self.high[cols])
-        c = np.zeros(cols.size)
-        pos = int(np.searchsorted(cols, j))
-        c[pos] = -1.0 if maximise else 1.0
-        res = linprog(
-            c, A_eq=sub[rows], b_eq=b_eq, bounds=np.column_stack([lb, ub]), method="highs"
-        )
-        if res.status != 0:  # unbounded (or no solution): no claim
-            return (np.inf if maximise else -np.inf), None
-        duals = np.zeros(self.m.shape[0])
-        duals[rows] = res.eqlin.marginals
-        return float(res.x[pos]) * self.scale, duals
+        """The attacker's bound on column j, and the reduced cost of every column (None when
+        unbounded). `free`: columns whose published value the attacker is not told."""
+        h, last = self._model(free)
+        if last[0] >= 0:
+            h.changeColCost(last[0], 0.0)
+        h.changeColCost(int(j), -1.0 if maximise else 1.0)
+        last[0] = int(j)
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return (np.inf if maximise else -np.inf), None  # unbounded: no claim
+        sol = h.getSolution()
+        return float(np.asarray(sol.col_value)[j]) * self.scale, np.asarray(sol.col_dual)
 
 
 def _totals_groups(space: Space) -> list[list[int]]:

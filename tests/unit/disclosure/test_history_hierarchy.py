@@ -11,7 +11,7 @@ from kluis.disclosure.against_history import REASON
 from kluis.disclosure.api import crosstab, run
 from kluis.disclosure.cells import compute_cells
 from kluis.disclosure.history import History
-from kluis.disclosure.linked import cell_name
+from kluis.disclosure.incidence import cell_name
 from kluis.disclosure.protect import protect
 from kluis.disclosure.record import record_of
 from kluis.disclosure.spec import TableSpec
