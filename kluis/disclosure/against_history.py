@@ -20,11 +20,14 @@ REASON = "with earlier releases it would reveal persons they hide"
 
 
 def protect_against_history(
-    pt: Protected, audit: Callable[[Protected], list[dict]], rounds: int = ROUNDS
+    pt: Protected, audit: Callable[..., list[dict]], rounds: int = ROUNDS
 ) -> Protected:
     """`pt` with the cells hidden that earlier releases make revealing; its `history_findings`
-    hold what the last audit still found (errors make it not releasable)."""
-    findings = audit(pt)
+    hold what the last audit still found (errors make it not releasable). `audit` is
+    `History(...).audit`: each round hides more than the last, so it reuses what the previous
+    round certified."""
+    memo: dict = {}
+    findings = audit(pt, memo)
     for _ in range(rounds):
         extra: dict[int, float] = {}
         for f in findings:
@@ -35,6 +38,6 @@ def protect_against_history(
         if not extra:
             break
         pt = reprotect(pt, extra, REASON)
-        findings = audit(pt)
+        findings = audit(pt, memo)
     pt.history_findings = findings
     return pt

@@ -61,6 +61,7 @@ class History:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._held = 0
+        self._cache: tuple[list[Path], list[Record]] | None = None
 
     # --- the directory ----------------------------------------------------------------------
     def check(self) -> None:
@@ -91,7 +92,14 @@ class History:
         )
 
     def records(self) -> list[Record]:
-        return [read_record(p) for p in self.releases()]
+        """The recorded releases (read once while the lock is held: nobody else adds any)."""
+        paths = self.releases()
+        if self._held and self._cache is not None and self._cache[0] == paths:
+            return self._cache[1]
+        recs = [read_record(p) for p in paths]
+        if self._held:
+            self._cache = (paths, recs)
+        return recs
 
     @contextmanager
     def lock(self) -> Iterator[None]:
@@ -113,6 +121,7 @@ class History:
                 yield
             finally:
                 self._held = 0
+                self._cache = None
 
     def _remove_stale(self) -> None:
         """Temporaries of runs killed before they wrote a journal (nothing of theirs counts)."""
@@ -122,14 +131,16 @@ class History:
                 atomic.remove_stale(self.path / m.group(1))
 
     # --- the contract -----------------------------------------------------------------------
-    def audit(self, pt: Any) -> list[dict]:
+    def audit(self, pt: Any, memo: dict | None = None) -> list[dict]:
         """Findings of protected table `pt` against every release in the history: one LP over
-        the new table and every earlier release that shares persons with it."""
+        the new table and every earlier release that shares persons with it. `memo` (a dict
+        kept by the caller) speeds up audits of successive versions of one table that each
+        hide at least what the one before hid."""
         self.check()
         old = self.records()
         if not old:
             return []
-        return audit_linked([record_of(pt), *old], 0)
+        return audit_linked([record_of(pt), *old], 0, memo)
 
     def add_record(self, directory: str | Path) -> Path:
         """Add a release record (written by `write_record`) as the next release; returns its

@@ -174,15 +174,20 @@ def reprotect(pt: Protected, extra: dict[int, float], reason: str) -> Protected:
         unsafe[cell] = True
         up["count"][cell] = max(up["count"][cell], amount)
         lo["count"][cell] = max(lo["count"][cell], amount)
-    new = _protect_cells(pt.cells, Primary(unsafe, reason_of, up, lo), None)
+    # everything hidden so far stays hidden: each round only adds, so what an audit certified
+    # before still holds
+    new = _protect_cells(pt.cells, Primary(unsafe, reason_of, up, lo), None, keep=pt.hidden)
     new.seconds["cells"] = pt.seconds.get("cells", 0.0)
     for k in ("deliberation", "rules_source", "members"):
         setattr(new, k, getattr(pt, k))
     return new
 
 
-def _protect_cells(ct: CellTable, pr: Primary, exact_audit: bool | None) -> Protected:
-    """Protection and audit of a table whose cells and primary rules are known."""
+def _protect_cells(
+    ct: CellTable, pr: Primary, exact_audit: bool | None, keep: np.ndarray | None = None
+) -> Protected:
+    """Protection and audit of a table whose cells and primary rules are known (`keep`: cells
+    that stay hidden)."""
     spec = ct.spec
     t1 = time.perf_counter()
     notes: list[str] = []
@@ -194,7 +199,7 @@ def _protect_cells(ct: CellTable, pr: Primary, exact_audit: bool | None) -> Prot
     systems = _systems(ct, pr, notes)
     ts = ct.structure
     m = ts.relations()
-    hidden = pr.unsafe.copy()
+    hidden = pr.unsafe.copy() if keep is None else pr.unsafe | keep
     witnesses: list = []
     certified: dict[str, Check] = {}
     pub_low: dict[str, np.ndarray | None] = {s.name: None for s in systems}
@@ -218,7 +223,7 @@ def _protect_cells(ct: CellTable, pr: Primary, exact_audit: bool | None) -> Prot
             if need_more:
                 notes.append(f"{spec.method}: not enough on its own; complementary cells hidden")
         if need_more:
-            res = suppress(ts, systems, pr.unsafe)
+            res = suppress(ts, systems, pr.unsafe, already_hidden=keep)
             hidden = res.hidden
             witnesses = res.witnesses
             certified = res.checks
