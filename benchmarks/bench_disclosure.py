@@ -398,7 +398,7 @@ HISTORY_TABLES = tuple(
     (pop, (*dims[:-1], "country") if i % 4 == 3 else dims, stat)
     for i, (pop, dims, stat) in enumerate(HISTORY_TABLES)
 )
-NEW_TABLE = ("all", ("region", "country", "sex"), "count")
+NEW_TABLE = ("young", ("province", "country", "sex"), "count")
 
 
 def make_persons(n: int, seed: int = 21) -> pd.DataFrame:
