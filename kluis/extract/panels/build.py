@@ -12,19 +12,26 @@ their own row of year T+1 whenever they are in both populations. Deciles are cut
 population of the year the value belongs to.
 
 How: every year's variables are coarsened once into a staged frame (kluis.extract.panels.frames);
-for each year T the engine returns the year-T part once (shared by both tables) and the T+1
-and T−1 parts, each sorted by the pseudonym and put side by side in Arrow. All data work is
-Ibis expressions; the pseudonym map (an Arrow table computed in Python from the key) is joined
-in as data.
+the engine returns the year-T part once (shared by both tables) and the T+1 and T−1 parts, each
+sorted by the pseudonym and put side by side in Arrow. All data work is Ibis expressions; the
+pseudonym map (an Arrow table computed in Python from the key) is joined in as data.
+
+Years are processed in spans: as many consecutive years in one query as stay under
+`SPAN_ROWS` rows (estimated from the warehouse's file footers and the population counts). A
+development sample (~10,000 persons a year) or a demo warehouse is one span — a handful of
+queries for the whole extract instead of several per year, which is what its run time was
+(building and compiling Ibis expressions, not computing) — while a national population is
+one year at a time, so memory stays bounded.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pyarrow as pa
 
 from kluis.deliberation.model import PersonPopulation, PersonYearTable
@@ -35,8 +42,9 @@ from kluis.extract.derive import derive
 from kluis.extract.panels.frames import (
     IN_POP,
     NULL_TYPE,
+    Cuts,
     attach,
-    coarsened,
+    coarsened_in_year,
     coded_persons,
     frame,
     persons_columns,
@@ -44,11 +52,32 @@ from kluis.extract.panels.frames import (
 )
 from kluis.extract.panels.sample import Sample, draw
 from kluis.extract.plan import EnforcementError, Planned, check_output_names, plan_variable
-from kluis.extract.recode import decile_cuts
+from kluis.extract.progress import expect
+from kluis.extract.recode import decile_cuts_by_year
 from kluis.extract.warehouse import WarehouseTables
 from kluis.pseudonym import sequence_map
 
 OFFSETS = {"next": (1, "_next", " (T+1)"), "previous": (-1, "_prev", " (T−1)")}
+# most rows one query covers: years are grouped into spans of at most this many (estimated)
+SPAN_ROWS = 1_000_000
+Span = tuple[int, ...]
+
+
+def spans(years: Sequence[int], rows: Callable[[int], int], limit: int | None = None) -> list[Span]:
+    """Consecutive runs of `years` of at most `limit` (default SPAN_ROWS) rows together (a year
+    alone may exceed it): each run is computed by one query."""
+    limit = SPAN_ROWS if limit is None else limit
+    out: list[list[int]] = []
+    total = 0
+    for y in sorted(set(years)):
+        n = max(0, rows(y))
+        if out and total + n <= limit:
+            out[-1].append(y)
+            total += n
+        else:
+            out.append([y])
+            total = n
+    return [tuple(s) for s in out]
 
 
 class PanelBuilder:
@@ -62,18 +91,36 @@ class PanelBuilder:
         self.d = d
         self.spec: PersonPopulation = d.population
         self.wh = WarehouseTables(ctx.engine, ctx.warehouse)
-        self._cuts: dict[tuple[str, int], tuple[float, ...] | None] = {}
-        self._pop: dict[tuple[int, tuple[str, ...]], ir.Table | None] = {}
+        self._cuts: dict[tuple[str, int], Cuts] = {}
+        self._pop: dict[tuple[Span, tuple[str, ...]], ir.Table | None] = {}
         self.sample: Sample | None = None
-        self._current: tuple[int, pa.Table] | None = None
         self.population_sizes: dict[int, int] = {}
+        self.mapped = 0  # persons in the pseudonym map (the sample in the development phase)
+        # (part, span) -> rows of each year of the span; only the latest span's are kept
+        self._parts: dict[tuple[str, Span], dict[int, pa.Table]] = {}
+
+    # -- spans ---------------------------------------------------------------------------------
+
+    def _warehouse_rows(self, year: int) -> int:
+        """person_year rows of `year` (from the file footer; 0 outside the warehouse)."""
+        return self.wh.rows("person_year", year) if self.wh.has_year(year) else 0
+
+    def _frame_rows(self, year: int) -> int:
+        """Rows of the frame of `year`: every person_year row, or the sample's."""
+        rows = self._warehouse_rows(year)
+        return min(rows, self.mapped) if self.sample is not None else rows
+
+    def _part_rows(self, year: int) -> int:
+        """Rows of a table-year: the population, or the sample within it."""
+        rows = self.population_sizes.get(year, 0)
+        return min(rows, self.mapped) if self.sample is not None else rows
 
     # -- population and pseudonyms -------------------------------------------------------------
 
-    def population(self, year: int, columns: Sequence[str] = ()) -> ir.Table | None:
-        key = (year, tuple(columns))
+    def population(self, years: Sequence[int], columns: Sequence[str] = ()) -> ir.Table | None:
+        key = (tuple(sorted(years)), tuple(columns))
         if key not in self._pop:
-            self._pop[key] = population(self.wh, self.spec, year, columns)
+            self._pop[key] = population(self.wh, self.spec, key[0], columns)
         return self._pop[key]
 
     def _pseudonym_map(self) -> ir.Table:
@@ -81,25 +128,25 @@ class PanelBuilder:
         registered in the engine as data."""
         engine = self.ctx.engine
         years = self.spec.years.years
-        pops = {y: self.population(y) for y in years}
-        missing = [y for y, p in pops.items() if p is None]
+        missing = [y for y in years if not self.wh.has_year(y)]
         if missing:
             first, last = self.wh.years
             raise EnforcementError(
                 f"deliberation years {missing} are outside the warehouse ({first}-{last})"
             )
+        expect(self.ctx.progress, 3)
+        pop = self.population(years)
+        assert pop is not None
         self.ctx.progress("counting the population")
-        counts = ibis.union(
-            *[p.select(y=ibis.literal(y, "int32")) for y, p in pops.items()], distinct=False
-        ).aggregate(by="y", n=ibis._.count())
-        got = engine.to_arrow(counts)
+        got = engine.to_arrow(pop.aggregate(by="year", n=ibis._.count()))
         self.population_sizes = {
             int(y): int(n)
-            for y, n in zip(got.column("y").to_pylist(), got.column("n").to_pylist(), strict=True)
+            for y, n in zip(
+                got.column("year").to_pylist(), got.column("n").to_pylist(), strict=True
+            )
         }
         self.ctx.progress("collecting distinct persons")
-        ids_expr = ibis.union(*[p.select("insz") for p in pops.values()], distinct=True)
-        ids = engine.to_arrow(ids_expr).column("insz").combine_chunks()
+        ids = engine.to_arrow(pop.select("insz").distinct()).column("insz").combine_chunks()
         if self.ctx.phase == "development":
             spec = self.d.phases.development.spec
             if spec.method != "sample":
@@ -109,6 +156,7 @@ class PanelBuilder:
                 )
             self.sample = draw(ids, self.ctx.key, spec.persons_per_year, self.population_sizes)
             ids = self.sample.ids
+        self.mapped = len(ids)
         self.ctx.progress(f"pseudonymising {len(ids):,} persons")
         mapping = sequence_map(ids, self.ctx.key, id_name="map_insz", seq_name="map_seq")
         del ids
@@ -116,22 +164,27 @@ class PanelBuilder:
 
     # -- deciles -------------------------------------------------------------------------------
 
-    def cuts(self, p: Planned, year: int) -> tuple[float, ...] | None:
-        """Decile cut points of `p` among the full population of `year` (None outside it)."""
-        key = (p.source_text, year)
-        if key not in self._cuts:
-            pop = self.population(year, persons_columns([p]))
-            if pop is None:
-                self._cuts[key] = None
-            else:
-                joined, raw = attach(self.wh, pop, year, [p], "c")
+    def cuts(self, p: Planned, years: Sequence[int]) -> dict[int, Cuts]:
+        """Decile cut points of `p` among the full population of each of `years` (None
+        outside the warehouse), computed a span at a time."""
+        todo = [y for y in dict.fromkeys(years) if (p.source_text, y) not in self._cuts]
+        for y in todo:
+            if not self.wh.has_year(y):
+                self._cuts[(p.source_text, y)] = None
+        inside = [y for y in todo if self.wh.has_year(y)]
+        for span in spans(inside, self._warehouse_rows):
+            pop = self.population(span, persons_columns([p]))
+            got: Mapping[int, tuple[float, ...]] = {}
+            if pop is not None:
+                joined, raw = attach(self.wh, pop, span, [p], "c")
                 value = raw(joined, p)
-                self._cuts[key] = (
-                    None
-                    if value is None
-                    else decile_cuts(self.ctx.engine, value, quantiles=p.scheme.quantiles)
-                )
-        return self._cuts[key]
+                if value is not None:
+                    got = decile_cuts_by_year(
+                        self.ctx.engine, joined, joined.year, value, p.scheme.quantiles
+                    )
+            for y in span:
+                self._cuts[(p.source_text, y)] = got.get(y)
+        return {y: self._cuts[(p.source_text, y)] for y in years}
 
     # -- tables --------------------------------------------------------------------------------
 
@@ -172,8 +225,9 @@ class PanelBuilder:
         return tuple(cols)
 
     def frames(self, plans: list[tuple], mapping: ir.Table) -> dict[int, ir.Table]:
-        """Stage one frame per year any table needs: the deliberation's years (variables at T
-        and at T±1 of a neighbour) and the T±1 years just outside them."""
+        """Stage the frames of every year any table needs — the deliberation's years
+        (variables at T and at T±1 of a neighbour) and the T±1 years just outside them — a
+        span of years per frame; year -> the staged frame holding it."""
         need: dict[int, dict[str, Planned]] = {}
         keep: list[str] = []
         for _spec, planned, _pid, offset, direction in plans:
@@ -188,94 +242,160 @@ class PanelBuilder:
                     elif self.wh.has_year(y + step):
                         need.setdefault(y + step, {})[p.name] = p
         every = list({p.name: p for ps in need.values() for p in ps.values()}.values())
+        frame_spans = spans(list(need), self._frame_rows)
+        expect(self.ctx.progress, len(frame_spans) + (self.ctx.workdir is not None))
         persons = coded_persons(self.wh, every)
         if self.sample is not None:
             persons = persons.semi_join(mapping, persons.insz == mapping.map_insz)
         if self.ctx.workdir is not None:
             self.ctx.progress("coarsening the persons' fixed characteristics")
             persons = self.ctx.engine.stage(persons, self.ctx.workdir / "frames", hint="persons")
+        years = set(self.spec.years.years)
         frames: dict[int, ir.Table] = {}
-        for y in sorted(need):
-            self.ctx.progress(f"computing the variables of {y}")
-            years = self.spec.years.years
+        for span in frame_spans:
+            self.ctx.progress(f"computing the variables of {_years_text(span)}")
+            planned = list({p.name: p for y in span for p in need[y].values()}.values())
             f = frame(
-                self.wh, self.spec, y, list(need[y].values()), self.cuts,
-                keep=list(dict.fromkeys(keep)) if y in years else (), persons=persons,
-                only=mapping if self.sample is not None else None,
+                self.wh, self.spec, span, planned, self.cuts,
+                keep=list(dict.fromkeys(keep)) if years.intersection(span) else (),
+                persons=persons, only=mapping if self.sample is not None else None,
             )  # fmt: skip
             if f is None:
                 continue
             if self.ctx.workdir is not None:
-                f = self.ctx.engine.stage(f, self.ctx.workdir / "frames", hint=f"frame{y}")
-            frames[y] = f
+                f = self.ctx.engine.stage(f, self.ctx.workdir / "frames", hint="frame")
+            frames.update(dict.fromkeys(span, f))
         return frames
 
-    def _base(self, year: int, frames: dict[int, ir.Table], mapping: ir.Table) -> ir.Table:
-        """The population of `year` in its frame, restricted to the pseudonym map (the sample
-        in the development phase), with the sequence number."""
-        f = frames[year]
+    def _frames_of(
+        self, frames: dict[int, ir.Table], years: Sequence[int], columns: Sequence[str]
+    ) -> ir.Table | None:
+        """The rows of `years` from the staged frames holding them (`columns` of each)."""
+        present = [y for y in years if y in frames]
+        if not present:
+            return None
+        parts = []
+        for f in {id(frames[y]): frames[y] for y in present}.values():
+            mine = [y for y in present if frames[y] is f]
+            rows = f.filter(f.year.isin(mine)) if len(mine) < _count_years(frames, f) else f
+            parts.append(rows.select(*dict.fromkeys(["insz", "year", IN_POP, *columns])))
+        return parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+
+    def _base(
+        self, span: Span, frames: dict[int, ir.Table], mapping: ir.Table, columns: Sequence[str]
+    ) -> ir.Table:
+        """The population of the span's years in their frames, restricted to the pseudonym map
+        (the sample in the development phase), with the sequence number."""
+        f = self._frames_of(frames, span, columns)
+        assert f is not None
         base = f.filter(f[IN_POP])
         return base.join(mapping, base.insz == mapping.map_insz)
 
     def current_part(
         self,
-        year: int,
+        span: Span,
         frames: dict[int, ir.Table],
         mapping: ir.Table,
         pid: str,
         current: list[Planned],
     ) -> ir.Table:
         """Pseudonym, year and the variables coarsened at T: shared by every table of T."""
-        base = self._base(year, frames, mapping)
+        base = self._base(span, frames, mapping, [p.name for p in current])
         values: dict[str, ir.Value] = {
             pid: base.map_seq.cast("int64"),
-            "year": ibis.literal(year, "int16"),
+            "year": base.year.cast("int16"),
         }
         values.update({p.name: base[p.name] for p in current})
         return base.select(**values)
 
     def offset_part(
         self,
-        year: int,
+        span: Span,
         frames: dict[int, ir.Table],
         mapping: ir.Table,
         pid: str,
         offset: list[Planned],
         direction: str,
     ) -> ir.Table:
-        """Pseudonym and the T±1 variables: the frame of T±1 left-joined on the population of
-        T; derived values (e.g. death in T+1) from the persons columns of the year-T row."""
+        """Pseudonym, year and the T±1 variables: the frames of T±1 left-joined on the
+        population of T; derived values (e.g. death in T+1) from the persons columns of the
+        year-T row."""
         step, suffix, _ = OFFSETS[direction]
-        base = self._base(year, frames, mapping)
-        other = frames.get(year + step)
         stored = [p for p in offset if p.source.kind != "derived"]
+        keep = [
+            c for p in offset if p.source.kind == "derived" for c in DERIVED_INPUTS[p.source.column]
+        ]
+        base = self._base(span, frames, mapping, keep)
+        other = self._frames_of(frames, [y + step for y in span], [p.name for p in stored])
         if other is not None and stored:
-            o = other.select(__okey=other.insz, **{p.name + suffix: other[p.name] for p in stored})
-            base = base.left_join(o, base.insz == o["__okey"]).drop("__okey")
-        covered = self.wh.has_year(year + step)
-        values: dict[str, ir.Value] = {pid: base.map_seq.cast("int64")}
+            o = other.select(
+                __okey=other.insz,
+                __oyear=(other.year - step).cast("int16"),
+                **{p.name + suffix: other[p.name] for p in stored},
+            )
+            base = base.left_join(o, (base.insz == o["__okey"]) & (base.year == o["__oyear"]))
+            base = base.drop("__okey", "__oyear")
+        covered = [y for y in span if self.wh.has_year(y + step)]
+        values: dict[str, ir.Value] = {
+            pid: base.map_seq.cast("int64"),
+            "year": base.year.cast("int16"),
+        }
         for p in offset:
             name = p.name + suffix
             if p.source.kind == "derived":
-                raw = derive(p.source.column, base, year + step) if covered else None
-                cuts = self.cuts(p, year + step) if p.scheme.kind == "deciles" else None
-                values[name] = coarsened(raw, p, cuts)
+                values[name] = self._derived_offset(base, p, span, covered, step)
             elif other is None:
                 values[name] = ibis.null(NULL_TYPE[p.kind])
             else:
                 values[name] = base[name]
         return base.select(**values)
 
-    def _collect_part(self, expr: ir.Table, columns: tuple[ColumnMeta, ...], pid: str) -> pa.Table:
-        """Execute a part, conform it to its output types and sort it by the pseudonym."""
-        part = OutputTable("part", columns, {}, (pid,))
-        chunks = [conform_output(part, b) for b in self.ctx.engine.to_batches(expr) if b.num_rows]
-        data = pa.concat_tables(chunks) if chunks else arrow_schema(part).empty_table()
-        return data.sort_by(pid) if data.num_rows else data
+    def _derived_offset(
+        self, base: ir.Table, p: Planned, span: Span, covered: list[int], step: int
+    ) -> ir.Value:
+        """A derived T±1 value from the year-T row: null where T±1 is outside the warehouse;
+        deciles cut on the population of T±1."""
+        if not covered:
+            return ibis.null(NULL_TYPE[p.kind])
+        raw = derive(p.source.column, base, base.year + step)
+        cuts: dict[int, Cuts] = {}
+        if p.scheme.kind == "deciles":
+            at = self.cuts(p, [y + step for y in covered])
+            cuts = {y: at[y + step] for y in covered}
+        value = coarsened_in_year(raw, p, base.year, cuts)
+        if len(covered) < len(span):
+            value = ibis.ifelse(base.year.isin(covered), value, ibis.null(NULL_TYPE[p.kind]))
+        return value
+
+    def _part(
+        self, name: str, span: Span, expr: ir.Table, columns: tuple[ColumnMeta, ...], pid: str
+    ) -> dict[int, pa.Table]:
+        """A part of the span's tables, executed once, conformed to its output types and cut
+        into years, each sorted by the pseudonym. Parts of earlier spans are dropped first
+        (publish asks for the years in order)."""
+        key = (name, span)
+        if key not in self._parts:
+            for old in [k for k in self._parts if k[1] != span]:
+                del self._parts[old]
+            part = OutputTable("part", columns, {}, (pid,))
+            chunks = [
+                conform_output(part, b) for b in self.ctx.engine.to_batches(expr) if b.num_rows
+            ]
+            data = pa.concat_tables(chunks) if chunks else arrow_schema(part).empty_table()
+            data = data.sort_by([("year", "ascending"), (pid, "ascending")])
+            years = data.column("year").to_numpy()
+            by_year = {}
+            for y in span:
+                lo, hi = (int(i) for i in np.searchsorted(years, [y, y + 1]))
+                by_year[y] = data.slice(lo, hi - lo)
+            self._parts[key] = by_year
+        return self._parts[key]
 
     def _table_year(
         self,
         year: int,
+        span: Span,
+        table: str,
         columns: tuple[ColumnMeta, ...],
         current: tuple[ColumnMeta, ...],
         cur_expr: ir.Table,
@@ -284,12 +404,9 @@ class PanelBuilder:
         pid: str,
     ) -> pa.Table:
         """Rows of one table-year as conformed Arrow, sorted by the pseudonym. The year-T part
-        is computed once for all tables of that year (publish asks for them year by year)."""
-        if self._current is None or self._current[0] != year:
-            self._current = None  # drop the previous year's part before computing this one
-            self._current = (year, self._collect_part(cur_expr, current, pid))
-        cur = self._current[1]
-        off = self._collect_part(off_expr, off_columns, pid)
+        is computed once for all tables of the span (publish asks for them year by year)."""
+        cur = self._part("current", span, cur_expr, current, pid)[year]
+        off = self._part(table, span, off_expr, off_columns, pid)[year]
         if not cur.column(pid).equals(off.column(pid)):
             raise RuntimeError(f"year {year}: parts of the table do not align on {pid}")
         names = [c.name for c in columns]
@@ -309,7 +426,7 @@ class PanelBuilder:
         pid = pids.pop()
         frames = self.frames(plans, mapping)
         first, last = self.wh.years
-        # the variables at T of every table, computed once per year
+        # the variables at T of every table, computed once per span
         current = list(
             {
                 p.name: p
@@ -319,20 +436,25 @@ class PanelBuilder:
             }.values()
         )
         cur_columns = self._columns(current, pid, [], "next")
+        year_column = cur_columns[1]
+        part_spans = spans(self.spec.years.years, self._part_rows)
+        cur_exprs = {s: self.current_part(s, frames, mapping, pid, current) for s in part_spans}
         tables = []
         for spec, planned, _pid, offset, direction in plans:
             columns = self._columns(planned, pid, offset, direction)
             check_output_names([c.name for c in columns], spec.name)
             step, suffix, _ = OFFSETS[direction]
-            off_columns = (columns[0], *columns[len(columns) - len(offset) :])
+            off_columns = (columns[0], year_column, *columns[len(columns) - len(offset) :])
             years: dict[int, YearData] = {}
             year_notes: dict[int, tuple[str, ...]] = {}
+            for span in part_spans:
+                off_expr = self.offset_part(span, frames, mapping, pid, offset, direction)
+                for y in span:
+                    years[y] = partial(
+                        self._table_year, y, span, spec.name, columns, cur_columns,
+                        cur_exprs[span], off_columns, off_expr, pid,
+                    )  # fmt: skip
             for y in self.spec.years.years:
-                cur_expr = self.current_part(y, frames, mapping, pid, current)
-                off_expr = self.offset_part(y, frames, mapping, pid, offset, direction)
-                years[y] = partial(
-                    self._table_year, y, columns, cur_columns, cur_expr, off_columns, off_expr, pid
-                )
                 if not self.wh.has_year(y + step) and offset:
                     year_notes[y] = (
                         f"the *{suffix} columns are empty: year {y + step} is outside the "
@@ -380,6 +502,14 @@ class PanelBuilder:
         if self.sample is not None:
             notes.append(self.sample.describe().capitalize() + ".")
         return tuple(notes)
+
+
+def _years_text(span: Span) -> str:
+    return str(span[0]) if len(span) == 1 else f"{span[0]}-{span[-1]}"
+
+
+def _count_years(frames: dict[int, ir.Table], f: ir.Table) -> int:
+    return sum(1 for t in frames.values() if t is f)
 
 
 def build(ctx: ExtractContext) -> list[OutputTable]:
