@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import struct
 import tempfile
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -54,14 +55,17 @@ class _Mismatch(Exception):
     """The spliced file would not be what pyreadstat writes: write it with pyreadstat."""
 
 
+Rows = range | np.ndarray  # a contiguous run of rows, or chosen rows
+
+
 @dataclass(frozen=True)
 class _Column:
-    """One column as the files hold it: numbers (float64, `missing` marks system-missing) or
-    text (each distinct value once as UTF-8, plus per-row indices)."""
+    """One column as the files hold it: numbers (kept in their compact Arrow type until a
+    chunk of rows is encoded; null or NaN = missing) or text (each distinct value once as
+    UTF-8, plus per-row indices)."""
 
     name: str
-    numbers: np.ndarray | None = None
-    missing: np.ndarray | None = None
+    numbers: pa.Array | None = None
     integer: bool = False  # pyreadstat is given int64 (no missing values) rather than float64
     texts: list[bytes] | None = None
     indices: np.ndarray | None = None
@@ -72,9 +76,49 @@ class _Column:
         assert self.texts is not None
         return max([1, *(len(t) for t in self.texts)])
 
+    def doubles(self, rows: Rows) -> tuple[np.ndarray, np.ndarray]:
+        """The values of `rows` as float64, and which of them are missing."""
+        assert self.numbers is not None
+        if isinstance(rows, range):
+            arr = self.numbers.slice(rows.start, len(rows))
+        else:
+            arr = self.numbers.take(pa.array(rows))
+        values = arr.cast(pa.float64()).to_numpy(zero_copy_only=False)  # null -> NaN
+        return values, np.isnan(values)
+
+    def text_indices(self, rows: Rows) -> np.ndarray:
+        assert self.indices is not None
+        return (
+            self.indices[rows.start : rows.stop] if isinstance(rows, range) else self.indices[rows]
+        )
+
+    def first_missing(self) -> int:
+        """The first missing row, or -1."""
+        assert self.numbers is not None
+        return pc.index(pc.is_null(self.numbers, nan_is_null=True), True).as_py()
+
 
 def _columns(table: OutputTable, data: pa.Table) -> tuple[list[_Column], dict]:
-    """The statistical form of every column, plus the value labels per column."""
+    """The statistical form of every column, plus the value labels per column. The .sav and
+    the .dta file of a table-year are written one after the other from the same data: the
+    result is kept for the second, and forgotten as soon as the caller lets go of `data`."""
+    last = _LAST.get("columns")
+    if last is not None and last[0]() is data and last[1] is table:
+        return last[2], last[3]
+    columns, labels = _convert(table, data)
+    _LAST["columns"] = (weakref.ref(data, _forget), table, columns, labels)
+    return columns, labels
+
+
+_LAST: dict[str, tuple] = {}
+
+
+def _forget(ref: weakref.ref) -> None:
+    if _LAST.get("columns", (None,))[0] is ref:
+        _LAST.clear()
+
+
+def _convert(table: OutputTable, data: pa.Table) -> tuple[list[_Column], dict]:
     out: list[_Column] = []
     labels: dict[str, dict[int, str]] = {}
     for col in table.columns:
@@ -93,7 +137,7 @@ def _columns(table: OutputTable, data: pa.Table) -> tuple[list[_Column], dict]:
                 arr = arr.cast(arr.type.value_type)
             enc = pc.dictionary_encode(arr.cast(pa.string()).fill_null(""))
             texts = [v.encode("utf-8") for v in enc.dictionary.to_pylist()]
-            indices = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+            indices = enc.indices.to_numpy(zero_copy_only=False)
             out.append(_Column(col.name, texts=texts, indices=indices))
         else:
             out.append(_numeric(col.name, arr))
@@ -104,23 +148,22 @@ def _numeric(name: str, arr: pa.Array) -> _Column:
     """Integers stay integers for pyreadstat unless there are nulls (then float, NaN =
     missing); both are written as doubles."""
     integer = not (arr.null_count or pa.types.is_floating(arr.type))
-    values = arr.cast(pa.float64()).to_numpy(zero_copy_only=False)
-    return _Column(name, numbers=values, missing=np.isnan(values), integer=integer)
+    return _Column(name, numbers=arr, integer=integer)
 
 
-def _frame(columns: list[_Column], rows: np.ndarray | None = None):  # -> pd.DataFrame
+def _frame(columns: list[_Column], n: int, rows: Rows | None = None):  # -> pd.DataFrame
     """The pandas frame pyreadstat reads (all rows, or the given ones). Text is object dtype:
     pandas 3 would make it Arrow-backed strings, which the writers handle differently."""
     import pandas as pd
 
+    rows = range(n) if rows is None else rows
     frame = {}
     for c in columns:
         if c.texts is not None:
-            idx = c.indices if rows is None else c.indices[rows]
             texts = [t.decode("utf-8") for t in c.texts]
-            frame[c.name] = pd.Series([texts[i] for i in idx], dtype=object)
+            frame[c.name] = pd.Series([texts[i] for i in c.text_indices(rows)], dtype=object)
         else:
-            values = c.numbers if rows is None else c.numbers[rows]
+            values, _missing = c.doubles(rows)
             frame[c.name] = values.astype(np.int64) if c.integer else values
     return pd.DataFrame(frame)
 
@@ -133,8 +176,8 @@ def _template_rows(columns: list[_Column], n: int) -> np.ndarray:
         if c.texts is not None:
             longest = int(np.argmax([len(t) for t in c.texts]))
             rows.add(int(np.argmax(c.indices == longest)))
-        elif c.missing is not None and c.missing.any():
-            rows.add(int(np.argmax(c.missing)))
+        elif (first := c.first_missing()) >= 0:
+            rows.add(first)
     return np.array(sorted(r for r in rows if r < n), dtype=np.int64)
 
 
@@ -172,24 +215,23 @@ def _layout(columns: list[_Column], fmt: str) -> _Layout:
     return _Layout(tuple(offsets), tuple(widths), at, pad, missing)
 
 
-def _encode(columns: list[_Column], layout: _Layout, rows: np.ndarray) -> np.ndarray:
+def _encode(columns: list[_Column], layout: _Layout, rows: Rows) -> np.ndarray:
     """The data records of `rows`: doubles in little-endian order (both formats say so in
     their headers on this machine), missing values as the format's bit pattern, text padded."""
     block = np.zeros((len(rows), layout.row_len), dtype=np.uint8)
     for c, at, w in zip(columns, layout.offsets, layout.widths, strict=True):
         if c.texts is None:
-            assert c.numbers is not None and c.missing is not None
-            bits = c.numbers[rows].astype("<f8").view("<u8")
-            bits[c.missing[rows]] = layout.missing
+            values, missing = c.doubles(rows)
+            bits = values.astype("<f8").view("<u8")
+            bits[missing] = layout.missing
             block[:, at : at + 8] = bits.view(np.uint8).reshape(len(rows), 8)
         else:
-            assert c.indices is not None
             # ReadStat copies C strings: a text ends at its first NUL byte
             padded = np.frombuffer(
                 b"".join(t.split(b"\0", 1)[0].ljust(w, layout.pad) for t in c.texts),
                 dtype=np.uint8,
             ).reshape(len(c.texts), w)
-            block[:, at : at + w] = padded[c.indices[rows]]
+            block[:, at : at + w] = padded[c.text_indices(rows)]
     return block
 
 
@@ -199,7 +241,7 @@ def _write_spliced(
     with open(path, "wb") as fh:
         fh.write(head)
         for start in range(0, n, _CHUNK_ROWS):
-            rows = np.arange(start, min(n, start + _CHUNK_ROWS))
+            rows = range(start, min(n, start + _CHUNK_ROWS))
             fh.write(memoryview(_encode(columns, layout, rows)))
         fh.write(tail)
 
@@ -284,7 +326,7 @@ def _header(
     cached = _TEMPLATES.get(key)
     if cached is None:
         rows = _template_rows(columns, n)
-        template = _template_bytes(write, _frame(columns, rows), path)
+        template = _template_bytes(write, _frame(columns, n, rows), path)
         start = _data_start(template, len(rows), layout, fmt)
         encoded = _encode(columns, layout, rows).tobytes()
         if template[start : start + len(rows) * layout.row_len] != encoded:
@@ -317,17 +359,23 @@ def _write(
         if n == 0:
             raise _Mismatch("no rows")
         layout = _layout(columns, fmt)
-        if fmt == "dta":
-            for c in columns:
-                if c.numbers is not None and bool(np.any(c.numbers[~c.missing] > _DTA_MAX)):
-                    raise _Mismatch("a value Stata cannot hold: pyreadstat says which")
+        if fmt == "dta" and any(_too_large_for_stata(c) for c in columns):
+            raise _Mismatch("a value Stata cannot hold: pyreadstat says which")
         head, tail = _header(columns, n, write, fmt, layout, path, key)
     except _Mismatch:
-        write(_frame(columns), str(path))
+        write(_frame(columns, n), str(path))
         path.write_bytes(stamp(path, path.read_bytes()))
         return False
     _write_spliced(path, stamp(path, head), tail, columns, layout, n)
     return True
+
+
+def _too_large_for_stata(c: _Column) -> bool:
+    """A number above Stata's largest double (only floats can be: +inf, or ~9e307)."""
+    if c.numbers is None or not pa.types.is_floating(c.numbers.type):
+        return False
+    values = c.numbers.to_numpy(zero_copy_only=False)
+    return bool(np.any(values[~np.isnan(values)] > _DTA_MAX))
 
 
 def _stamp_sav(path: Path, head: bytes) -> bytes:
