@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
+from enum import Enum
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from kluis.engine import ENGINES, EngineOptions
-from kluis.extract.delivery.formats import FORMATS
+from kluis.engine import ENGINES
+from kluis.extract.delivery import FORMATS
 
-_err = Console(stderr=True)
+# the choices `kluis extract --help` lists
+Phase = Enum("Phase", {p: p for p in ("development", "full")}, type=str)
+EngineName = Enum("EngineName", {e: e for e in ENGINES}, type=str)
 
 
 def _formats(text: str) -> tuple[str, ...]:
@@ -28,9 +30,11 @@ def extract(
         ..., help="Deliberation file, e.g. deliberations/26-104.yaml."
     ),
     warehouse: Path = typer.Option(..., "--warehouse", help="Warehouse directory."),
-    phase: str = typer.Option(..., "--phase", help="development | full"),
+    phase: Phase = typer.Option(..., "--phase", help="Phase of the deliberation."),
     out: Path = typer.Option(..., "--out", help="Output directory (published atomically)."),
-    engine: str = typer.Option("duckdb", "--engine", help=f"{' | '.join(ENGINES)}"),
+    engine: EngineName = typer.Option(
+        "duckdb", "--engine", help="Query engine (DuckDB on one machine, Spark for larger runs)."
+    ),
     format: str = typer.Option(
         "parquet", "--format", help="Comma-separated: parquet (always), sav, dta."
     ),
@@ -47,53 +51,51 @@ def extract(
     threads: int = typer.Option(2, "--threads", help="DuckDB threads."),
 ) -> None:
     """Extract the pseudonymised, coarsened tables a deliberation authorises."""
+    from rich.console import Console
+
     from kluis.deliberation import DeliberationError, NotInForce
+    from kluis.engine import EngineOptions
     from kluis.extract.delivery.publish import PublishError
     from kluis.extract.plan import EnforcementError
+    from kluis.extract.progress import progress_bar
     from kluis.extract.run import run_extract
     from kluis.pseudonym import KeyStoreError
     from kluis.warehouse.layout import WarehouseLayoutError
 
-    if phase not in ("development", "full"):
-        raise typer.BadParameter("--phase must be development or full")
-    if engine not in ENGINES:
-        raise typer.BadParameter(f"--engine must be one of {', '.join(ENGINES)}")
     try:
         day = dt.date.fromisoformat(today) if today else None
     except ValueError:
         raise typer.BadParameter(f"--today {today!r} is not a date (YYYY-MM-DD)") from None
     inputs = {"enterprises": enterprises} if enterprises else {}
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=_err
-    ) as bar:
-        task = bar.add_task("starting", total=None)
-        try:
+    err = Console(stderr=True)
+    try:
+        # progress on stderr, transient: gone from the screen before any error is printed
+        with progress_bar(err) as progress:
             published = run_extract(
                 deliberation,
                 warehouse,
-                phase,
+                phase.value,
                 out,
-                engine=engine,
+                engine=engine.value,
                 formats=_formats(format),
                 keystore=keystore,
                 today=day,
                 inputs=inputs,
                 engine_options=EngineOptions(memory_limit=memory_limit, threads=threads),
-                progress=lambda message: bar.update(task, description=message),
+                progress=progress,
             )
-        except (
-            DeliberationError,
-            NotInForce,
-            KeyStoreError,
-            EnforcementError,
-            PublishError,
-            WarehouseLayoutError,
-            FileNotFoundError,
-            ValueError,
-        ) as exc:
-            bar.stop()
-            _err.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(1) from None
+    except (
+        DeliberationError,
+        NotInForce,
+        KeyStoreError,
+        EnforcementError,
+        PublishError,
+        WarehouseLayoutError,
+        FileNotFoundError,
+        ValueError,
+    ) as exc:
+        print(f"error: {exc}", file=sys.stderr)  # one line, unwrapped, after the bar is gone
+        raise typer.Exit(1) from None
     rows = published.manifest["rows"]
     total = sum(n for per_year in rows.values() for n in per_year.values())
     typer.echo(f"published {published.out} ({len(rows)} tables, {total:,} rows)")

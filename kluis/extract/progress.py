@@ -9,7 +9,12 @@ no counts.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 # message, steps started so far, steps known so far
 Report = Callable[[str, int, int], None]
@@ -49,5 +54,45 @@ def steps(progress: Callable[[str], None] | None) -> Steps:
         return progress
     if progress is None:
         return Steps()
-    plain = progress
-    return Steps(lambda message, done, total: plain(message))
+    plain, last = progress, [0]
+
+    def report(message: str, done: int, total: int) -> None:
+        if done > last[0]:  # a step started (not just more announced)
+            last[0] = done
+            plain(message)
+
+    return Steps(report)
+
+
+@contextmanager
+def progress_bar(console: Console) -> Iterator[Steps]:
+    """A bar over the run's steps on `console` (stderr): the current step, steps done out of
+    those known, time elapsed. Transient: it leaves no frame on the screen, whether the run
+    ends or fails (the error is then printed on a clean line). Shown only on a terminal: a log
+    file or a pipe gets no progress at all."""
+    if not console.is_terminal:
+        yield Steps()
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("starting", total=None)
+
+        def report(message: str, done: int, total: int) -> None:
+            # a step is complete when the next one starts: the bar shows finished steps
+            bar.update(task, description=message, completed=max(0, done - 1), total=total or None)
+
+        yield Steps(report)

@@ -19,6 +19,7 @@ from kluis.deliberation import Deliberation, check_in_force, load
 from kluis.engine import EngineOptions, connect
 from kluis.extract.context import PHASES, Builder, ExtractContext
 from kluis.extract.delivery.publish import Published, check_target, workdir_for, write_extract
+from kluis.extract.progress import steps
 from kluis.pseudonym import KeyStore
 from kluis.warehouse.layout import read_meta
 
@@ -113,7 +114,7 @@ def run_extract(
             key=key,
             today=today or dt.date.today(),
             inputs=dict(inputs or {}),
-            progress=progress or (lambda message: None),
+            progress=steps(progress),
             workdir=workdir,
         )
         tables = builder(ctx)

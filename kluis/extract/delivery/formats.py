@@ -19,8 +19,9 @@ import pyarrow.parquet as pq
 
 from kluis.errors import BadInput
 from kluis.extract.context import ColumnMeta, OutputTable
+from kluis.extract.delivery import FORMATS
 
-FORMATS = ("parquet", "sav", "dta")
+__all__ = ["FORMATS", "OutputError", "arrow_schema", "conform_output", "write_sorted"]
 ROW_GROUP = 500_000
 _PARQUET = {
     "compression": "zstd",
