@@ -62,8 +62,13 @@ class WarehouseTables:
             return self.table(name, inside[0])
         key = (name, inside)
         if key not in self._spans:
+            on_disk = set(table_years(self.directory, name))
             for y in inside:
-                self.table(name, y)  # the same checks as for one year (a missing file)
+                if y not in on_disk:
+                    raise FileNotFoundError(
+                        f"{table_path(self.directory, name, y)}: missing, though the "
+                        f"warehouse covers {self.years[0]}-{self.years[1]}"
+                    )
             paths = [table_path(self.directory, name, y) for y in inside]
             self._spans[key] = self.engine.read_parquet(paths, hint=name)
         return self._spans[key]

@@ -69,6 +69,8 @@ class _Column:
     integer: bool = False  # pyreadstat is given int64 (no missing values) rather than float64
     texts: list[bytes] | None = None
     indices: np.ndarray | None = None
+    # a table that fits in one chunk: its doubles, converted once for both formats
+    converted: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def width(self) -> int:
@@ -79,6 +81,11 @@ class _Column:
     def doubles(self, rows: Rows) -> tuple[np.ndarray, np.ndarray]:
         """The values of `rows` as float64, and which of them are missing."""
         assert self.numbers is not None
+        if self.converted is not None:
+            values, missing = self.converted
+            if isinstance(rows, range):
+                return values[rows.start : rows.stop], missing[rows.start : rows.stop]
+            return values[rows], missing[rows]
         if isinstance(rows, range):
             arr = self.numbers.slice(rows.start, len(rows))
         else:
@@ -148,12 +155,20 @@ def _numeric(name: str, arr: pa.Array) -> _Column:
     """Integers stay integers for pyreadstat unless there are nulls (then float, NaN =
     missing); both are written as doubles."""
     integer = not (arr.null_count or pa.types.is_floating(arr.type))
-    return _Column(name, numbers=arr, integer=integer)
+    converted = None
+    if len(arr) <= _CHUNK_ROWS:
+        values = arr.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        converted = (values, np.isnan(values))
+    return _Column(name, numbers=arr, integer=integer, converted=converted)
 
 
-def _frame(columns: list[_Column], n: int, rows: Rows | None = None):  # -> pd.DataFrame
+def _frame(
+    columns: list[_Column], n: int, rows: Rows | None = None, template: bool = False
+):  # -> pd.DataFrame
     """The pandas frame pyreadstat reads (all rows, or the given ones). Text is object dtype:
-    pandas 3 would make it Arrow-backed strings, which the writers handle differently."""
+    pandas 3 would make it Arrow-backed strings, which the writers handle differently. A
+    template gives every number as float64: pyreadstat writes int64 and float64 columns alike
+    (as doubles), so one template serves the years whose columns differ only in that."""
     import pandas as pd
 
     rows = range(n) if rows is None else rows
@@ -164,7 +179,7 @@ def _frame(columns: list[_Column], n: int, rows: Rows | None = None):  # -> pd.D
             frame[c.name] = pd.Series([texts[i] for i in c.text_indices(rows)], dtype=object)
         else:
             values, _missing = c.doubles(rows)
-            frame[c.name] = values.astype(np.int64) if c.integer else values
+            frame[c.name] = values.astype(np.int64) if c.integer and not template else values
     return pd.DataFrame(frame)
 
 
@@ -326,7 +341,7 @@ def _header(
     cached = _TEMPLATES.get(key)
     if cached is None:
         rows = _template_rows(columns, n)
-        template = _template_bytes(write, _frame(columns, n, rows), path)
+        template = _template_bytes(write, _frame(columns, n, rows, template=True), path)
         start = _data_start(template, len(rows), layout, fmt)
         encoded = _encode(columns, layout, rows).tobytes()
         if template[start : start + len(rows) * layout.row_len] != encoded:
@@ -397,9 +412,9 @@ def _stamp_dta(path: Path, head: bytes) -> bytes:
 def _dictionary_key(table: OutputTable, columns: list[_Column]) -> tuple:
     """Everything the header and dictionary of a file are made from: the declared columns
     (names, kinds, labels, categories) and what pyreadstat reads from the data — each text
-    column's width and whether a number column is given as integers."""
+    column's width."""
     declared = tuple((c.name, c.kind, c.label, c.categories) for c in table.columns)
-    derived = tuple((c.name, c.width if c.texts is not None else c.integer) for c in columns)
+    derived = tuple((c.name, c.width) for c in columns if c.texts is not None)
     return declared, derived
 
 

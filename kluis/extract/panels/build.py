@@ -243,11 +243,15 @@ class PanelBuilder:
                         need.setdefault(y + step, {})[p.name] = p
         every = list({p.name: p for ps in need.values() for p in ps.values()}.values())
         frame_spans = spans(list(need), self._frame_rows)
-        expect(self.ctx.progress, len(frame_spans) + (self.ctx.workdir is not None))
+        # the coarsened persons are staged when several frames join them; one frame joins
+        # them as it computes them
+        stage_persons = self.ctx.workdir is not None and len(frame_spans) > 1
+        expect(self.ctx.progress, len(frame_spans) + stage_persons)
         persons = coded_persons(self.wh, every)
         if self.sample is not None:
             persons = persons.semi_join(mapping, persons.insz == mapping.map_insz)
-        if self.ctx.workdir is not None:
+        if stage_persons:
+            assert self.ctx.workdir is not None
             self.ctx.progress("coarsening the persons' fixed characteristics")
             persons = self.ctx.engine.stage(persons, self.ctx.workdir / "frames", hint="persons")
         years = set(self.spec.years.years)
