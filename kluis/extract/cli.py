@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from enum import Enum
 from pathlib import Path
 
@@ -47,55 +46,52 @@ def extract(
     enterprises: Path | None = typer.Option(
         None, "--enterprises", help="Input enterprise list (employer studies, e.g. NBB CSV)."
     ),
-    memory_limit: str = typer.Option("4GB", "--memory-limit", help="DuckDB memory limit."),
-    threads: int = typer.Option(2, "--threads", help="DuckDB threads."),
+    memory_limit: str = typer.Option(
+        "4GB", "--memory-limit", help="DuckDB memory limit, e.g. 4GB, 500MB, 6GiB."
+    ),
+    threads: int = typer.Option(2, "--threads", min=1, help="DuckDB threads."),
+    deliberations: Path | None = typer.Option(
+        None,
+        "--deliberations",
+        help="Registry of deliberations, which says which deliberation ends which "
+        "[default: $KLUIS_DELIBERATIONS, else $KLUIS_HOME/deliberations].",
+    ),
 ) -> None:
     """Extract the pseudonymised, coarsened tables a deliberation authorises."""
     from rich.console import Console
 
-    from kluis.deliberation import DeliberationError, NotInForce
     from kluis.engine import EngineOptions
-    from kluis.extract.delivery.publish import PublishError
-    from kluis.extract.plan import EnforcementError
     from kluis.extract.progress import progress_bar
     from kluis.extract.run import run_extract
-    from kluis.pseudonym import KeyStoreError
-    from kluis.warehouse.layout import WarehouseLayoutError
+    from kluis.warehouse.resources import memory_limit as checked_memory
 
     try:
         day = dt.date.fromisoformat(today) if today else None
     except ValueError:
         raise typer.BadParameter(f"--today {today!r} is not a date (YYYY-MM-DD)") from None
-    inputs = {"enterprises": enterprises} if enterprises else {}
-    err = Console(stderr=True)
     try:
-        # progress on stderr, transient: gone from the screen before any error is printed
-        with progress_bar(err) as progress:
-            published = run_extract(
-                deliberation,
-                warehouse,
-                phase.value,
-                out,
-                engine=engine.value,
-                formats=_formats(format),
-                keystore=keystore,
-                today=day,
-                inputs=inputs,
-                engine_options=EngineOptions(memory_limit=memory_limit, threads=threads),
-                progress=progress,
-            )
-    except (
-        DeliberationError,
-        NotInForce,
-        KeyStoreError,
-        EnforcementError,
-        PublishError,
-        WarehouseLayoutError,
-        FileNotFoundError,
-        ValueError,
-    ) as exc:
-        print(f"error: {exc}", file=sys.stderr)  # one line, unwrapped, after the bar is gone
-        raise typer.Exit(1) from None
+        memory = checked_memory(memory_limit)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--memory-limit") from None
+    chosen_formats = _formats(format)
+    inputs = {"enterprises": enterprises} if enterprises else {}
+    # progress on stderr, transient: gone from the screen before an error is printed (by the
+    # handler in kluis.cli) or the result (on stdout)
+    with progress_bar(Console(stderr=True)) as progress:
+        published = run_extract(
+            deliberation,
+            warehouse,
+            phase.value,
+            out,
+            engine=engine.value,
+            formats=chosen_formats,
+            keystore=keystore,
+            today=day,
+            inputs=inputs,
+            deliberations=deliberations,
+            engine_options=EngineOptions(memory_limit=memory, threads=threads),
+            progress=progress,
+        )
     rows = published.manifest["rows"]
     total = sum(n for per_year in rows.values() for n in per_year.values())
     typer.echo(f"published {published.out} ({len(rows)} tables, {total:,} rows)")
