@@ -248,11 +248,20 @@ def _terminate_cleanly() -> Iterator[None]:
         yield
         return
 
+    stopped: list[int] = []
+
     def stop(signum: int, frame: Any) -> None:
+        stopped.append(signum)
         raise SystemExit(128 + signum)
 
     before = signal.signal(signal.SIGTERM, stop)
     try:
         yield
+    except BaseException:
+        # DuckDB turns the SystemExit raised inside a running query into its own error
+        # ("Query interrupted"): the run still ends as terminated
+        if stopped:
+            raise SystemExit(128 + stopped[0]) from None
+        raise
     finally:
         signal.signal(signal.SIGTERM, before)

@@ -71,7 +71,7 @@ def _refused(argv: list[str], out: Path, code: int) -> str:
         (["--memory-limit", "lots"], "'lots' is not a memory size"),
         (["--memory-limit", "1MB"], "too little memory"),
         (["--threads", "0"], "--threads"),
-        (["--phase", "both"], "--phase must be development or full"),
+        (["--phase", "both"], "'both' is not one of"),  # a choice: development, full
         (["--format", "parquet,xlsx"], "xlsx"),
         (["--today", "22/11/2026"], "is not a date"),
     ],
