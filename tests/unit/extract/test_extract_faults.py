@@ -239,7 +239,9 @@ def test_an_extract_of_another_phase_or_deliberation_is_not_replaced(
     again = runner.invoke(app, argv)  # the same deliberation and phase: a rerun replaces it
     assert again.exit_code == 0 and (out / "manifest.json").read_bytes() == manifest
     assert _listing(tmp_path) == ["out"]  # no lock file, no temporary left
-    record = json.loads(next(catalogue_dir().glob("extract-*.json")).read_text())
+    # this run's record (other tests of the same process catalogue extracts of their own)
+    records = [json.loads(f.read_text()) for f in catalogue_dir().glob("extract-*.json")]
+    (record,) = [r for r in records if r["path"] == str(out)]
     assert record["details"]["state"] == "published"
 
 
