@@ -50,6 +50,8 @@ def _run(tree: Path, args: list[str], home: Path) -> dict:
         PYTHONPATH=str(tree),
         KLUIS_HOME=str(home),
         KLUIS_AUDIT_LOG=str(home / "audit.jsonl"),
+        # the registry of deliberations in force (read since this round; ignored before)
+        KLUIS_DELIBERATIONS=str(tree / "deliberations"),
     )
     start = time.perf_counter()
     with open(OUT / "last.stderr", "w") as err:

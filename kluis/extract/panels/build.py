@@ -96,8 +96,10 @@ class PanelBuilder:
         self.sample: Sample | None = None
         self.population_sizes: dict[int, int] = {}
         self.mapped = 0  # persons in the pseudonym map (the sample in the development phase)
-        # (part, span) -> rows of each year of the span; only the latest span's are kept
+        # (part, span) -> rows of each year of the span not yet used up, and uses left
         self._parts: dict[tuple[str, Span], dict[int, pa.Table]] = {}
+        self._uses: dict[tuple[str, Span], dict[int, int]] = {}
+        self._tables = 0  # tables sharing the year-T part
 
     # -- spans ---------------------------------------------------------------------------------
 
@@ -372,13 +374,21 @@ class PanelBuilder:
         return value
 
     def _part(
-        self, name: str, span: Span, expr: ir.Table, columns: tuple[ColumnMeta, ...], pid: str
-    ) -> dict[int, pa.Table]:
-        """A part of the span's tables, executed once, conformed to its output types and cut
-        into years, each sorted by the pseudonym. Parts of earlier spans are dropped first
-        (publish asks for the years in order)."""
+        self,
+        name: str,
+        span: Span,
+        year: int,
+        uses: int,
+        expr: ir.Table,
+        columns: tuple[ColumnMeta, ...],
+        pid: str,
+    ) -> pa.Table:
+        """The rows of `year` of a part of the span's tables. A part is executed once for its
+        span, conformed to its output types and cut into years sorted by the pseudonym; a
+        year's rows are let go after their `uses`-th use, so a national population holds no
+        more than one year's parts at a time (publish asks for the years in order)."""
         key = (name, span)
-        if key not in self._parts:
+        if year not in self._parts.get(key, {}):
             for old in [k for k in self._parts if k[1] != span]:
                 del self._parts[old]
             part = OutputTable("part", columns, {}, (pid,))
@@ -393,7 +403,12 @@ class PanelBuilder:
                 lo, hi = (int(i) for i in np.searchsorted(years, [y, y + 1]))
                 by_year[y] = data.slice(lo, hi - lo)
             self._parts[key] = by_year
-        return self._parts[key]
+            self._uses[key] = dict.fromkeys(span, uses)
+        rows = self._parts[key][year]
+        self._uses[key][year] -= 1
+        if self._uses[key][year] <= 0:
+            del self._parts[key][year]
+        return rows
 
     def _table_year(
         self,
@@ -409,8 +424,8 @@ class PanelBuilder:
     ) -> pa.Table:
         """Rows of one table-year as conformed Arrow, sorted by the pseudonym. The year-T part
         is computed once for all tables of the span (publish asks for them year by year)."""
-        cur = self._part("current", span, cur_expr, current, pid)[year]
-        off = self._part(table, span, off_expr, off_columns, pid)[year]
+        cur = self._part("current", span, year, self._tables, cur_expr, current, pid)
+        off = self._part(table, span, year, 1, off_expr, off_columns, pid)
         if not cur.column(pid).equals(off.column(pid)):
             raise RuntimeError(f"year {year}: parts of the table do not align on {pid}")
         names = [c.name for c in columns]
@@ -428,6 +443,7 @@ class PanelBuilder:
         if len(pids) != 1:
             raise EnforcementError("all person-year tables must share one pseudonym variable")
         pid = pids.pop()
+        self._tables = len(plans)
         frames = self.frames(plans, mapping)
         first, last = self.wh.years
         # the variables at T of every table, computed once per span
