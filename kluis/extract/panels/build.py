@@ -58,8 +58,10 @@ from kluis.extract.warehouse import WarehouseTables
 from kluis.pseudonym import sequence_map
 
 OFFSETS = {"next": (1, "_next", " (T+1)"), "previous": (-1, "_prev", " (T−1)")}
-# most rows one query covers: years are grouped into spans of at most this many (estimated)
-SPAN_ROWS = 1_000_000
+# most rows one query covers: years are grouped into spans of at most this many (estimated).
+# Measured on the 26/104 full extract of 200,000 persons a year: with 1,000,000 the peak memory
+# rose from 0.60 to 0.97 GB for no gain in CPU time; at 300,000 it stays at 0.58 GB.
+SPAN_ROWS = 300_000
 Span = tuple[int, ...]
 
 
