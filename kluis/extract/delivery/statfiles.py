@@ -232,22 +232,34 @@ def _layout(columns: list[_Column], fmt: str) -> _Layout:
 
 def _encode(columns: list[_Column], layout: _Layout, rows: Rows) -> np.ndarray:
     """The data records of `rows`: doubles in little-endian order (both formats say so in
-    their headers on this machine), missing values as the format's bit pattern, text padded."""
-    block = np.zeros((len(rows), layout.row_len), dtype=np.uint8)
-    for c, at, w in zip(columns, layout.offsets, layout.widths, strict=True):
+    their headers on this machine), missing values as the format's bit pattern, text padded.
+    One record per row of a structured array, a field per column at its offset (a field is
+    filled in one strided copy, several times faster than byte slices)."""
+    fields = {
+        "names": [f"c{i}" for i in range(len(columns))],
+        "formats": [
+            "<u8" if c.texts is None else (np.uint8, (w,))
+            for c, w in zip(columns, layout.widths, strict=True)
+        ],
+        "offsets": list(layout.offsets),
+        "itemsize": layout.row_len,
+    }
+    records = np.zeros(len(rows), dtype=np.dtype(fields))
+    for i, c in enumerate(columns):
         if c.texts is None:
             values, missing = c.doubles(rows)
             bits = values.astype("<f8").view("<u8")
             bits[missing] = layout.missing
-            block[:, at : at + 8] = bits.view(np.uint8).reshape(len(rows), 8)
+            records[f"c{i}"] = bits
         else:
+            w = layout.widths[i]
             # ReadStat copies C strings: a text ends at its first NUL byte
             padded = np.frombuffer(
                 b"".join(t.split(b"\0", 1)[0].ljust(w, layout.pad) for t in c.texts),
                 dtype=np.uint8,
             ).reshape(len(c.texts), w)
-            block[:, at : at + w] = padded[c.text_indices(rows)]
-    return block
+            records[f"c{i}"] = padded[c.text_indices(rows)]
+    return records
 
 
 def _write_spliced(
