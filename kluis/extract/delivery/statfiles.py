@@ -19,11 +19,10 @@ system-missing (SPSS) or `.` (Stata); null text is the empty string.
 from __future__ import annotations
 
 import os
-import struct
 import tempfile
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -40,72 +39,26 @@ from kluis.extract.delivery.formats import (
     stata_names,
     value_label,
 )
+from kluis.extract.delivery.statrecords import (
+    CHUNK_ROWS,
+    DTA_MAX,
+    Column,
+    Layout,
+    Mismatch,
+    Rows,
+    data_start,
+    dta_splice,
+    encode,
+    layout,
+    sav_splice,
+    write_records,
+)
 
 _FIXED_SAV_STAMP = b"01 Jan 7000:00:00"  # creation date (9 bytes) + time (8 bytes)
 _FIXED_DTA_STAMP = b"01 Jan 1970 00:00"
-_SAV_MISSING = 0xFFEFFFFFFFFFFFFF  # ReadStat's SAV_MISSING_DOUBLE (-DBL_MAX): system-missing
-_DTA_MISSING = 0x7FE0000000000000  # ReadStat's DTA_113_MISSING_DOUBLE: Stata's `.`
-_DTA_MAX = struct.unpack("<d", struct.pack("<q", 0x7FDFFFFFFFFFFFFF))[0]  # largest valid double
-_SAV_MAX_FAST_TEXT = 255  # longer SPSS strings are split into segments: pyreadstat writes them
-_DTA_MAX_FAST_TEXT = 2044  # from 2045 bytes Stata stores strL references: pyreadstat writes them
-_CHUNK_ROWS = 65_536  # rows encoded at a time (memory stays a few tens of MB)
 
 
-class _Mismatch(Exception):
-    """The spliced file would not be what pyreadstat writes: write it with pyreadstat."""
-
-
-Rows = range | np.ndarray  # a contiguous run of rows, or chosen rows
-
-
-@dataclass(frozen=True)
-class _Column:
-    """One column as the files hold it: numbers (kept in their compact Arrow type until a
-    chunk of rows is encoded; null or NaN = missing) or text (each distinct value once as
-    UTF-8, plus per-row indices)."""
-
-    name: str
-    numbers: pa.Array | None = None
-    integer: bool = False  # pyreadstat is given int64 (no missing values) rather than float64
-    texts: list[bytes] | None = None
-    indices: np.ndarray | None = None
-    # a table that fits in one chunk: its doubles, converted once for both formats
-    converted: tuple[np.ndarray, np.ndarray] | None = None
-
-    @property
-    def width(self) -> int:
-        """Text: the longest value in bytes, at least 1 (as pyreadstat measures it)."""
-        assert self.texts is not None
-        return max([1, *(len(t) for t in self.texts)])
-
-    def doubles(self, rows: Rows) -> tuple[np.ndarray, np.ndarray]:
-        """The values of `rows` as float64, and which of them are missing."""
-        assert self.numbers is not None
-        if self.converted is not None:
-            values, missing = self.converted
-            if isinstance(rows, range):
-                return values[rows.start : rows.stop], missing[rows.start : rows.stop]
-            return values[rows], missing[rows]
-        if isinstance(rows, range):
-            arr = self.numbers.slice(rows.start, len(rows))
-        else:
-            arr = self.numbers.take(pa.array(rows))
-        values = arr.cast(pa.float64()).to_numpy(zero_copy_only=False)  # null -> NaN
-        return values, np.isnan(values)
-
-    def text_indices(self, rows: Rows) -> np.ndarray:
-        assert self.indices is not None
-        return (
-            self.indices[rows.start : rows.stop] if isinstance(rows, range) else self.indices[rows]
-        )
-
-    def first_missing(self) -> int:
-        """The first missing row, or -1."""
-        assert self.numbers is not None
-        return pc.index(pc.is_null(self.numbers, nan_is_null=True), True).as_py()
-
-
-def _columns(table: OutputTable, data: pa.Table) -> tuple[list[_Column], dict]:
+def _columns(table: OutputTable, data: pa.Table) -> tuple[list[Column], dict]:
     """The statistical form of every column, plus the value labels per column. The .sav and
     the .dta file of a table-year are written one after the other from the same data: the
     result is kept for the second, and forgotten as soon as the caller lets go of `data`."""
@@ -125,8 +78,8 @@ def _forget(ref: weakref.ref) -> None:
         _LAST.clear()
 
 
-def _convert(table: OutputTable, data: pa.Table) -> tuple[list[_Column], dict]:
-    out: list[_Column] = []
+def _convert(table: OutputTable, data: pa.Table) -> tuple[list[Column], dict]:
+    out: list[Column] = []
     labels: dict[str, dict[int, str]] = {}
     for col in table.columns:
         arr = data.column(col.name).combine_chunks()
@@ -145,25 +98,25 @@ def _convert(table: OutputTable, data: pa.Table) -> tuple[list[_Column], dict]:
             enc = pc.dictionary_encode(arr.cast(pa.string()).fill_null(""))
             texts = [v.encode("utf-8") for v in enc.dictionary.to_pylist()]
             indices = enc.indices.to_numpy(zero_copy_only=False)
-            out.append(_Column(col.name, texts=texts, indices=indices))
+            out.append(Column(col.name, texts=texts, indices=indices))
         else:
             out.append(_numeric(col.name, arr))
     return out, labels
 
 
-def _numeric(name: str, arr: pa.Array) -> _Column:
+def _numeric(name: str, arr: pa.Array) -> Column:
     """Integers stay integers for pyreadstat unless there are nulls (then float, NaN =
     missing); both are written as doubles."""
     integer = not (arr.null_count or pa.types.is_floating(arr.type))
     converted = None
-    if len(arr) <= _CHUNK_ROWS:
+    if len(arr) <= CHUNK_ROWS:
         values = arr.cast(pa.float64()).to_numpy(zero_copy_only=False)
         converted = (values, np.isnan(values))
-    return _Column(name, numbers=arr, integer=integer, converted=converted)
+    return Column(name, numbers=arr, integer=integer, converted=converted)
 
 
 def _frame(
-    columns: list[_Column], n: int, rows: Rows | None = None, template: bool = False
+    columns: list[Column], n: int, rows: Rows | None = None, template: bool = False
 ):  # -> pd.DataFrame
     """The pandas frame pyreadstat reads (all rows, or the given ones). Text is object dtype:
     pandas 3 would make it Arrow-backed strings, which the writers handle differently. A
@@ -183,7 +136,7 @@ def _frame(
     return pd.DataFrame(frame)
 
 
-def _template_rows(columns: list[_Column], n: int) -> np.ndarray:
+def _template_rows(columns: list[Column], n: int) -> np.ndarray:
     """Rows that fix everything pyreadstat derives from the data (text widths) and show every
     kind of value the fast path encodes (a missing value of each column that has one)."""
     rows = {0}
@@ -199,80 +152,6 @@ def _template_rows(columns: list[_Column], n: int) -> np.ndarray:
 # -- the data block ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Layout:
-    """Where each column sits in a row, and how a text is padded."""
-
-    offsets: tuple[int, ...]
-    widths: tuple[int, ...]  # bytes in the row
-    row_len: int
-    pad: bytes  # SPSS pads text with spaces, Stata with NUL bytes
-    missing: int  # bit pattern of a missing double
-
-
-def _layout(columns: list[_Column], fmt: str) -> _Layout:
-    offsets, widths, at = [], [], 0
-    for c in columns:
-        if c.texts is None:
-            w = 8
-        elif fmt == "sav":
-            if c.width > _SAV_MAX_FAST_TEXT:
-                raise _Mismatch(f"{c.name}: text longer than {_SAV_MAX_FAST_TEXT} bytes")
-            w = (c.width + 7) // 8 * 8
-        else:
-            if c.width > _DTA_MAX_FAST_TEXT:
-                raise _Mismatch(f"{c.name}: text longer than {_DTA_MAX_FAST_TEXT} bytes")
-            w = c.width
-        offsets.append(at)
-        widths.append(w)
-        at += w
-    pad, missing = (b" ", _SAV_MISSING) if fmt == "sav" else (b"\0", _DTA_MISSING)
-    return _Layout(tuple(offsets), tuple(widths), at, pad, missing)
-
-
-def _encode(columns: list[_Column], layout: _Layout, rows: Rows) -> np.ndarray:
-    """The data records of `rows`: doubles in little-endian order (both formats say so in
-    their headers on this machine), missing values as the format's bit pattern, text padded.
-    One record per row of a structured array, a field per column at its offset (a field is
-    filled in one strided copy, several times faster than byte slices)."""
-    fields = {
-        "names": [f"c{i}" for i in range(len(columns))],
-        "formats": [
-            "<u8" if c.texts is None else (np.uint8, (w,))
-            for c, w in zip(columns, layout.widths, strict=True)
-        ],
-        "offsets": list(layout.offsets),
-        "itemsize": layout.row_len,
-    }
-    records = np.zeros(len(rows), dtype=np.dtype(fields))
-    for i, c in enumerate(columns):
-        if c.texts is None:
-            values, missing = c.doubles(rows)
-            bits = values.astype("<f8").view("<u8")
-            bits[missing] = layout.missing
-            records[f"c{i}"] = bits
-        else:
-            w = layout.widths[i]
-            # ReadStat copies C strings: a text ends at its first NUL byte
-            padded = np.frombuffer(
-                b"".join(t.split(b"\0", 1)[0].ljust(w, layout.pad) for t in c.texts),
-                dtype=np.uint8,
-            ).reshape(len(c.texts), w)
-            records[f"c{i}"] = padded[c.text_indices(rows)]
-    return records
-
-
-def _write_spliced(
-    path: Path, head: bytes, tail: bytes, columns: list[_Column], layout: _Layout, n: int
-) -> None:
-    with open(path, "wb") as fh:
-        fh.write(head)
-        for start in range(0, n, _CHUNK_ROWS):
-            rows = range(start, min(n, start + _CHUNK_ROWS))
-            fh.write(memoryview(_encode(columns, layout, rows)))
-        fh.write(tail)
-
-
 def _template_bytes(write: Callable[[object, str], None], frame: object, like: Path) -> bytes:
     """What pyreadstat writes for `frame`, read back (written beside the target)."""
     fd, name = tempfile.mkstemp(prefix=f".{like.name}.", suffix=".template", dir=like.parent)
@@ -284,66 +163,12 @@ def _template_bytes(write: Callable[[object, str], None], frame: object, like: P
         os.unlink(name)
 
 
-def _u(fmt: str, raw: bytes, at: int) -> int:
-    return struct.unpack_from(fmt, raw, at)[0]
-
-
-def _sav_splice(template: bytes, k: int, n: int, layout: _Layout) -> tuple[bytes, bytes]:
-    """Header and dictionary of a k-row template, with the row count made n; the tail is empty
-    (an uncompressed .sav file ends with its data)."""
-    start = len(template) - k * layout.row_len
-    # ... dictionary | number-of-cases record (7, 16, 8, 2, 1, k) | termination (999, 0) | data
-    if (
-        start < 256
-        or _u("<i", template, 80) != k
-        or template[start - 8 : start] != struct.pack("<ii", 999, 0)
-        or template[start - 40 : start - 8] != struct.pack("<iiiiqq", 7, 16, 8, 2, 1, k)
-    ):
-        raise _Mismatch("unexpected .sav layout")
-    head = bytearray(template[:start])
-    struct.pack_into("<i", head, 80, n)
-    struct.pack_into("<q", head, start - 16, n)
-    return bytes(head), b""
-
-
-def _dta_splice(template: bytes, k: int, n: int, layout: _Layout) -> tuple[bytes, bytes]:
-    """Everything before and after the data records of a k-row template (format 119), with
-    the row count made n and the section offsets after the data moved."""
-    at_n = template.find(b"<N>")
-    at_map = template.find(b"<map>")
-    if at_n < 0 or at_map < 0:
-        raise _Mismatch("unexpected .dta layout")
-    offsets = list(struct.unpack_from("<14Q", template, at_map + 5))
-    start = offsets[9] + len(b"<data>")
-    end = start + k * layout.row_len
-    if (
-        _u("<Q", template, at_n + 3) != k
-        or template[offsets[9] : start] != b"<data>"
-        or template[end : end + 7] != b"</data>"
-        or offsets[13] != len(template)
-    ):
-        raise _Mismatch("unexpected .dta layout")
-    head = bytearray(template[:start])
-    struct.pack_into("<Q", head, at_n + 3, n)
-    grow = (n - k) * layout.row_len
-    struct.pack_into("<4Q", head, at_map + 5 + 10 * 8, *(o + grow for o in offsets[10:]))
-    return bytes(head), template[end:]
-
-
-def _data_start(template: bytes, k: int, layout: _Layout, fmt: str) -> int:
-    """Where the data records of a k-row template begin."""
-    if fmt == "sav":
-        return len(template) - k * layout.row_len
-    at_map = template.find(b"<map>")
-    return struct.unpack_from("<14Q", template, at_map + 5)[9] + len(b"<data>")
-
-
 def _header(
-    columns: list[_Column],
+    columns: list[Column],
     n: int,
     write: Callable[[object, str], None],
     fmt: str,
-    layout: _Layout,
+    shape: Layout,
     path: Path,
     key: tuple,
 ) -> tuple[bytes, bytes]:
@@ -354,17 +179,17 @@ def _header(
     if cached is None:
         rows = _template_rows(columns, n)
         template = _template_bytes(write, _frame(columns, n, rows, template=True), path)
-        start = _data_start(template, len(rows), layout, fmt)
-        encoded = _encode(columns, layout, rows).tobytes()
-        if template[start : start + len(rows) * layout.row_len] != encoded:
-            raise _Mismatch("the template rows encode differently")
+        start = data_start(template, len(rows), shape, fmt)
+        encoded = encode(columns, shape, rows).tobytes()
+        if template[start : start + len(rows) * shape.row_len] != encoded:
+            raise Mismatch("the template rows encode differently")
         cached = (template, len(rows))
         if len(_TEMPLATES) >= 64:
             _TEMPLATES.pop(next(iter(_TEMPLATES)))
         _TEMPLATES[key] = cached
     template, k = cached
-    splice = _sav_splice if fmt == "sav" else _dta_splice
-    return splice(template, k, n, layout)
+    splice = sav_splice if fmt == "sav" else dta_splice
+    return splice(template, k, n, shape)
 
 
 # dictionary key -> (checked template, its rows): one pyreadstat call per table and format
@@ -373,7 +198,7 @@ _TEMPLATES: dict[tuple, tuple[bytes, int]] = {}
 
 def _write(
     path: Path,
-    columns: list[_Column],
+    columns: list[Column],
     n: int,
     write: Callable[[object, str], None],
     fmt: str,
@@ -384,25 +209,25 @@ def _write(
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         if n == 0:
-            raise _Mismatch("no rows")
-        layout = _layout(columns, fmt)
+            raise Mismatch("no rows")
+        shape = layout(columns, fmt)
         if fmt == "dta" and any(_too_large_for_stata(c) for c in columns):
-            raise _Mismatch("a value Stata cannot hold: pyreadstat says which")
-        head, tail = _header(columns, n, write, fmt, layout, path, key)
-    except _Mismatch:
+            raise Mismatch("a value Stata cannot hold: pyreadstat says which")
+        head, tail = _header(columns, n, write, fmt, shape, path, key)
+    except Mismatch:
         write(_frame(columns, n), str(path))
         path.write_bytes(stamp(path, path.read_bytes()))
         return False
-    _write_spliced(path, stamp(path, head), tail, columns, layout, n)
+    write_records(path, stamp(path, head), tail, columns, shape, n)
     return True
 
 
-def _too_large_for_stata(c: _Column) -> bool:
+def _too_large_for_stata(c: Column) -> bool:
     """A number above Stata's largest double (only floats can be: +inf, or ~9e307)."""
     if c.numbers is None or not pa.types.is_floating(c.numbers.type):
         return False
     values = c.numbers.to_numpy(zero_copy_only=False)
-    return bool(np.any(values[~np.isnan(values)] > _DTA_MAX))
+    return bool(np.any(values[~np.isnan(values)] > DTA_MAX))
 
 
 def _stamp_sav(path: Path, head: bytes) -> bytes:
@@ -421,7 +246,7 @@ def _stamp_dta(path: Path, head: bytes) -> bytes:
     return head[:start] + _FIXED_DTA_STAMP + head[start + len(_FIXED_DTA_STAMP) :]
 
 
-def _dictionary_key(table: OutputTable, columns: list[_Column]) -> tuple:
+def _dictionary_key(table: OutputTable, columns: list[Column]) -> tuple:
     """Everything the header and dictionary of a file are made from: the declared columns
     (names, kinds, labels, categories) and what pyreadstat reads from the data — each text
     column's width."""

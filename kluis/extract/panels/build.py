@@ -31,25 +31,19 @@ from functools import partial
 
 import ibis
 import ibis.expr.types as ir
-import numpy as np
-import pyarrow as pa
 
 from kluis.deliberation.model import PersonPopulation, PersonYearTable
 from kluis.extract.context import ColumnMeta, ExtractContext, OutputTable, YearData
-from kluis.extract.delivery.formats import arrow_schema, conform_output
 from kluis.extract.derive import INPUTS as DERIVED_INPUTS
-from kluis.extract.derive import derive
 from kluis.extract.panels.frames import (
-    IN_POP,
-    NULL_TYPE,
     Cuts,
     attach,
-    coarsened_in_year,
     coded_persons,
     frame,
     persons_columns,
     population,
 )
+from kluis.extract.panels.parts import OFFSETS, Parts, Span
 from kluis.extract.panels.sample import Sample, draw
 from kluis.extract.plan import EnforcementError, Planned, check_output_names, plan_variable
 from kluis.extract.progress import expect
@@ -57,12 +51,10 @@ from kluis.extract.recode import decile_cuts_by_year
 from kluis.extract.warehouse import WarehouseTables
 from kluis.pseudonym import sequence_map
 
-OFFSETS = {"next": (1, "_next", " (T+1)"), "previous": (-1, "_prev", " (T−1)")}
 # most rows one query covers: years are grouped into spans of at most this many (estimated).
 # Measured on the 26/104 full extract of 200,000 persons a year: with 1,000,000 the peak memory
 # rose from 0.60 to 0.97 GB for no gain in CPU time; at 300,000 it stays at 0.58 GB.
 SPAN_ROWS = 300_000
-Span = tuple[int, ...]
 
 
 def spans(years: Sequence[int], rows: Callable[[int], int], limit: int | None = None) -> list[Span]:
@@ -98,10 +90,6 @@ class PanelBuilder:
         self.sample: Sample | None = None
         self.population_sizes: dict[int, int] = {}
         self.mapped = 0  # persons in the pseudonym map (the sample in the development phase)
-        # (part, span) -> rows of each year of the span not yet used up, and uses left
-        self._parts: dict[tuple[str, Span], dict[int, pa.Table]] = {}
-        self._uses: dict[tuple[str, Span], dict[int, int]] = {}
-        self._tables = 0  # tables sharing the year-T part
 
     # -- spans ---------------------------------------------------------------------------------
 
@@ -275,165 +263,6 @@ class PanelBuilder:
             frames.update(dict.fromkeys(span, f))
         return frames
 
-    def _frames_of(
-        self, frames: dict[int, ir.Table], years: Sequence[int], columns: Sequence[str]
-    ) -> ir.Table | None:
-        """The rows of `years` from the staged frames holding them (`columns` of each)."""
-        present = [y for y in years if y in frames]
-        if not present:
-            return None
-        parts = []
-        for f in {id(frames[y]): frames[y] for y in present}.values():
-            mine = [y for y in present if frames[y] is f]
-            rows = f.filter(f.year.isin(mine)) if len(mine) < _count_years(frames, f) else f
-            parts.append(rows.select(*dict.fromkeys(["insz", "year", IN_POP, *columns])))
-        return parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
-
-    def _base(
-        self, span: Span, frames: dict[int, ir.Table], mapping: ir.Table, columns: Sequence[str]
-    ) -> ir.Table:
-        """The population of the span's years in their frames, restricted to the pseudonym map
-        (the sample in the development phase), with the sequence number."""
-        f = self._frames_of(frames, span, columns)
-        assert f is not None
-        base = f.filter(f[IN_POP])
-        return base.join(mapping, base.insz == mapping.map_insz)
-
-    def current_part(
-        self,
-        span: Span,
-        frames: dict[int, ir.Table],
-        mapping: ir.Table,
-        pid: str,
-        current: list[Planned],
-    ) -> ir.Table:
-        """Pseudonym, year and the variables coarsened at T: shared by every table of T."""
-        base = self._base(span, frames, mapping, [p.name for p in current])
-        values: dict[str, ir.Value] = {
-            pid: base.map_seq.cast("int64"),
-            "year": base.year.cast("int16"),
-        }
-        values.update({p.name: base[p.name] for p in current})
-        return base.select(**values)
-
-    def offset_part(
-        self,
-        span: Span,
-        frames: dict[int, ir.Table],
-        mapping: ir.Table,
-        pid: str,
-        offset: list[Planned],
-        direction: str,
-    ) -> ir.Table:
-        """Pseudonym, year and the T±1 variables: the frames of T±1 left-joined on the
-        population of T; derived values (e.g. death in T+1) from the persons columns of the
-        year-T row."""
-        step, suffix, _ = OFFSETS[direction]
-        stored = [p for p in offset if p.source.kind != "derived"]
-        keep = [
-            c for p in offset if p.source.kind == "derived" for c in DERIVED_INPUTS[p.source.column]
-        ]
-        base = self._base(span, frames, mapping, keep)
-        other = self._frames_of(frames, [y + step for y in span], [p.name for p in stored])
-        if other is not None and stored:
-            o = other.select(
-                __okey=other.insz,
-                __oyear=(other.year - step).cast("int16"),
-                **{p.name + suffix: other[p.name] for p in stored},
-            )
-            base = base.left_join(o, (base.insz == o["__okey"]) & (base.year == o["__oyear"]))
-            base = base.drop("__okey", "__oyear")
-        covered = [y for y in span if self.wh.has_year(y + step)]
-        values: dict[str, ir.Value] = {
-            pid: base.map_seq.cast("int64"),
-            "year": base.year.cast("int16"),
-        }
-        for p in offset:
-            name = p.name + suffix
-            if p.source.kind == "derived":
-                values[name] = self._derived_offset(base, p, span, covered, step)
-            elif other is None:
-                values[name] = ibis.null(NULL_TYPE[p.kind])
-            else:
-                values[name] = base[name]
-        return base.select(**values)
-
-    def _derived_offset(
-        self, base: ir.Table, p: Planned, span: Span, covered: list[int], step: int
-    ) -> ir.Value:
-        """A derived T±1 value from the year-T row: null where T±1 is outside the warehouse;
-        deciles cut on the population of T±1."""
-        if not covered:
-            return ibis.null(NULL_TYPE[p.kind])
-        raw = derive(p.source.column, base, base.year + step)
-        cuts: dict[int, Cuts] = {}
-        if p.scheme.kind == "deciles":
-            at = self.cuts(p, [y + step for y in covered])
-            cuts = {y: at[y + step] for y in covered}
-        value = coarsened_in_year(raw, p, base.year, cuts)
-        if len(covered) < len(span):
-            value = ibis.ifelse(base.year.isin(covered), value, ibis.null(NULL_TYPE[p.kind]))
-        return value
-
-    def _part(
-        self,
-        name: str,
-        span: Span,
-        year: int,
-        uses: int,
-        expr: ir.Table,
-        columns: tuple[ColumnMeta, ...],
-        pid: str,
-    ) -> pa.Table:
-        """The rows of `year` of a part of the span's tables. A part is executed once for its
-        span, conformed to its output types and cut into years sorted by the pseudonym; a
-        year's rows are let go after their `uses`-th use, so a national population holds no
-        more than one year's parts at a time (publish asks for the years in order)."""
-        key = (name, span)
-        if year not in self._parts.get(key, {}):
-            for old in [k for k in self._parts if k[1] != span]:
-                del self._parts[old]
-            part = OutputTable("part", columns, {}, (pid,))
-            chunks = [
-                conform_output(part, b) for b in self.ctx.engine.to_batches(expr) if b.num_rows
-            ]
-            data = pa.concat_tables(chunks) if chunks else arrow_schema(part).empty_table()
-            data = data.sort_by([("year", "ascending"), (pid, "ascending")])
-            years = data.column("year").to_numpy()
-            by_year = {}
-            for y in span:
-                lo, hi = (int(i) for i in np.searchsorted(years, [y, y + 1]))
-                by_year[y] = data.slice(lo, hi - lo)
-            self._parts[key] = by_year
-            self._uses[key] = dict.fromkeys(span, uses)
-        rows = self._parts[key][year]
-        self._uses[key][year] -= 1
-        if self._uses[key][year] <= 0:
-            del self._parts[key][year]
-        return rows
-
-    def _table_year(
-        self,
-        year: int,
-        span: Span,
-        table: str,
-        columns: tuple[ColumnMeta, ...],
-        current: tuple[ColumnMeta, ...],
-        cur_expr: ir.Table,
-        off_columns: tuple[ColumnMeta, ...],
-        off_expr: ir.Table,
-        pid: str,
-    ) -> pa.Table:
-        """Rows of one table-year as conformed Arrow, sorted by the pseudonym. The year-T part
-        is computed once for all tables of the span (publish asks for them year by year)."""
-        cur = self._part("current", span, year, self._tables, cur_expr, current, pid)
-        off = self._part(table, span, year, 1, off_expr, off_columns, pid)
-        if not cur.column(pid).equals(off.column(pid)):
-            raise RuntimeError(f"year {year}: parts of the table do not align on {pid}")
-        names = [c.name for c in columns]
-        arrays = [cur.column(n) if n in cur.column_names else off.column(n) for n in names]
-        return pa.Table.from_arrays(arrays, names=names)
-
     def build(self) -> list[OutputTable]:
         mapping = self._pseudonym_map()
         plans = []
@@ -445,7 +274,6 @@ class PanelBuilder:
         if len(pids) != 1:
             raise EnforcementError("all person-year tables must share one pseudonym variable")
         pid = pids.pop()
-        self._tables = len(plans)
         frames = self.frames(plans, mapping)
         first, last = self.wh.years
         # the variables at T of every table, computed once per span
@@ -459,8 +287,9 @@ class PanelBuilder:
         )
         cur_columns = self._columns(current, pid, [], "next")
         year_column = cur_columns[1]
+        parts = Parts(self.ctx.engine, self.wh, frames, mapping, pid, self.cuts, len(plans))
         part_spans = spans(self.spec.years.years, self._part_rows)
-        cur_exprs = {s: self.current_part(s, frames, mapping, pid, current) for s in part_spans}
+        cur_exprs = {s: parts.current(s, current) for s in part_spans}
         tables = []
         for spec, planned, _pid, offset, direction in plans:
             columns = self._columns(planned, pid, offset, direction)
@@ -470,11 +299,11 @@ class PanelBuilder:
             years: dict[int, YearData] = {}
             year_notes: dict[int, tuple[str, ...]] = {}
             for span in part_spans:
-                off_expr = self.offset_part(span, frames, mapping, pid, offset, direction)
+                off_expr = parts.offset(span, offset, direction)
                 for y in span:
                     years[y] = partial(
-                        self._table_year, y, span, spec.name, columns, cur_columns,
-                        cur_exprs[span], off_columns, off_expr, pid,
+                        parts.table_year, y, span, spec.name, columns, cur_columns,
+                        cur_exprs[span], off_columns, off_expr,
                     )  # fmt: skip
             for y in self.spec.years.years:
                 if not self.wh.has_year(y + step) and offset:
@@ -528,10 +357,6 @@ class PanelBuilder:
 
 def _years_text(span: Span) -> str:
     return str(span[0]) if len(span) == 1 else f"{span[0]}-{span[-1]}"
-
-
-def _count_years(frames: dict[int, ir.Table], f: ir.Table) -> int:
-    return sum(1 for t in frames.values() if t is f)
 
 
 def build(ctx: ExtractContext) -> list[OutputTable]:
