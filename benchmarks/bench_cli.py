@@ -50,6 +50,14 @@ def _checkout(rev: str) -> Iterator[Path]:
             )
 
 
+def steward_home(home: Path) -> None:
+    """A throw-away KLUIS_HOME whose users file makes this account the steward (commands check
+    roles since this round; the tree before ignores the file)."""
+    from kluis.access import Users, current_account
+
+    Users(home / "users.yaml").add(current_account(), "steward", password="bench-steward")
+
+
 def _env(tree: Path, home: Path) -> dict[str, str]:
     """The tree's sources first on the path; state in a throw-away home."""
     return dict(
@@ -94,6 +102,7 @@ def _imports(tree: Path, argv: list[str], env: dict[str, str]) -> list[str]:
 
 def measure(tree: Path) -> dict:
     with tempfile.TemporaryDirectory(prefix="kluis-bench-home-") as home:
+        steward_home(Path(home))
         env = _env(tree, Path(home))
         out = {}
         for name, argv in COMMANDS.items():

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.bench_cli import BEFORE, _checkout
+from benchmarks.bench_cli import BEFORE, _checkout, steward_home
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "bench-out" / "extract-dev"
@@ -80,6 +80,7 @@ def _extract(tree: Path, phase: str, formats: str, out: Path, wh: Path, ks: Path
     ]  # fmt: skip
     runs = []
     with tempfile.TemporaryDirectory(prefix="kluis-bench-home-") as home:
+        steward_home(Path(home))
         for _ in range(REPEATS if phase == "development" else 1):
             runs.append(_run(tree, args, Path(home)))
     return runs
