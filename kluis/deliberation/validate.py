@@ -14,7 +14,6 @@ from collections.abc import Iterable
 
 from kluis.deliberation.coarsening import CATALOGUE
 from kluis.deliberation.errors import FieldPath, Problem, format_path
-from kluis.deliberation.load import Parsed, locate
 from kluis.deliberation.model import (
     Deliberation,
     EmployerCellTable,
@@ -22,8 +21,11 @@ from kluis.deliberation.model import (
     PersonYearTable,
     ScramblePhase,
 )
+from kluis.deliberation.read import Parsed
+from kluis.deliberation.risk_checks import check_risk
 from kluis.deliberation.sources import ResolvedSource, UnknownSource, resolve
 from kluis.schema import FIRST_YEAR, LAST_YEAR
+from kluis.yamlfile import locate
 
 # person_year holds persons aged 13-66 on 31 December (see the warehouse population contract)
 WAREHOUSE_AGES = (13, 66)
@@ -77,6 +79,7 @@ class _Checker:
         self.duplicates([t.name for t in self.d.tables], ("tables",), "table")
         self.phases()
         self.output_rules()
+        check_risk(self)  # the `risk:` section (risk_checks.py)
 
     # ---- identity and dates -------------------------------------------------------------------
     def dates(self) -> None:
@@ -92,11 +95,12 @@ class _Checker:
                 f"retention date {d.retention} is before the date the "
                 f"deliberation takes effect ({d.effective})",
             )
-        for i, number in enumerate(d.ends):
-            if number == d.number:
-                self.err(("ends", i), "a deliberation cannot end itself")
-            elif not _is_number(number):
-                self.err(("ends", i), f"{number!r} is not a deliberation number like 24/130")
+        for name, numbers in (("ends", d.ends), ("extends", d.extends)):
+            for i, number in enumerate(numbers):
+                if number == d.number:
+                    self.err((name, i), f"a deliberation cannot {name[:-1]} itself")
+                elif not _is_number(number):
+                    self.err((name, i), f"{number!r} is not a deliberation number like 24/130")
 
     def population(self) -> None:
         p = self.d.population

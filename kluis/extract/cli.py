@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import Enum
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from kluis.engine import ENGINES, EngineOptions
-from kluis.extract.delivery.formats import FORMATS
+from kluis.engine import ENGINES
+from kluis.extract.delivery import FORMATS
 
-_err = Console(stderr=True)
+# the choices `kluis extract --help` lists
+Phase = Enum("Phase", {p: p for p in ("development", "full")}, type=str)
+EngineName = Enum("EngineName", {e: e for e in ENGINES}, type=str)
 
 
 def _formats(text: str) -> tuple[str, ...]:
@@ -28,9 +29,11 @@ def extract(
         ..., help="Deliberation file, e.g. deliberations/26-104.yaml."
     ),
     warehouse: Path = typer.Option(..., "--warehouse", help="Warehouse directory."),
-    phase: str = typer.Option(..., "--phase", help="development | full"),
+    phase: Phase = typer.Option(..., "--phase", help="Phase of the deliberation."),
     out: Path = typer.Option(..., "--out", help="Output directory (published atomically)."),
-    engine: str = typer.Option("duckdb", "--engine", help=f"{' | '.join(ENGINES)}"),
+    engine: EngineName = typer.Option(
+        "duckdb", "--engine", help="Query engine (DuckDB on one machine, Spark for larger runs)."
+    ),
     format: str = typer.Option(
         "parquet", "--format", help="Comma-separated: parquet (always), sav, dta."
     ),
@@ -43,57 +46,52 @@ def extract(
     enterprises: Path | None = typer.Option(
         None, "--enterprises", help="Input enterprise list (employer studies, e.g. NBB CSV)."
     ),
-    memory_limit: str = typer.Option("4GB", "--memory-limit", help="DuckDB memory limit."),
-    threads: int = typer.Option(2, "--threads", help="DuckDB threads."),
+    memory_limit: str = typer.Option(
+        "4GB", "--memory-limit", help="DuckDB memory limit, e.g. 4GB, 500MB, 6GiB."
+    ),
+    threads: int = typer.Option(2, "--threads", min=1, help="DuckDB threads."),
+    deliberations: Path | None = typer.Option(
+        None,
+        "--deliberations",
+        help="Registry of deliberations, which says which deliberation ends which "
+        "[default: $KLUIS_DELIBERATIONS, else $KLUIS_HOME/deliberations].",
+    ),
 ) -> None:
     """Extract the pseudonymised, coarsened tables a deliberation authorises."""
-    from kluis.deliberation import DeliberationError, NotInForce
-    from kluis.extract.delivery.publish import PublishError
-    from kluis.extract.plan import EnforcementError
-    from kluis.extract.run import run_extract
-    from kluis.pseudonym import KeyStoreError
-    from kluis.warehouse.layout import WarehouseLayoutError
+    from rich.console import Console
 
-    if phase not in ("development", "full"):
-        raise typer.BadParameter("--phase must be development or full")
-    if engine not in ENGINES:
-        raise typer.BadParameter(f"--engine must be one of {', '.join(ENGINES)}")
+    from kluis.engine import EngineOptions
+    from kluis.extract.progress import progress_bar
+    from kluis.extract.run import run_extract
+    from kluis.warehouse.resources import memory_limit as checked_memory
+
     try:
         day = dt.date.fromisoformat(today) if today else None
     except ValueError:
         raise typer.BadParameter(f"--today {today!r} is not a date (YYYY-MM-DD)") from None
+    try:
+        memory = checked_memory(memory_limit)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--memory-limit") from None
+    chosen_formats = _formats(format)
     inputs = {"enterprises": enterprises} if enterprises else {}
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=_err
-    ) as bar:
-        task = bar.add_task("starting", total=None)
-        try:
-            published = run_extract(
-                deliberation,
-                warehouse,
-                phase,
-                out,
-                engine=engine,
-                formats=_formats(format),
-                keystore=keystore,
-                today=day,
-                inputs=inputs,
-                engine_options=EngineOptions(memory_limit=memory_limit, threads=threads),
-                progress=lambda message: bar.update(task, description=message),
-            )
-        except (
-            DeliberationError,
-            NotInForce,
-            KeyStoreError,
-            EnforcementError,
-            PublishError,
-            WarehouseLayoutError,
-            FileNotFoundError,
-            ValueError,
-        ) as exc:
-            bar.stop()
-            _err.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(1) from None
+    # progress on stderr, transient: gone from the screen before an error is printed (by the
+    # handler in kluis.cli) or the result (on stdout)
+    with progress_bar(Console(stderr=True)) as progress:
+        published = run_extract(
+            deliberation,
+            warehouse,
+            phase.value,
+            out,
+            engine=engine.value,
+            formats=chosen_formats,
+            keystore=keystore,
+            today=day,
+            inputs=inputs,
+            deliberations=deliberations,
+            engine_options=EngineOptions(memory_limit=memory, threads=threads),
+            progress=progress,
+        )
     rows = published.manifest["rows"]
     total = sum(n for per_year in rows.values() for n in per_year.values())
     typer.echo(f"published {published.out} ({len(rows)} tables, {total:,} rows)")
