@@ -37,6 +37,8 @@ class BuildContext:
     executor: Executor
     rules: Rules
     history: RunHistory
+    deliberation: str  # slug of the deliberation whose rules apply (kept in release records)
+    rules_source: str  # "deliberation 26/104"
     code_text: str  # every project file, for the constants check
     phase: str
     _numbers: set[float] | None = field(default=None, repr=False)

@@ -94,7 +94,7 @@ def _deliberation(number: str, directory: Path | None):
 
 
 def _rules_info(d, path: Path) -> dict:
-    engine = checks.engine_rules(d.output_rules).model_dump()
+    engine = checks.rules_from_deliberation(d.output_rules).model_dump()
     text = json.dumps(engine, sort_keys=True)
     return {
         "source": f"deliberation {d.number} output_rules",
@@ -222,8 +222,10 @@ def run_project(
             request_dir=staging,
             extract=extract,
             executor=executor,
-            rules=checks.engine_rules(d.output_rules),
+            rules=checks.rules_from_deliberation(d.output_rules),
             history=history,
+            deliberation=d.slug,
+            rules_source=f"deliberation {d.number}",
             code_text=code_text,
             phase=extract.phase,
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kluis.disclosure.against_history import REASON as HISTORY_REASON
 from kluis.enclave import checks
 from kluis.enclave.outputs import (
     INTERNAL,
@@ -124,9 +125,15 @@ def _status(pt, counts: dict[str, int], findings: list[dict]) -> tuple[str, str]
             f"{first.get('kind')}: {first.get('detail')}"
         )
     if counts["primary"] or counts["secondary"]:
+        linked = int((pt.primary.reason == HISTORY_REASON).sum())
+        because = (
+            f" ({linked} of them because earlier releases or outputs of this run would reveal them)"
+            if linked
+            else ""
+        )
         return "suppressed", (
-            f"{counts['primary']} cell(s) fail a rule and {counts['secondary']} more are hidden "
-            "to protect them"
+            f"{counts['primary']} cell(s) fail a rule{because} and {counts['secondary']} more "
+            "are hidden to protect them"
         )
     return "safe", "every cell passes the rules"
 
@@ -148,14 +155,13 @@ def build_table(ctx: BuildContext, job: TableJob) -> Output:
             raise QueryRefused("the query selects no rows")
         watch.lap("query")
         what = "persons" if who.unit == "person" else "employers"
-        population = checks.population_label(data, "__pid", what)
+        population = f"{what} in the rows of {job.source}"
         spec = _spec(job, who, ctx.rules, population, codes)
         pt = checks.protect(data, spec)
+        pt.deliberation, pt.rules_source = ctx.deliberation, ctx.rules_source
         watch.lap("protect")
-        members = checks.members(data, spec)
-        watch.lap("members")
-        findings = ctx.history.audit(pt, members)
-        pt.history_findings = findings
+        pt = ctx.history.protect(pt)
+        findings = pt.history_findings
         watch.lap("history")
     except KluisError as exc:
         return refused(job.name, job.kind, job.source, str(exc))
@@ -167,20 +173,21 @@ def build_table(ctx: BuildContext, job: TableJob) -> Output:
             f"; the query holds constant(s) not written in the project's code ({', '.join(strange)}"
             "): they may have been computed from the data, so a checker must confirm them"
         )
-    public = ctx.path(OUTPUTS, f"{job.name}.csv")
-    checks.write_public(pt, public, _RENAME[who.unit])
-    internal = checks.write_internal(pt, ctx.request_dir / INTERNAL, job.name)
+    written = checks.write_files(
+        pt,
+        ctx.request_dir / OUTPUTS,
+        ctx.request_dir / INTERNAL,
+        public=status != "refused",  # a refused table's values never sit among the outputs
+        rename=_RENAME[who.unit],
+    )
     query = ctx.path(INTERNAL, f"{job.name}.query.sql")
     query.write_text(sql + "\n", encoding="utf-8")
-    files = {
-        "output": ctx.rel(public),
-        "status": ctx.rel(internal["status"]),
-        "report": ctx.rel(internal["report"]),
-        "query": ctx.rel(query),
-    }
+    files = {role: ctx.rel(p) for role, p in written.items()}
+    if "table" in files:
+        files["output"] = files.pop("table")
+    files["query"] = ctx.rel(query)
     if status != "refused":  # what may leave is what later outputs are audited against
-        record = ctx.request_dir / INTERNAL / "history" / job.name
-        ctx.history.record(pt, members, record)
+        record = ctx.history.record(pt, ctx.request_dir / INTERNAL / "history" / job.name)
         files["history"] = ctx.rel(record)
     watch.lap("write")
     out = Output(
