@@ -26,7 +26,7 @@ from kluis.enclave.outputs import (
 )
 from kluis.enclave.query import ident
 from kluis.enclave.request import Output
-from kluis.enclave.sqlcheck import QueryRefused, check_rowwise
+from kluis.enclave.sqlcheck import QueryRefused, check_rowwise, refuse_keyed
 from kluis.errors import KluisError
 
 STATISTICS = ("mean", "std", "min", "p25", "median", "p75", "max")
@@ -84,6 +84,7 @@ def _why(stats: dict[str, float], rules: checks.Rules, statistic: str) -> str:
 def build_describe(ctx: BuildContext, intent: DescribeIntent) -> Output:
     try:
         inner = check_rowwise(intent.sql, ctx.catalog)
+        refuse_keyed(inner, {c: c for c in intent.columns})
         who = identity_of(inner, ctx.catalog)
         if who.unit != "person":
             raise QueryRefused("describe() summarises person tables")

@@ -26,6 +26,16 @@ def build_file(ctx: BuildContext, intent: FileIntent, outbox: Path) -> Output:
         return refused(intent.name, "file", intent.source, f"file name {intent.path!r} refused")
     if src.is_symlink() or not src.is_file():
         return refused(intent.name, "file", intent.source, "the file is missing or not a file")
+    # code in the sandbox may have put a link in place of the files folder (or of the outbox's
+    # parts): a link is resolved here, on the host, so the file must really be in the outbox
+    real = outbox.resolve() / FILES_DIR
+    if folder.is_symlink() or folder.resolve() != real or src.resolve() != real / src.name:
+        return refused(
+            intent.name,
+            "file",
+            intent.source,
+            "the file is not in the outbox (a link was put there)",
+        )
     size = src.stat().st_size
     if size > MAX_FILE_BYTES:
         return refused(intent.name, "file", intent.source, f"{size:,} bytes: too large")

@@ -32,7 +32,7 @@ from kluis.enclave.outputs import (
 )
 from kluis.enclave.query import ident
 from kluis.enclave.request import Output
-from kluis.enclave.sqlcheck import QueryRefused, check_rowwise
+from kluis.enclave.sqlcheck import QueryRefused, check_rowwise, refuse_keyed
 from kluis.errors import KluisError, Refused
 
 MIN_RESIDUAL_DF = 10
@@ -150,6 +150,7 @@ def build_regression(ctx: BuildContext, intent: RegressionIntent) -> Output:
         if not f.terms:
             raise ModelRefused("a model without regressors is a mean: ask pivot_table for it")
         inner = check_rowwise(intent.sql, ctx.catalog)
+        refuse_keyed(inner, {c: c for c in f.columns})
         who = identity_of(inner, ctx.catalog)
         if who.unit != "person":
             raise QueryRefused("models are fitted on person tables")

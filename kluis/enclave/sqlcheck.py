@@ -51,6 +51,9 @@ class Rel:
     columns: dict[str, Origin | None]
     identity: str
     sources: dict[str, Rel] = field(default_factory=dict)
+    #: output columns that hold, or are computed from, a person or employer sequence number:
+    #: never a dimension or a value of an output (each value would point at one person)
+    keyed: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -229,13 +232,26 @@ def check_rowwise(sql: str | exp.Select, catalog: Mapping[str, TableInfo]) -> Ch
     return Checked(tree=tree, rel=rel, literals=literals)
 
 
+def refuse_keyed(checked: Checked, columns: dict[str, str]) -> None:
+    """QueryRefused when a column an output would publish (column -> its name in the output)
+    holds or is computed from a person or employer sequence number: grouped by, each group is
+    one person; summarised (min, max, mean, a coefficient), it gives numbers away."""
+    for column, shown in columns.items():
+        if column in checked.rel.keyed:
+            raise QueryRefused(
+                f"{shown}: made from a person or employer sequence number; an output may count "
+                "persons, never show or summarise who they are"
+            )
+
+
 class _Analyser:
     def __init__(self, catalog: Mapping[str, TableInfo]) -> None:
         self.catalog = catalog
 
     def base(self, name: str) -> Rel:
         t = self.catalog[name]
-        return Rel(columns={c: Origin(name, c) for c in t.columns}, identity=name)
+        keys = {c for c in (t.person, t.employer) if c is not None}
+        return Rel(columns={c: Origin(name, c) for c in t.columns}, identity=name, keyed=keys)
 
     def source(self, node: exp.Expression, ctes: dict[str, Rel]) -> tuple[str, Rel]:
         """(alias, relation) of a FROM or JOIN item."""
@@ -270,10 +286,14 @@ class _Analyser:
             sources[alias] = rel
         first = next(iter(sources.values()))
         columns: dict[str, Origin | None] = {}
+        keyed: set[str] = set()
         for e in sel.expressions:
-            for name, origin in self.projection(e, sources):
-                columns.setdefault(name, origin)
-        return Rel(columns=columns, identity=first.identity, sources=sources)
+            for name, origin, is_key in self.projection(e, sources):
+                if name not in columns:
+                    columns[name] = origin
+                    if is_key:
+                        keyed.add(name)
+        return Rel(columns=columns, identity=first.identity, sources=sources, keyed=keyed)
 
     def resolve(self, col: exp.Column, sources: dict[str, Rel]) -> tuple[str, Origin | None]:
         """(source alias, origin) of a column reference."""
@@ -287,26 +307,35 @@ class _Analyser:
                 return alias, rel.columns[col.name]
         raise QueryRefused(f"column {col.name!r} is not known")
 
+    def keyed(self, col: exp.Column, sources: dict[str, Rel]) -> bool:
+        """Whether a column reference holds (or was computed from) a sequence number."""
+        alias, _ = self.resolve(col, sources)
+        return col.name in sources[alias].keyed
+
     def projection(self, e: exp.Expression, sources: dict[str, Rel]):
+        """(name, origin, keyed) of each output column `e` makes."""
         if isinstance(e, exp.Star):
             dropped = {c.name for c in e.args.get("except_") or []}
             for rel in sources.values():
-                yield from ((n, o) for n, o in rel.columns.items() if n not in dropped)
+                yield from (
+                    (n, o, n in rel.keyed) for n, o in rel.columns.items() if n not in dropped
+                )
         elif isinstance(e, exp.Column) and isinstance(e.this, exp.Star):
             rel = sources.get(e.table)
             if rel is None:
                 raise QueryRefused(f"{e.sql(dialect='duckdb')}: unknown table alias")
             dropped = {c.name for c in e.this.args.get("except_") or []}
-            yield from ((n, o) for n, o in rel.columns.items() if n not in dropped)
+            yield from ((n, o, n in rel.keyed) for n, o in rel.columns.items() if n not in dropped)
         elif isinstance(e, exp.Column):
-            yield e.name, self.resolve(e, sources)[1]
+            yield e.name, self.resolve(e, sources)[1], self.keyed(e, sources)
         elif isinstance(e, exp.Alias) and isinstance(e.this, exp.Column):
-            yield e.alias, self.resolve(e.this, sources)[1]
+            yield e.alias, self.resolve(e.this, sources)[1], self.keyed(e.this, sources)
         else:
+            is_key = False
             for col in e.find_all(exp.Column):
                 if not isinstance(col.this, exp.Star):
-                    self.resolve(col, sources)
-            yield e.alias_or_name, None
+                    is_key |= self.keyed(col, sources)
+            yield e.alias_or_name, None, is_key
 
     def check_join(self, join: exp.Join, alias: str, rel: Rel, before: dict[str, Rel]) -> None:
         """A join may only add, to each row, the matching row of the same entity: the whole key

@@ -25,7 +25,7 @@ from kluis.enclave.outputs import (
 )
 from kluis.enclave.query import ident
 from kluis.enclave.request import Output
-from kluis.enclave.sqlcheck import QueryRefused, check_rowwise
+from kluis.enclave.sqlcheck import Checked, QueryRefused, check_rowwise, refuse_keyed
 from kluis.errors import KluisError
 
 #: public column names per unit (None: not published). In an employer table the engine's count
@@ -132,17 +132,28 @@ def _status(pt, counts: dict[str, int], findings: list[dict]) -> tuple[str, str]
             else ""
         )
         return "suppressed", (
-            f"{counts['primary']} cell(s) fail a rule{because} and {counts['secondary']} more "
-            "are hidden to protect them"
+            f"{counts['primary']} cell(s) must be hidden{because} and {counts['secondary']} "
+            "more are hidden to protect them"
         )
     return "safe", "every cell passes the rules"
+
+
+def gate(job: TableJob, catalog: dict) -> Checked:
+    """The table's rows pass the row-wise gate, and nothing it publishes (a dimension, the
+    column of its statistic) is made from a sequence number."""
+    inner = check_rowwise(job.sql, catalog)
+    shown = dict(job.dims)
+    if job.value is not None and (job.statistic != "count" or job.edges is not None):
+        shown[job.value] = "the aggregated column" if job.value.startswith("__") else job.value
+    refuse_keyed(inner, shown)
+    return inner
 
 
 def build_table(ctx: BuildContext, job: TableJob) -> Output:
     """Check, compute, protect and write one table output."""
     watch = ctx.stopwatch(job.name)
     try:
-        inner = check_rowwise(job.sql, ctx.catalog)
+        inner = gate(job, ctx.catalog)
         who = identity_of(inner, ctx.catalog)
         if job.unit == "employer" and who.unit != "person":
             who = Identity("employer", who.table, employer=who.employer)

@@ -89,7 +89,7 @@ def test_crosstab_equals_tables_protect(runs, enclave_extracts, tmp_path):
     assert list(ours.columns) == ["province", "age", "persons", "status"]
     assert set(ours["status"]) == {"published", "suppressed"}
     pd.testing.assert_frame_equal(ours, theirs)
-    assert ours["persons"].isna().any()  # the table has hidden cells: the comparison means something
+    assert ours["persons"].isna().any()  # hidden cells: the comparison means something
 
 
 def test_sql_equals_the_crosstab(runs):

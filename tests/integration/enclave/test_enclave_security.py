@@ -106,6 +106,32 @@ def _scripts(paths: dict[str, Path], port: int, outside: Path) -> dict[str, str]
             "open(box / '99999.json', 'w').write(json.dumps(forged))\n"
             "open('/kluis/context.json', 'w').write('{}')\n"
         ),
+        "direct_engine.py": (
+            "import kluis.safe as safe\n"
+            "from kluis.disclosure.protect import protect\n"
+            "from kluis.disclosure.spec import TableSpec\n"
+            "t = safe.data('table1_next')\n"
+            "df = t.filter(t.year == 2025).select('person_id', 'province', 'age').execute()\n"
+            "spec = TableSpec.model_validate({'name': 'weak', 'person_id': 'person_id',\n"
+            "    'dimensions': [{'column': 'province'}, {'column': 'age'}],\n"
+            "    'rules': {'min_frequency': 1, 'p_percent': None, 'nk': None}})\n"
+            "protect(df, spec).frame().to_csv('weak.csv', index=False)\n"
+            "safe.file('weak.csv', note='checked with my own rules', name='weak_table')\n"
+        ),
+        "link_out.py": (
+            "import json, os\n"
+            "import kluis.safe as safe\n"
+            "import kluis.enclave.safe as impl\n"
+            "open('ok.txt', 'w').write('hello')\n"
+            "safe.file('ok.txt', name='harmless')\n"
+            "box = impl._context().outbox\n"
+            "os.rename(box / 'files', box / 'was_files')\n"
+            f"os.symlink({str(paths['key'].parent)!r}, box / 'files')\n"
+            "intents = box / 'intents'\n"
+            "forged = json.loads(open(sorted(intents.glob('*.json'))[-1]).read())\n"
+            f"forged.update(name='stolen', path={paths['key'].name!r})\n"
+            "open(intents / '99998.json', 'w').write(json.dumps(forged))\n"
+        ),
         "raw_frame.py": (
             "import kluis.safe as safe\n"
             "t = safe.data('table1_next')\n"
@@ -153,6 +179,7 @@ def hostile(enclave_extracts, enclave_home, tmp_path_factory):
         "outside": outside,
         "extract": extract,
         "root": root,
+        "key": paths["key"],
     }
 
 
@@ -246,3 +273,24 @@ def test_a_raw_data_frame_through_file_goes_to_a_checker(hostile):
     assert "identifier column (row-level data)" in reasons
     assert any("listing of cases" in r for r in reasons)
     assert out.note == "just my data"
+
+
+def test_the_engine_called_directly_with_weak_rules_only_reaches_a_checker(hostile):
+    """Code may run the disclosure engine inside the sandbox with any rules it likes; what it
+    makes is a file like any other: to a checker, flagged, never a checked table."""
+    req = hostile["request"]
+    mine = [o for o in req.outputs if o.source.startswith("direct_engine.py")]
+    assert [o.name for o in mine] == ["weak_table"]
+    (out,) = mine
+    assert out.kind == "file" and out.status == "review", out
+    assert any("below" in f["reason"] for f in out.flagged), out.flagged  # the small counts
+
+
+def test_a_link_put_in_the_outbox_reads_nothing_of_the_host(hostile):
+    req = hostile["request"]
+    stolen = req.output("stolen")
+    assert stolen.status == "refused" and "link" in stolen.reason, stolen
+    assert stolen.files == {}
+    key = hostile["key"].read_bytes()
+    for p in (hostile["root"] / "request").rglob("*"):
+        assert not p.is_file() or key not in p.read_bytes(), p

@@ -6,6 +6,7 @@ import pytest
 
 from kluis.enclave.sqlcheck import QueryRefused, check_rowwise
 from kluis.enclave.sqlfile import plan, statements
+from kluis.enclave.tables import gate
 from tests.unit.enclave.catalog import CATALOG
 
 TEXT = """-- a header that mentions "-- output: NOT_A_NAME" in passing
@@ -70,3 +71,58 @@ def test_employer_tables_count_employees_and_employers():
 def test_refused(sql, why):
     with pytest.raises(QueryRefused, match=why):
         plan(statements(sql)[0], CATALOG, "q", 1, "q.sql")
+
+
+@pytest.mark.parametrize(
+    ("sql", "why"),
+    [
+        # row-level data dressed as an aggregate: every group is one person
+        ("SELECT person_id, count(*) FROM table1_next GROUP BY person_id", "person_id: made"),
+        ("SELECT province, person_id, count(*) FROM table1_next GROUP BY ALL", "sequence number"),
+        ("SELECT CAST(person_id AS VARCHAR) AS p, count(*) FROM table1_next GROUP BY 1", "p: made"),
+        ("SELECT person_id % 1000 AS p, count(*) FROM table1_next GROUP BY 1", "p: made"),
+        (
+            "WITH x AS (SELECT person_id + 0 AS who, year FROM table1_next) "
+            "SELECT who, count(*) FROM x GROUP BY 1",
+            "who: made",
+        ),
+        # summaries of who the persons are
+        ("SELECT province, min(person_id) FROM table1_next GROUP BY 1", "sequence number"),
+        ("SELECT province, max(person_id) AS m FROM table1_next GROUP BY 1", "sequence number"),
+        ("SELECT province, avg(person_id) FROM table1_next GROUP BY 1", "sequence number"),
+        ("SELECT province, median(person_id) FROM table1_next GROUP BY 1", "sequence number"),
+        ("SELECT education_level, max(employer_id) FROM employer_education GROUP BY 1", "sequence"),
+        # the other disguises: windows, LIMIT on groups or rows, aggregating sub-queries
+        ("SELECT province, count(*) OVER (PARTITION BY province) FROM table1_next", "window"),
+        ("SELECT province, count(*) FROM table1_next GROUP BY 1 ORDER BY 2 LIMIT 1", "LIMIT"),
+        (
+            "SELECT province, count(*) FROM (SELECT * FROM table1_next ORDER BY person_id "
+            "LIMIT 5) GROUP BY 1",
+            "LIMIT",
+        ),
+        (
+            "SELECT n, count(*) FROM (SELECT person_id, count(*) AS n FROM table1_next "
+            "GROUP BY person_id) GROUP BY n",
+            "GROUP",
+        ),
+        (
+            "SELECT province, count(*) FROM table1_next WHERE person_id = "
+            "(SELECT min(person_id) FROM table1_next) GROUP BY 1",
+            "subquery",
+        ),
+        ("SELECT province, count(*) FROM table1_next USING SAMPLE 3 GROUP BY 1", "TableSample"),
+        ("SELECT province, count(*) FROM table1_next GROUP BY ROLLUP(province)", "neither"),
+    ],
+)
+def test_row_level_data_disguised_as_an_aggregate_is_refused(sql, why):
+    """What the trusted side checks before it runs a table job (plan, then the gate)."""
+    with pytest.raises(QueryRefused, match=why):
+        for job in plan(statements(sql)[0], CATALOG, "q", 1, "q.sql"):
+            gate(job, CATALOG)
+
+
+def test_grouping_by_an_ordinary_column_passes_the_gate():
+    """The control: the same shapes over a non-identifying column are fine."""
+    sql = "SELECT province, max(age) AS m FROM table1_next WHERE person_id > 5 GROUP BY 1"
+    (job,) = plan(statements(sql)[0], CATALOG, "q", 1, "q.sql")
+    assert gate(job, CATALOG).rel.identity == "table1_next"
