@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from kluis.disclosure.linear import Dimension
 from kluis.errors import BadInput
-from kluis.yamlfile import YamlFileError, parse_yaml, read_bytes
+from kluis.yamlfile import YamlDocument, YamlFileError, parse_yaml, read_bytes
 
 
 class SpecError(BadInput, ValueError):
@@ -78,7 +78,10 @@ class TableSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     name: str = "table"
+    # what the population is called and how it was selected, recorded for people to read: the
+    # release history links tables by the persons they cover, never by these texts
     population: str = "all"
+    population_filter: str | None = None
     dimensions: list[DimensionSpec] = Field(min_length=1, max_length=6)
     person_id: str | None = None
     employer_id: str | None = None
@@ -169,6 +172,11 @@ def parse_spec(text: str | bytes, source: str = "<spec>") -> TableSpec:
         doc = parse_yaml(text, source, what="the spec")
     except YamlFileError as e:
         raise SpecError(str(e)) from None
+    return spec_from_document(doc)
+
+
+def spec_from_document(doc: YamlDocument) -> TableSpec:
+    """The spec a checked YAML document holds; a model error is reported at its line."""
     try:
         return TableSpec.model_validate(doc.data)
     except ValidationError as e:
@@ -177,7 +185,7 @@ def parse_spec(text: str | bytes, source: str = "<spec>") -> TableSpec:
             loc = tuple(err["loc"])
             line = doc.line(loc) or 1
             field = ".".join(str(x) for x in loc) or "(top)"
-            lines.append(f"{source}:{line}: {field}: {err['msg']}")
+            lines.append(f"{doc.source}:{line}: {field}: {err['msg']}")
         raise SpecError("\n".join(lines)) from None
 
 
