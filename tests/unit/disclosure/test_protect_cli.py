@@ -128,7 +128,10 @@ def test_spec_alias_bomb_is_refused_quickly(tmp_path, files):
         lines.append(f"a{i}: &a{i} [{', '.join([prev] * 9)}]")
     files["spec"].write_text(SPEC + "\n".join(lines) + "\n")
     out = _protect(tmp_path, files["data"], "--spec", files["spec"])
-    assert "more than 100,000 values (counting each use of an alias)" in out and str(files["spec"]) in out
+    assert (
+        "more than 100,000 values (counting each use of an alias)" in out
+        and str(files["spec"]) in out
+    )
 
 
 def test_spec_nested_too_deeply(tmp_path, files):
