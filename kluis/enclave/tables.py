@@ -38,6 +38,10 @@ _RENAME: dict[str, dict[str, str | None]] = {
 }
 
 
+#: cells of one table, margins included (the example tables have at most ~110)
+MAX_CELLS = 100_000
+
+
 @dataclass
 class TableJob:
     name: str
@@ -138,6 +142,23 @@ def _status(pt, counts: dict[str, int], findings: list[dict]) -> tuple[str, str]
     return "safe", "every cell passes the rules"
 
 
+def _refuse_huge(data, dims: list[str]) -> None:
+    """A table of more than MAX_CELLS cells (margins included) is refused before the engine
+    sees it: it is mostly empty or one-person cells, and it would hold the trusted side (which
+    has no sandbox limits) for a long time."""
+    import pyarrow.compute as pc
+
+    cells = 1
+    for d in dims:
+        cells *= int(pc.count_distinct(data.column(d)).as_py()) + 1
+        if cells > MAX_CELLS:
+            raise QueryRefused(
+                f"more than {MAX_CELLS:,} cells with the margins ({d} has "
+                f"{int(pc.count_distinct(data.column(d)).as_py()):,} values): recode to fewer "
+                "categories"
+            )
+
+
 def gate(job: TableJob, catalog: dict) -> Checked:
     """The table's rows pass the row-wise gate, and nothing it publishes (a dimension, the
     column of its statistic) is made from a sequence number."""
@@ -164,6 +185,7 @@ def build_table(ctx: BuildContext, job: TableJob) -> Output:
         data = ctx.executor.arrow(sql)
         if data.num_rows == 0:
             raise QueryRefused("the query selects no rows")
+        _refuse_huge(data, [shown for _, shown in job.dims] if job.edges is None else [])
         watch.lap("query")
         what = "persons" if who.unit == "person" else "employers"
         population = f"{what} in the rows of {job.source}"
