@@ -123,8 +123,8 @@ def load_project(path: Path | str) -> Project:
     root = Path(path)
     if not root.is_dir():
         raise ProjectError(f"{root}: no such project folder")
+    files = _walk(root)  # links refused before any file is read, project.yaml included
     spec = _parse(root / PROJECT_FILE)
-    files = _walk(root)
     if len(files) > MAX_FILES:
         raise ProjectError(f"{root}: {len(files)} files; a project holds at most {MAX_FILES}")
     total = sum(p.stat().st_size for p in files)

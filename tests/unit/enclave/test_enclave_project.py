@@ -55,3 +55,14 @@ def test_missing_entry_and_links_are_refused(tmp_path: Path):
     (root / "keys").symlink_to("/etc")
     with pytest.raises(ProjectError, match="links are not allowed"):
         load_project(root)
+
+
+def test_a_linked_project_file_is_refused_before_it_is_read(tmp_path: Path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("deliberation: [the key store's contents\n")
+    root = _project(tmp_path / "p")
+    (root / "project.yaml").unlink()
+    (root / "project.yaml").symlink_to(secret)
+    with pytest.raises(ProjectError, match="links are not allowed") as info:
+        load_project(root)
+    assert "key store" not in str(info.value)
