@@ -110,7 +110,8 @@ class RunHistory:
         releases = History(deliberation_history).releases()
         for rel in releases:
             os.symlink(rel.absolute(), view / rel.name, target_is_directory=True)
-        self.count = len(releases)
+        # the run's records are numbered after the highest release (numbers may have gaps)
+        self.count = max((int(r.name.split("-", 1)[0]) for r in releases), default=0)
 
     def protect(self, pt: Protected) -> Protected:
         """`pt` with the cells hidden that the history and this run's earlier tables make
