@@ -81,6 +81,32 @@ def _why(stats: dict[str, float], rules: checks.Rules, statistic: str) -> str:
     return checks.one_cell_rules(base, rules, f"q{_QUANTILES[statistic]}")
 
 
+def _linked(ctx: BuildContext, con: duckdb.DuckDBPyConnection, name: str, col: str) -> str:
+    """Why the column's mean (and with it its standard deviation) must stay hidden because of
+    the history and this run's earlier tables ('' when it may be shown): a mean over persons
+    who differ by a few from a population already published gives their values away. The mean
+    is audited as a one-cell table; when shown, it is recorded in the run's scratch history
+    (later tables of the run are audited against it; the release history does not keep it)."""
+    c = ident(col)
+    rows = con.sql(
+        f"SELECT __pid, 'all' AS __all, {c} FROM data WHERE {c} IS NOT NULL"
+    ).to_arrow_table()
+    spec = checks.TableSpec(
+        name=f"{name}.{col}",
+        population=f"persons with a value of {col} in {name}",
+        dimensions=[checks.DimensionSpec(column="__all")],
+        person_id="__pid",
+        response=col,
+        statistic="mean",
+        rules=ctx.rules,
+    )
+    pt = ctx.history.protect(checks.protect(rows, spec))
+    if pt.hidden.any() or not pt.ok:
+        return "with earlier releases or outputs of this run it would reveal persons"
+    ctx.history.record(pt, ctx.history.view.parent / "describe" / spec.name)
+    return ""
+
+
 def build_describe(ctx: BuildContext, intent: DescribeIntent) -> Output:
     try:
         inner = check_rowwise(intent.sql, ctx.catalog)
@@ -103,8 +129,11 @@ def build_describe(ctx: BuildContext, intent: DescribeIntent) -> Output:
     for col in intent.columns:
         stats = _column_stats(con, col)
         row, why_row = {"column": col}, {"column": col}
+        linked = _linked(ctx, con, intent.name, col) if stats["mean"] is not None else ""
         for s in STATISTICS:
             why = _why(stats, ctx.rules, s) if stats[s] is not None else "no values"
+            if not why and s in ("mean", "std"):
+                why = linked
             row[s] = None if why else stats[s]
             why_row[s] = why
             shown += not why

@@ -113,3 +113,34 @@ def test_an_output_is_audited_against_the_deliberations_history(
             import shutil
 
             shutil.rmtree(rel)
+
+
+def test_a_mean_over_all_but_three_workers_stays_hidden(enclave_extracts, enclave_home, tmp_path):
+    """describe() publishes means: over two populations that differ by three persons they
+    would give those persons' values away, so the second mean (and std) stays hidden."""
+    extract = enclave_extracts["26-104-full"]
+    glob = (extract / "table1_next/year=2025/*.parquet").as_posix()
+    cut = duckdb.sql(
+        f"SELECT person_id FROM read_parquet('{glob}') WHERE daily_wage_decile IS NOT NULL "
+        "ORDER BY 1 LIMIT 1 OFFSET 2"
+    ).fetchall()[0][0]
+    code = (
+        "import kluis.safe as safe\n"
+        "t = safe.data('table1_next')\n"
+        "y = t.filter(t.year == 2025)\n"
+        "w = y.filter(y.daily_wage_decile.notnull()).mutate(\n"
+        "    decile=y.daily_wage_decile.substr(1).cast('int64'))\n"
+        "safe.describe(w, ['decile'], name='all_workers')\n"
+        f"safe.describe(w.filter(w.person_id > {cut}), ['decile'], name='all_but_three')\n"
+    )
+    project = write_project(tmp_path / "p", "26/104", {"d.py": code})
+    status, text = enclave_run(project, extract, tmp_path / "r")
+    assert status == 0, text
+    req = load_request(tmp_path / "r")
+    first, second = req.output("all_workers"), req.output("all_but_three")
+    shown = pd.read_csv(tmp_path / "r" / first.files["output"])
+    assert shown.loc[0, ["mean", "std"]].notna().all(), first  # the control: alone it shows
+    hidden = pd.read_csv(tmp_path / "r" / second.files["output"])
+    assert hidden.loc[0, ["mean", "std"]].isna().all(), second
+    why = pd.read_csv(tmp_path / "r" / second.files["status"])
+    assert "earlier releases" in why.loc[0, "mean"]
