@@ -150,12 +150,12 @@ def _refuse_huge(data, dims: list[str]) -> None:
 
     cells = 1
     for d in dims:
-        cells *= int(pc.count_distinct(data.column(d)).as_py()) + 1
+        values = int(pc.count_distinct(data.column(d)).as_py())
+        cells *= values + 1
         if cells > MAX_CELLS:
             raise QueryRefused(
-                f"more than {MAX_CELLS:,} cells with the margins ({d} has "
-                f"{int(pc.count_distinct(data.column(d)).as_py()):,} values): recode to fewer "
-                "categories"
+                f"more than {MAX_CELLS:,} cells with the margins ({d} has {values:,} values): "
+                "recode to fewer categories"
             )
 
 
