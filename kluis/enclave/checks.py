@@ -28,6 +28,7 @@ from kluis.disclosure.against_history import protect_against_history
 from kluis.disclosure.api import write_outputs
 from kluis.disclosure.history import History, write_record
 from kluis.disclosure.protect import Protected, protect
+from kluis.disclosure.record import Record, read_record
 from kluis.disclosure.rules import rules_from_deliberation
 from kluis.disclosure.spec import DimensionSpec, Rules, TableSpec
 
@@ -99,10 +100,22 @@ def audit_violations(pt: Protected) -> int:
     return sum(int(c.violated.sum()) for c in pt.audit.values())
 
 
+class _View(History):
+    """A history whose records are held in memory: each is read once per run, not once per
+    table (a record holds every person of its table: millions of rows at national scale)."""
+
+    def __init__(self, path: Path, records: list[Record]) -> None:
+        super().__init__(path)
+        self._records = records
+
+    def records(self) -> list[Record]:
+        return list(self._records)
+
+
 class RunHistory:
     """The deliberation's release history and the tables made earlier in this run, seen as one
-    history (a scratch directory of links, numbered in order), so each new table is audited
-    against both at once by History.audit."""
+    history (a scratch directory of links, numbered in order, and their records in memory), so
+    each new table is audited against both at once by History.audit."""
 
     def __init__(self, deliberation_history: Path, view: Path) -> None:
         self.view = view
@@ -112,13 +125,17 @@ class RunHistory:
             os.symlink(rel.absolute(), view / rel.name, target_is_directory=True)
         # the run's records are numbered after the highest release (numbers may have gaps)
         self.count = max((int(r.name.split("-", 1)[0]) for r in releases), default=0)
+        self._records: list[Record] | None = None  # read when the first table is audited
+
+    def _history(self) -> _View:
+        if self._records is None:
+            self._records = History(self.view).records()
+        return _View(self.view, self._records)
 
     def protect(self, pt: Protected) -> Protected:
         """`pt` with the cells hidden that the history and this run's earlier tables make
         revealing; its `history_findings` say what still is (an error: not releasable)."""
-        hist = History(self.view)
-        with hist.lock():  # the records are read once for every round
-            return protect_against_history(pt, hist.audit)
+        return protect_against_history(pt, self._history().audit)
 
     def record(self, pt: Protected, directory: Path) -> Path:
         """Write the release record of `pt` into `directory` (the request's internal/history/
@@ -126,7 +143,10 @@ class RunHistory:
         run's later tables be audited against it."""
         made = write_record(pt, directory)
         self.count += 1
-        os.symlink(made.absolute(), self.view / f"{self.count:05d}-{made.name}")
+        link = self.view / f"{self.count:05d}-{made.name}"
+        os.symlink(made.absolute(), link)
+        if self._records is not None:
+            self._records.append(read_record(link))
         return made
 
 
