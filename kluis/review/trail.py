@@ -1,0 +1,37 @@
+"""The review's and the release's use of the audit log, in one place.
+
+Every decision and every release is appended to the audit log (the web application has no CLI
+command around it to do so). A decision line in `decisions.jsonl` names its audit record; the
+release looks that record up, so a decision that was never logged is never honoured.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kluis.audit import AuditLog, default_log_path
+
+
+def log() -> AuditLog:
+    return AuditLog(default_log_path())
+
+
+def append(action: str, actor: str, **details: Any) -> str:
+    """Append a record; returns its hash."""
+    return log().append(action, actor=actor, **details)["hash"]
+
+
+def find(record_hash: str) -> dict | None:
+    """The audit record with this hash, or None."""
+    for entry in log().entries():
+        if entry.get("hash") == record_hash:
+            return entry
+    return None
+
+
+def head() -> str:
+    """Hash of the last record of the audit log ('' when the log is empty)."""
+    last = ""
+    for entry in log().entries():
+        last = entry.get("hash", "")
+    return last
