@@ -26,6 +26,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "extract": ("kluis.extract.cli:extract", "Extract what a deliberation authorises."),
     "tables": ("kluis.disclosure.cli:app", "Small cell risk analysis of tables."),
     "audit": ("kluis.audit.cli:app", "The tamper-evident log of every kluis action."),
+    "review": ("kluis.release.cli:review", "Review output requests: the checkers' web app."),
+    "release": (
+        "kluis.release.cli:app",
+        "Signed bundles of approved outputs: REQUEST_DIR --out DIR; verify DIR.",
+    ),
 }
 
 #: commands that read the audit log itself: they must run when the log is damaged

@@ -91,7 +91,7 @@ def fmt(text: str | None) -> str:
         return ""
     if math.isinf(v):
         return "∞" if v > 0 else "−∞"
-    return f"{v:,.0f}" if abs(v - round(v)) < 1e-9 else f"{v:,.2f}"
+    return f"{round(v):,d}" if abs(v - round(v)) < 1e-9 else f"{v:,.2f}"  # never "-0"
 
 
 def _read(path: Path) -> tuple[list[str], list[dict[str, str]]]:

@@ -13,6 +13,7 @@ The strictest of the three counts; nothing can lower the deliberation's number.
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 import yaml
@@ -58,6 +59,8 @@ def set_steward_policy(deliberation: str, checkers: int, path: Path | None = Non
     """Record that outputs of `deliberation` need `checkers` approvals (the steward's choice)."""
     if not 1 <= checkers <= MAX_CHECKERS:
         raise PolicyError(f"checkers: expected 1 or 2, got {checkers}")
+    if not re.fullmatch(r"\d{2}/\d{3}", deliberation):
+        raise PolicyError(f"deliberation {deliberation!r}: expected a number like 26/104")
     path = path or policy_path()
     rows = steward_policy(path)
     rows[deliberation] = checkers

@@ -59,6 +59,7 @@ def _templates() -> Environment:
         lstrip_blocks=True,
     )
     env.globals["STATE_CLASS"] = lambda s: s.replace(" ", "-")
+    env.globals["VERDICT"] = {"approve": "approved", "reject": "rejected"}
     return env
 
 
