@@ -17,6 +17,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import pytest
 import pandas as pd
 
 from kluis.disclosure.api import crosstab, write_outputs
@@ -240,3 +241,54 @@ def make_request(
     )
     (d / "request.json").write_text(request.model_dump_json(indent=1), encoding="utf-8")
     return d
+
+
+# --- fixtures shared by tests/unit/review, tests/unit/release and tests/browser -------------
+
+PASSWORDS = {"anna": "anna-pass-1", "bert": "bert-pass-2", "rita": "rita-pass-3",
+             "sam": "sam-pass-4"}
+ROLES = {"anna": "checker", "bert": "checker", "rita": "researcher", "sam": "researcher"}
+
+
+@pytest.fixture(scope="session")
+def _users_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The users file, hashed once per test process (argon2 is slow on purpose)."""
+    from kluis.access import Users, current_account
+
+    path = tmp_path_factory.mktemp("review-users") / "users.yaml"
+    users = Users(path)
+    users.add(current_account(), "steward", "steward-pass-0")
+    for name, role in ROLES.items():
+        users.add(name, role, PASSWORDS[name])
+    return path
+
+
+@pytest.fixture
+def review_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _users_template: Path) -> Path:
+    """A fresh KLUIS_HOME with its own audit log, users (the OS account is the steward; anna and
+    bert are checkers; rita and sam researchers), key store with a release key; returns the
+    directory of output requests (empty)."""
+    from kluis.pseudonym.keystore import KeyStore
+    from kluis.pseudonym.signing import create_signing_key
+
+    home = tmp_path / "home"
+    home.mkdir()
+    users = home / "users.yaml"
+    users.write_bytes(_users_template.read_bytes())
+    users.chmod(0o600)
+    monkeypatch.setenv("KLUIS_HOME", str(home))
+    monkeypatch.setenv("KLUIS_AUDIT_LOG", str(home / "audit.jsonl"))
+    monkeypatch.setenv("KLUIS_USERS", str(users))
+    monkeypatch.setenv("KLUIS_KEYSTORE", str(home / "keys"))
+    create_signing_key(KeyStore())
+    requests = tmp_path / "requests"
+    requests.mkdir()
+    return requests
+
+
+def user(name: str):  # type: ignore[no-untyped-def]
+    from kluis.access import Users
+
+    found = Users().get(name)
+    assert found is not None, name
+    return found

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from kluis.access import User
 from kluis.atomic import locked, publish_dir, remove_stale, staging_dir
-from kluis.enclave.request import resolve
+from kluis.enclave.request import load_request, resolve
 from kluis.errors import BadInput, Refused
 from kluis.pseudonym.signing import SigningKey, public_pem
 from kluis.release.history import add_to_history
@@ -72,7 +72,24 @@ def _check_approval(rr: ReviewRequest, st: OutputState, d: Decision) -> None:
         raise ReleaseRefused(f"{name}: approved by {d.checker}, who is one of its researchers")
 
 
+def _check_complete(rr: ReviewRequest) -> None:
+    """Every decision the audit log holds for this request is in decisions.jsonl: a file cut
+    or rolled back (to drop a rejection) does not release."""
+    have = {d.id for d in rr.decisions}
+    missing = [
+        e for e in trail.decisions_for(rr.id, rr.sha256) if e["details"].get("decision") not in have
+    ]
+    if missing:
+        first = missing[0]["details"]
+        raise ReleaseRefused(
+            f"request {rr.id}: decisions.jsonl lacks {len(missing)} decision(s) the audit log "
+            f"holds (first: {first.get('verdict')} of {first.get('output')} by "
+            f"{missing[0].get('actor')}): the file was cut or rolled back"
+        )
+
+
 def _approved(rr: ReviewRequest) -> list[OutputState]:
+    _check_complete(rr)
     if rr.releases:
         raise ReleaseRefused(f"request {rr.id} was already released to {rr.releases[0].bundle}")
     pending = [n for n, s in rr.states.items() if s.state in ("waiting", "partly approved")]
@@ -186,6 +203,7 @@ def release_request(
     request_dir, out = Path(request_dir), Path(out).absolute()
     if out.exists():
         raise BadInput(f"{out}: already exists; a bundle is never overwritten")
+    load_request(request_dir)  # a clear error (and nothing created) when it is no request
     with locked(decisions_path(request_dir)):
         rr = open_request(request_dir)
         approved = _approved(rr)

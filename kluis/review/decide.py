@@ -16,6 +16,7 @@ from pathlib import Path
 
 from kluis.access import PERMISSIONS, User
 from kluis.atomic import locked
+from kluis.enclave.request import load_request
 from kluis.errors import BadInput, NotPermitted, Refused
 from kluis.review import trail
 from kluis.review.decisions import VERDICTS, Decision, append_record, decisions_path
@@ -89,6 +90,7 @@ def decide(
     if len(comment) > MAX_COMMENT:
         raise BadInput(f"comment: at most {MAX_COMMENT} characters")
     directory = Path(request_dir)
+    load_request(directory)  # a clear error (and no lock file) when it is no request
     with locked(decisions_path(directory)):
         rr = open_request(directory)
         _check_user(user, rr, verdict)

@@ -29,6 +29,17 @@ def find(record_hash: str) -> dict | None:
     return None
 
 
+def decisions_for(request_id: str, request_sha256: str) -> list[dict]:
+    """The audit records of every decision on this request (as run, by its hash)."""
+    return [
+        e
+        for e in log().entries()
+        if e.get("action") == "review.decision"
+        and e.get("details", {}).get("request") == request_id
+        and e.get("details", {}).get("request_sha256") == request_sha256
+    ]
+
+
 def head() -> str:
     """Hash of the last record of the audit log ('' when the log is empty)."""
     last = ""
