@@ -17,8 +17,8 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-import pytest
 import pandas as pd
+import pytest
 
 from kluis.disclosure.api import crosstab, write_outputs
 from kluis.enclave.request import Extract, Output, OutputRequest
@@ -181,8 +181,13 @@ def _pspp_output(d: Path) -> Output:
         files={"output": rel},
         sha256={rel: sha(path)},
         flagged=[
-            {"table": f"sex × province {XSS}", "row": 1, "column": 2, "value": 3,
-             "reason": "count 3 below the minimum cell of 10"}
+            {
+                "table": f"sex × province {XSS}",
+                "row": 1,
+                "column": 2,
+                "value": 3,
+                "reason": "count 3 below the minimum cell of 10",
+            }
         ],
     )
 
@@ -245,8 +250,12 @@ def make_request(
 
 # --- fixtures shared by tests/unit/review, tests/unit/release and tests/browser -------------
 
-PASSWORDS = {"anna": "anna-pass-1", "bert": "bert-pass-2", "rita": "rita-pass-3",
-             "sam": "sam-pass-4"}
+PASSWORDS = {
+    "anna": "anna-pass-1",
+    "bert": "bert-pass-2",
+    "rita": "rita-pass-3",
+    "sam": "sam-pass-4",
+}
 ROLES = {"anna": "checker", "bert": "checker", "rita": "researcher", "sam": "researcher"}
 
 

@@ -17,6 +17,7 @@ from kluis.demo.context import Demo
 STAGES = (
     "kluis.demo.extracts",  # warehouse, keys, both deliberations, both phases
     "kluis.demo.disclosure",  # small cell risk analysis of result tables
+    "kluis.demo.review",  # checkers review the enclave's requests; signed, verified releases
 )
 
 

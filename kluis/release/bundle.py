@@ -19,8 +19,8 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import shutil
 import secrets
+import shutil
 from pathlib import Path
 
 from kluis.access import User
@@ -196,9 +196,7 @@ def sign(key: SigningKey, manifest_bytes: bytes) -> bytes:
     return (json.dumps(sig, indent=1, sort_keys=True) + "\n").encode()
 
 
-def release_request(
-    request_dir: Path | str, out: Path | str, user: User, key: SigningKey
-) -> Path:
+def release_request(request_dir: Path | str, out: Path | str, user: User, key: SigningKey) -> Path:
     """Write the bundle of `request_dir`'s approved outputs to `out`; returns `out`."""
     request_dir, out = Path(request_dir), Path(out).absolute()
     if out.exists():
@@ -212,7 +210,7 @@ def release_request(
         try:
             files = _copy(rr, approved, staging)
             manifest = _manifest(rr, approved, files, user, key)
-            data = (json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+            data = json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
             manifest_bytes = data.encode("utf-8")
             (staging / RELEASE_FILE).write_bytes(manifest_bytes)
             (staging / SIGNATURE_FILE).write_bytes(sign(key, manifest_bytes))

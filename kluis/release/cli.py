@@ -121,8 +121,9 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port"),
     releases: Path | None = typer.Option(
-        None, "--releases", help="Where releases made in the application go "
-        "(default: $KLUIS_HOME/releases)."
+        None,
+        "--releases",
+        help="Where releases made in the application go (default: $KLUIS_HOME/releases).",
     ),
     keystore: Path | None = typer.Option(None, "--keystore", help="Key store (release key)."),
 ) -> None:

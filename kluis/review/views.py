@@ -124,8 +124,14 @@ def _code(rr: ReviewRequest, o: Output) -> list[CodeFile]:
         matches = sha256_file(path) == recorded
         text = path.read_bytes()[:MAX_CODE].decode("utf-8", errors="replace")
         out.append(
-            CodeFile(rel, recorded, matches, text.splitlines(), line if rel == source else None,
-                     rel == source)
+            CodeFile(
+                rel,
+                recorded,
+                matches,
+                text.splitlines(),
+                line if rel == source else None,
+                rel == source,
+            )
         )
     return out
 
@@ -137,7 +143,9 @@ def _rules(rr: ReviewRequest) -> list[tuple[str, str]]:
         return [(prefix.rstrip("."), str(value))]
 
     rows = flat("", rr.request.rules)
-    rows.append(("approvals needed (deliberation, request, steward: the strictest)", str(rr.needed)))
+    rows.append(
+        ("approvals needed (deliberation, request, steward: the strictest)", str(rr.needed))
+    )
     return rows
 
 

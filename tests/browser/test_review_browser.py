@@ -48,8 +48,9 @@ def served(review_env, tmp_path) -> Iterator[tuple[str, Path, Path]]:
     from kluis.review.web import create_app
 
     request = make_request(review_env, "r-full", rules={"min_cell": 10, "checkers": 2})
-    make_request(review_env, "r-dev", phase="development", seed=2,
-                 created="2026-11-01T09:00:00+00:00")
+    make_request(
+        review_env, "r-dev", phase="development", seed=2, created="2026-11-01T09:00:00+00:00"
+    )
     releases = tmp_path / "releases"
     app = create_app(review_env, secret="b" * 64, releaser=web_releaser(releases, None))
     port = _free_port()
@@ -73,8 +74,11 @@ def browser(tmp_path):
         pytest.fail(f"chromium not found at {CHROMIUM}: run `make system`")
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, args=ARGS,
-            headless=True, viewport={"width": 1400, "height": 1000},
+            str(tmp_path / "chromium-profile"),
+            executable_path=CHROMIUM,
+            args=ARGS,
+            headless=True,
+            viewport={"width": 1400, "height": 1000},
         )
         yield context
         context.close()

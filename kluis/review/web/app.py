@@ -169,8 +169,14 @@ def create_app(
         if user is None:
             token = secrets.token_urlsafe(32)
             request.session["login_csrf"] = token
-            return page(request, "login.html", 401, csrf=token, user=None,
-                        error="Unknown name or wrong password.")
+            return page(
+                request,
+                "login.html",
+                401,
+                csrf=token,
+                user=None,
+                error="Unknown name or wrong password.",
+            )
         app.state.sessions.end(request.session.get("sid"))
         request.session.clear()
         request.session["sid"] = app.state.sessions.start(user)
@@ -187,7 +193,8 @@ def create_app(
     def queue(request: Request) -> HTMLResponse:
         session, user = signed_in(request)
         rows = [
-            r for r in all_requests()
+            r
+            for r in all_requests()
             if (isinstance(r, ReviewRequest) and r.may_view(user))
             or (isinstance(r, Unreadable) and user.role != "researcher")
         ]
@@ -202,8 +209,16 @@ def create_app(
             request, "request.html", **context(session, user, rr=rr, may_release=may_release)
         )
 
-    def render_output(request: Request, session: Session, user: User, rid: str, name: str,
-                      status: int = 200, error: str = "", comment: str = "") -> HTMLResponse:
+    def render_output(
+        request: Request,
+        session: Session,
+        user: User,
+        rid: str,
+        name: str,
+        status: int = 200,
+        error: str = "",
+        comment: str = "",
+    ) -> HTMLResponse:
         if user.role == "researcher":
             raise Forbidden("the output page is the checker's view; see the request page")
         requests, rr = lookup(user, rid)
@@ -211,8 +226,12 @@ def create_app(
             raise LookupError(name)
         view = output_page(requests, rr, name)
         may_decide = user.role in PERMISSIONS["review.decide"]
-        return page(request, "output.html", status, **context(
-            session, user, p=view, may_decide=may_decide, error=error, comment=comment))
+        return page(
+            request,
+            "output.html",
+            status,
+            **context(session, user, p=view, may_decide=may_decide, error=error, comment=comment),
+        )
 
     @app.get("/requests/{rid}/outputs/{name}", response_class=HTMLResponse)
     def output(request: Request, rid: str, name: str) -> HTMLResponse:
@@ -237,8 +256,9 @@ def create_app(
         if media:
             return FileResponse(path, media_type=media, headers=headers)
         download = Path(ref.path).name
-        return FileResponse(path, media_type="application/octet-stream", filename=download,
-                            headers=headers)
+        return FileResponse(
+            path, media_type="application/octet-stream", filename=download, headers=headers
+        )
 
     @app.post("/requests/{rid}/outputs/{name}/decide")
     def decide_output(
@@ -256,7 +276,9 @@ def create_app(
         try:
             decide(rr.path, name, user, verdict, comment)
         except KluisError as exc:
-            code = 403 if isinstance(exc, NotPermitted) else 400 if isinstance(exc, BadInput) else 409
+            code = (
+                403 if isinstance(exc, NotPermitted) else 400 if isinstance(exc, BadInput) else 409
+            )
             return render_output(request, session, user, rid, name, code, str(exc), comment)
         session.flash = f"{'Approved' if verdict == 'approve' else 'Rejected'} {name}."
         return RedirectResponse(f"/requests/{rid}/outputs/{name}", status_code=303)

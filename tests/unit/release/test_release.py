@@ -74,10 +74,15 @@ def test_release_json_names_everything(review_env, tmp_path):
     assert m["checkers"] == ["anna", "bert"]
     assert [o["name"] for o in m["outputs"]] == [TABLE, FIGURE]
     assert m["outputs"][0]["decisions"][0]["checker"] == "anna"
-    assert m["files"] == {f"outputs/{TABLE}.csv": sha(d / "outputs" / f"{TABLE}.csv"),
-                          "outputs/age.png": sha(d / "outputs" / "age.png")}
+    assert m["files"] == {
+        f"outputs/{TABLE}.csv": sha(d / "outputs" / f"{TABLE}.csv"),
+        "outputs/age.png": sha(d / "outputs" / "age.png"),
+    }
     assert {x["name"]: x["state"] for x in m["not_released"]} == {
-        REGRESSION: "rejected", PSPP: "rejected", REFUSED: "refused"}
+        REGRESSION: "rejected",
+        PSPP: "rejected",
+        REFUSED: "refused",
+    }
     assert m["time"] and len(m["audit_head"]) == 64
     assert m["signing_key"] == load_signing_key(KeyStore()).fingerprint
     # recorded in the request, the audit log and the catalogue
@@ -115,10 +120,18 @@ def test_an_approval_written_into_the_file_by_hand_is_not_honoured(review_env, t
     rr = open_request(d)
     lines, prev = [], GENESIS
     for name in (TABLE, FIGURE, REGRESSION, PSPP):
-        forged = Decision(id=name, time="2026-11-21T00:00:00+00:00", request=rr.id,
-                          request_sha256=rr.sha256, output=name, checker="anna",
-                          verdict="approve", comment="", files=rr.states[name].releasable,
-                          audit="f" * 64)
+        forged = Decision(
+            id=name,
+            time="2026-11-21T00:00:00+00:00",
+            request=rr.id,
+            request_sha256=rr.sha256,
+            output=name,
+            checker="anna",
+            verdict="approve",
+            comment="",
+            files=rr.states[name].releasable,
+            audit="f" * 64,
+        )
         body = {**asdict(forged), "prev": prev}
         text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         prev = hashlib.sha256(text.encode()).hexdigest()
@@ -235,8 +248,8 @@ def test_verify_names_a_changed_release_json(bundle):
 
 
 def test_verify_names_a_signature_by_another_key(bundle, tmp_path):
-    from kluis.release.bundle import sign
     from kluis.pseudonym.signing import create_signing_key
+    from kluis.release.bundle import sign
 
     other = create_signing_key(KeyStore(tmp_path / "other-keys"))
     manifest = (bundle / "release.json").read_bytes()

@@ -38,8 +38,9 @@ def templates(review_env, tmp_path):
     """One request per number of checkers, made once and copied for each example."""
     made = {}
     for needed in (1, 2):
-        made[needed] = make_request(tmp_path / "templates", f"r{needed}",
-                                    rules={"min_cell": 10, "checkers": needed})
+        made[needed] = make_request(
+            tmp_path / "templates", f"r{needed}", rules={"min_cell": 10, "checkers": needed}
+        )
     return review_env, made
 
 
@@ -64,8 +65,11 @@ def _expected(tries, needed):
     return accepted, approved, pending
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(tries=attempts, needed=st.sampled_from((1, 2)))
 def test_only_what_enough_checkers_approved_leaves(templates, tmp_path_factory, tries, needed):
     requests, made = templates

@@ -118,8 +118,14 @@ def test_an_output_with_a_history_finding_cannot_be_approved(review_env):
     data = json.loads((d / "request.json").read_text())
     for o in data["outputs"]:
         if o["name"] == TABLE:
-            o["findings"] = [{"severity": "error", "kind": "differencing", "cell": "province=x",
-                              "detail": "differs from release 00001 by 2 person(s)"}]
+            o["findings"] = [
+                {
+                    "severity": "error",
+                    "kind": "differencing",
+                    "cell": "province=x",
+                    "detail": "differs from release 00001 by 2 person(s)",
+                }
+            ]
     (d / "request.json").write_text(json.dumps(data))
     with pytest.raises(Refused, match="differencing"):
         decide(d, TABLE, user("anna"), "approve")

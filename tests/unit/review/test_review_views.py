@@ -46,7 +46,9 @@ def test_the_grid_has_every_cell_of_the_status_file_with_its_status_and_interval
 def test_three_dimensions_give_one_grid_per_layer(tmp_path):
     rows = [
         {"a": a, "b": b, "c": c, "status": "safe", "reason": ""}
-        for a in ("x", "y", "Total") for b in ("1", "2", "Total") for c in ("p", "q", "Total")
+        for a in ("x", "y", "Total")
+        for b in ("1", "2", "Total")
+        for c in ("p", "q", "Total")
     ]
     path = tmp_path / "s.csv"
     with open(path, "w", newline="") as fh:
@@ -62,7 +64,7 @@ def test_the_pspp_preview_marks_the_enclaves_flag_and_other_small_numbers(review
     d = make_request(review_env)
     rr = open_request(d)
     page = output_page(find_requests(review_env), rr, PSPP)
-    (ref, pv), = page.previews
+    ((ref, pv),) = page.previews
     assert pv.kind == "table" and pv.flagged_count == 1
     cells = {(b.title, c.text): c for b in pv.blocks for r in b.rows for c in r}
     three = cells[(f"sex × province {XSS}", "3")]
@@ -118,8 +120,9 @@ def test_the_output_page_has_the_development_twin_and_the_code(review_env):
     assert page.previews[0][1].kind == "image"
 
 
-_TEXT = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)),
-                max_size=12)
+_TEXT = st.text(
+    st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=12
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -132,7 +135,8 @@ def test_any_csv_is_previewed_cell_for_cell(tmp_path_factory, rows):
         csv.writer(fh).writerows(rows)
     with open(path, newline="", encoding="utf-8") as fh:
         expected = [
-            r for r in csv.reader(fh)
+            r
+            for r in csv.reader(fh)
             if any(c.strip() for c in r) and not (len(r) == 1 and r[0].startswith("Table:"))
         ]
     pv = preview(path, "x.csv", [], 10)

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from kluis.review import open_request
 from kluis.review.web import create_app
-from tests.review_requests import FIGURE, PASSWORDS, PSPP, TABLE, XSS, make_request
+from tests.review_requests import FIGURE, PASSWORDS, PSPP, TABLE, make_request
 
 SECRET = "s" * 64
 
@@ -40,15 +40,21 @@ def sign_in(client: TestClient, name: str, password: str | None = None) -> str:
 def two(review_env):
     """Two requests: rita's project (26/104) and sam's, plus a development run of rita's."""
     make_request(review_env, "r-rita", researchers=("rita",), run_by="rita")
-    make_request(review_env, "r-sam", project="other project", researchers=("sam",),
-                 run_by="sam", seed=3)
-    make_request(review_env, "r-rita-dev", phase="development", seed=2,
-                 created="2026-11-01T09:00:00+00:00")
+    make_request(
+        review_env, "r-sam", project="other project", researchers=("sam",), run_by="sam", seed=3
+    )
+    make_request(
+        review_env, "r-rita-dev", phase="development", seed=2, created="2026-11-01T09:00:00+00:00"
+    )
     return review_env
 
 
-PAGES = ["/", "/requests/r-rita", f"/requests/r-rita/outputs/{TABLE}",
-         f"/requests/r-rita/outputs/{FIGURE}/files/0"]
+PAGES = [
+    "/",
+    "/requests/r-rita",
+    f"/requests/r-rita/outputs/{TABLE}",
+    f"/requests/r-rita/outputs/{FIGURE}/files/0",
+]
 ACTIONS = [f"/requests/r-rita/outputs/{TABLE}/decide", "/requests/r-rita/release", "/logout"]
 
 
@@ -88,9 +94,11 @@ def test_a_checker_sees_the_queue_and_decides_through_the_form(two):
     token = sign_in(client, "anna")
     queue = client.get("/").text
     assert all(rid in queue for rid in ("r-rita", "r-sam", "r-rita-dev"))
-    r = client.post(f"/requests/r-rita/outputs/{TABLE}/decide",
-                    data={"verdict": "approve", "comment": "ok", "csrf": token},
-                    follow_redirects=False)
+    r = client.post(
+        f"/requests/r-rita/outputs/{TABLE}/decide",
+        data={"verdict": "approve", "comment": "ok", "csrf": token},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     assert open_request(two / "r-rita").output_state(TABLE).approvers == ["anna"]
     page = client.get(f"/requests/r-rita/outputs/{TABLE}").text
@@ -139,8 +147,9 @@ def test_a_researcher_sees_only_their_projects_and_never_decides(two):
     assert client.get(f"/requests/r-sam/outputs/{TABLE}").status_code == 403
     assert client.get(f"/requests/r-sam/outputs/{FIGURE}/files/0").status_code == 403
     for rid in ("r-sam", "r-rita"):
-        r = client.post(f"/requests/{rid}/outputs/{TABLE}/decide",
-                        data={"verdict": "approve", "csrf": token})
+        r = client.post(
+            f"/requests/{rid}/outputs/{TABLE}/decide", data={"verdict": "approve", "csrf": token}
+        )
         assert r.status_code in (403, 404)
         assert client.post(f"/requests/{rid}/release", data={"csrf": token}).status_code == 403
     assert open_request(two / "r-sam").decisions == []
@@ -149,8 +158,10 @@ def test_a_researcher_sees_only_their_projects_and_never_decides(two):
 def test_a_researcher_sees_the_decisions_and_comments_on_their_request(two):
     anna = _client(two)
     token = sign_in(anna, "anna")
-    anna.post(f"/requests/r-sam/outputs/{FIGURE}/decide",
-              data={"verdict": "reject", "comment": "one person's age is visible", "csrf": token})
+    anna.post(
+        f"/requests/r-sam/outputs/{FIGURE}/decide",
+        data={"verdict": "reject", "comment": "one person's age is visible", "csrf": token},
+    )
     sam = _client(two)
     sign_in(sam, "sam")
     page = sam.get("/requests/r-sam").text
@@ -165,8 +176,12 @@ def test_the_same_checker_cannot_give_both_approvals(two):
     client = _client(two)
     token = sign_in(client, "anna")
     url = f"/requests/r-rita/outputs/{TABLE}/decide"
-    assert client.post(url, data={"verdict": "approve", "csrf": token},
-                       follow_redirects=False).status_code == 303
+    assert (
+        client.post(
+            url, data={"verdict": "approve", "csrf": token}, follow_redirects=False
+        ).status_code
+        == 303
+    )
     r = client.post(url, data={"verdict": "approve", "csrf": token})
     assert r.status_code == 409 and "already approved" in r.text
     st = open_request(two / "r-rita").output_state(TABLE)
@@ -176,8 +191,10 @@ def test_the_same_checker_cannot_give_both_approvals(two):
 def test_a_rejection_without_a_comment_is_refused_in_the_form(two):
     client = _client(two)
     token = sign_in(client, "anna")
-    r = client.post(f"/requests/r-rita/outputs/{PSPP}/decide",
-                    data={"verdict": "reject", "comment": "", "csrf": token})
+    r = client.post(
+        f"/requests/r-rita/outputs/{PSPP}/decide",
+        data={"verdict": "reject", "comment": "", "csrf": token},
+    )
     assert r.status_code == 400 and "needs a comment" in r.text
 
 
@@ -185,11 +202,13 @@ def test_names_with_dotdot_never_reach_outside_the_request(two, tmp_path):
     client = _client(two)
     sign_in(client, "anna")
     (two / "secret.txt").write_text("outside")
-    for url in [f"/requests/r-rita/outputs/..%2F..%2Fsecret.txt",
-                "/requests/r-rita/outputs/../../secret.txt",
-                f"/requests/..%2Fr-rita/outputs/{TABLE}",
-                f"/requests/r-rita/outputs/{TABLE}/files/-1",
-                f"/requests/r-rita/outputs/{TABLE}/files/99"]:
+    for url in [
+        "/requests/r-rita/outputs/..%2F..%2Fsecret.txt",
+        "/requests/r-rita/outputs/../../secret.txt",
+        f"/requests/..%2Fr-rita/outputs/{TABLE}",
+        f"/requests/r-rita/outputs/{TABLE}/files/-1",
+        f"/requests/r-rita/outputs/{TABLE}/files/99",
+    ]:
         r = client.get(url)
         assert r.status_code in (404, 422), url
         assert "outside" not in r.text
@@ -205,9 +224,16 @@ def test_names_with_dotdot_never_reach_outside_the_request(two, tmp_path):
 def test_researcher_text_is_escaped_everywhere(two):
     client = _client(two)
     sign_in(client, "anna")
-    pages = [client.get(u).text for u in (
-        "/", "/requests/r-rita", f"/requests/r-rita/outputs/{TABLE}",
-        f"/requests/r-rita/outputs/{FIGURE}", f"/requests/r-rita/outputs/{PSPP}")]
+    pages = [
+        client.get(u).text
+        for u in (
+            "/",
+            "/requests/r-rita",
+            f"/requests/r-rita/outputs/{TABLE}",
+            f"/requests/r-rita/outputs/{FIGURE}",
+            f"/requests/r-rita/outputs/{PSPP}",
+        )
+    ]
     for html in pages:
         assert "<script>alert" not in html
         assert "<img src=x" not in html
