@@ -75,8 +75,10 @@ def add_to_history(rr: ReviewRequest, outputs: list[str]) -> list[Path]:
 
 def _retention(number: str) -> str | None:
     from kluis.deliberation import find, load
+    from kluis.errors import BadInput
 
     try:
-        return load(find(number)).retention.isoformat()
-    except FileNotFoundError:
+        path = find(number)
+    except (FileNotFoundError, BadInput):  # not in the registry
         return None
+    return load(path).retention.isoformat()
