@@ -113,10 +113,15 @@ def _approved(rr: ReviewRequest) -> list[OutputState]:
     return approved
 
 
-def _copy(rr: ReviewRequest, approved: list[OutputState], staging: Path) -> dict[str, str]:
-    """Copy every file that may leave; returns bundle path -> sha256 (checked on the copy)."""
-    files: dict[str, str] = {}
+def _copy(
+    rr: ReviewRequest, approved: list[OutputState], staging: Path
+) -> dict[str, dict[str, str]]:
+    """Copy every file that may leave; returns output -> {bundle path: sha256}, each hash
+    checked on the copy."""
+    root = staging.resolve()
+    out: dict[str, dict[str, str]] = {}
     for st in approved:
+        files = out.setdefault(st.output.name, {})
         for rel, digest in sorted(st.releasable.items()):
             source = resolve(rr.path, rel)
             target = resolve(staging, rel)
@@ -124,12 +129,16 @@ def _copy(rr: ReviewRequest, approved: list[OutputState], staging: Path) -> dict
             shutil.copyfile(source, target)
             if sha256_file(target) != digest:
                 raise ReleaseRefused(f"{rel}: changed while it was being released")
-            files[rel] = digest
-    return files
+            files[target.relative_to(root).as_posix()] = digest
+    return out
 
 
 def _manifest(
-    rr: ReviewRequest, approved: list[OutputState], files: dict[str, str], user: User, key
+    rr: ReviewRequest,
+    approved: list[OutputState],
+    files: dict[str, dict[str, str]],
+    user: User,
+    key: SigningKey,
 ) -> dict:
     q = rr.request
     return {
@@ -157,7 +166,7 @@ def _manifest(
                 "name": st.output.name,
                 "kind": st.output.kind,
                 "enclave_status": st.output.status,
-                "files": {rel: files[rel] for rel in sorted(st.releasable)},
+                "files": files[st.output.name],
                 "decisions": [
                     {
                         "checker": d.checker,
@@ -178,7 +187,7 @@ def _manifest(
             for s in rr.states.values()
             if s.state != "approved"
         ],
-        "files": files,
+        "files": {rel: digest for per in files.values() for rel, digest in per.items()},
         "audit_head": trail.head(),
         "signing_key": key.fingerprint,
     }

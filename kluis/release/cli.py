@@ -134,7 +134,8 @@ def serve(
 
     if not requests.is_dir():
         raise typer.BadParameter(f"{requests}: not a directory", param_hint="--requests")
-    app_ = create_app(requests, releaser=web_releaser(releases, keystore))
+    hosts = None if host in ("0.0.0.0", "::") else [host, "127.0.0.1", "localhost"]
+    app_ = create_app(requests, releaser=web_releaser(releases, keystore), allowed_hosts=hosts)
     typer.echo(f"kluis review: http://{host}:{port}/ (requests under {requests})")
     uvicorn.run(app_, host=host, port=port, log_level="warning")
 

@@ -19,6 +19,7 @@ from fastapi import FastAPI, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.staticfiles import StaticFiles
 
 from kluis.access import PERMISSIONS, User, Users
@@ -28,7 +29,14 @@ from kluis.review.decide import decide
 from kluis.review.files import image_type
 from kluis.review.store import ReviewRequest, Unreadable, find_requests
 from kluis.review.views import file_path, output_page
-from kluis.review.web.auth import SESSION_HOURS, Session, Sessions, load_secret, token_matches
+from kluis.review.web.auth import (
+    SESSION_HOURS,
+    Session,
+    Sessions,
+    Throttle,
+    load_secret,
+    token_matches,
+)
 
 #: (request directory, user) -> the bundle written; given by the release stage
 Releaser = Callable[[Path, User], Path]
@@ -70,6 +78,7 @@ def create_app(
     secret: str | None = None,
     releaser: Releaser | None = None,
     https_only: bool = False,
+    allowed_hosts: list[str] | None = None,
 ) -> FastAPI:
     """The application over the request directories below `requests_dir`."""
     root = Path(requests_dir).absolute()
@@ -83,8 +92,11 @@ def create_app(
         same_site="strict",
         https_only=https_only,
     )
+    if allowed_hosts:  # a page of another site resolving its name to us (DNS rebinding)
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
     app.mount("/static", StaticFiles(packages=[("kluis.review.web", "static")]), name="static")
     app.state.sessions = Sessions(users)
+    app.state.throttle = Throttle()
     app.state.users = users
     env = _templates()
 
@@ -165,10 +177,22 @@ def create_app(
         expected = request.session.pop("login_csrf", None)
         if not token_matches(expected, csrf):
             raise Forbidden("the sign-in form's security token is missing or stale")
-        user = users.authenticate(name, password)
+        blocked = app.state.throttle.blocked(name)
+        user = None if blocked else users.authenticate(name, password)
         if user is None:
+            if not blocked:
+                app.state.throttle.failed(name)
             token = secrets.token_urlsafe(32)
             request.session["login_csrf"] = token
+            if blocked:
+                return page(
+                    request,
+                    "login.html",
+                    429,
+                    csrf=token,
+                    user=None,
+                    error="Too many failed sign-ins for this name: wait 15 minutes.",
+                )
             return page(
                 request,
                 "login.html",
@@ -177,6 +201,7 @@ def create_app(
                 user=None,
                 error="Unknown name or wrong password.",
             )
+        app.state.throttle.cleared(name)
         app.state.sessions.end(request.session.get("sid"))
         request.session.clear()
         request.session["sid"] = app.state.sessions.start(user)

@@ -100,6 +100,33 @@ class Sessions:
         return s, user
 
 
+class Throttle:
+    """At most MAX_FAILURES failed sign-ins per name in WINDOW seconds: guessing passwords
+    through the form is slow even before argon2's own cost."""
+
+    MAX_FAILURES = 10
+    WINDOW = 15 * 60
+
+    def __init__(self) -> None:
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def blocked(self, name: str) -> bool:
+        now = time.time()
+        with self._lock:
+            recent = [t for t in self._failures.get(name, []) if now - t < self.WINDOW]
+            self._failures[name] = recent
+            return len(recent) >= self.MAX_FAILURES
+
+    def failed(self, name: str) -> None:
+        with self._lock:
+            self._failures.setdefault(name, []).append(time.time())
+
+    def cleared(self, name: str) -> None:
+        with self._lock:
+            self._failures.pop(name, None)
+
+
 def token_matches(expected: str | None, given: object) -> bool:
     """Constant-time comparison of a CSRF token (missing or empty never matches)."""
     return (

@@ -268,3 +268,25 @@ def test_the_output_page_shows_grid_intervals_rules_twin_and_code(two):
     rr = open_request(two / "r-rita")
     assert rr.request.code["analysis.py"] in html  # the code's sha256
     assert "matches the copy" in html
+
+
+def test_guessing_passwords_is_stopped_after_ten_failures(two):
+    client = _client(two)
+    token = _csrf(client.get("/login").text)
+    for _ in range(10):
+        r = client.post("/login", data={"name": "anna", "password": "guess", "csrf": token})
+        assert r.status_code == 401
+        token = _csrf(r.text)
+    r = client.post("/login", data={"name": "anna", "password": PASSWORDS["anna"], "csrf": token})
+    assert r.status_code == 429  # even the right password, for a while
+    assert client.get("/", follow_redirects=False).status_code == 303
+    sign_in(client, "bert")  # another name is not affected
+
+
+def test_requests_for_another_host_name_are_refused(two):
+    client = TestClient(
+        create_app(two, secret=SECRET, allowed_hosts=["127.0.0.1", "localhost"]),
+        base_url="http://127.0.0.1",
+    )
+    assert client.get("/login").status_code == 200
+    assert client.get("/login", headers={"host": "evil.example"}).status_code == 400
