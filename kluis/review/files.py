@@ -57,27 +57,45 @@ class Preview:
     small_count: int = 0
 
 
-def _csv_blocks(text: str) -> tuple[list[Block], bool]:
-    """PSPP writes each table as a CSV block starting with a `Table: <title>` row."""
+def _pspp_blocks(text: str) -> tuple[list[Block], bool]:
+    """PSPP's CSV output as the enclave's scan reads it (so its flags' table, row and column
+    point at the same cells): blocks separated by blank lines, each titled by its
+    `Table: <title>` line, else `block <k>`."""
     blocks: list[Block] = []
-    current: Block | None = None
     n = 0
-    for row in csv.reader(io.StringIO(text)):
-        if not any(c.strip() for c in row):
-            current = None
+    for k, chunk in enumerate(re.split(r"\n\s*\n", text.replace("\r\n", "\n"))):
+        lines = chunk.strip("\n").split("\n")
+        if not lines or not lines[0].strip():
             continue
-        if len(row) == 1 and row[0].startswith("Table:"):
-            current = Block(row[0][len("Table:") :].strip())
-            blocks.append(current)
-            continue
-        if current is None:
-            current = Block("")
-            blocks.append(current)
-        current.rows.append([PCell(c) for c in row])
-        n += 1
-        if n >= MAX_ROWS:
-            return blocks, True
+        if lines[0].startswith("Table: "):
+            title, body = lines[0][len("Table: ") :], lines[1:]
+        else:
+            title, body = f"block {k + 1}", lines
+        block = Block(title)
+        for row in csv.reader(io.StringIO("\n".join(body))):
+            block.rows.append([PCell(c) for c in row])
+            n += 1
+            if n >= MAX_ROWS:
+                blocks.append(block)
+                return blocks, True
+        blocks.append(block)
     return blocks, False
+
+
+def _csv_rows(text: str, name: str) -> tuple[list[Block], bool]:
+    """Any other CSV file as one table titled by its file name (as the enclave scans it)."""
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
+            text[:10_000], delimiters=",;\t|"
+        )
+    except csv.Error:
+        dialect = csv.excel
+    block = Block(name)
+    for row in csv.reader(io.StringIO(text), dialect):
+        block.rows.append([PCell(c) for c in row])
+        if len(block.rows) >= MAX_ROWS:
+            return [block], True
+    return [block], False
 
 
 class _Tables(HTMLParser):
@@ -201,12 +219,15 @@ def preview(path: Path, rel: str, flagged: list[dict], min_cell: int) -> Preview
     suffix = path.suffix.lower()
     blocks: list[Block] = []
     truncated = False
-    if suffix in (".csv", ".tsv"):
-        blocks, truncated = _csv_blocks(text)
+    if suffix in (".csv", ".tsv") and re.search(r"(?m)^Table: ", text):
+        blocks, truncated = _pspp_blocks(text)
+    elif suffix in (".csv", ".tsv"):
+        blocks, truncated = _csv_rows(text, path.name)
     elif suffix in (".html", ".htm"):
         parser = _Tables()
         parser.feed(text)
         blocks = [b for b in parser.blocks if b.rows]
+    blocks = [b for b in blocks if any(any(c.text.strip() for c in r) for r in b.rows)]
     if blocks:
         n_flagged, n_small = _mark(blocks, flagged, min_cell)
         return Preview(rel, "table", size, "", blocks, "", truncated, n_flagged, n_small)

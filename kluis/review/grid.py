@@ -30,6 +30,8 @@ class Cell:
     reason: str
     intervals: dict[str, tuple[str, str]]  # quantity -> attacker's (low, high)
     needed: dict[str, str]  # quantity -> protection needed (primary cells)
+    certified: tuple[str, ...] = ()  # quantities protected per the audit, no exact interval
+    unprotected: tuple[str, ...] = ()  # quantities the audit found NOT protected
 
     @property
     def hidden(self) -> bool:
@@ -37,10 +39,12 @@ class Cell:
 
     @property
     def interval_text(self) -> str:
-        return "; ".join(
-            f"{q + ' ' if len(self.intervals) > 1 else ''}[{lo}, {hi}]"
-            for q, (lo, hi) in self.intervals.items()
-        )
+        several = len(self.intervals) + len(self.certified) > 1
+        parts = [
+            f"{q + ' ' if several else ''}[{lo}, {hi}]" for q, (lo, hi) in self.intervals.items()
+        ]
+        parts += [f"{q + ' ' if several else ''}certified" for q in self.certified]
+        return "; ".join(parts)
 
     @property
     def title(self) -> str:
@@ -50,6 +54,13 @@ class Cell:
             parts.append(self.reason)
         if self.intervals:
             parts.append(f"attacker's interval {self.interval_text}")
+        if self.certified:
+            parts.append(
+                "the audit certified the protection without an exact interval (a bound "
+                "computed from the true value would give it away)"
+            )
+        if self.unprotected:
+            parts.append(f"NOT protected: {', '.join(self.unprotected)}")
         return " — ".join(parts)
 
 
@@ -143,16 +154,30 @@ def read_table(status_csv: Path, output_csv: Path | None) -> TableView:
         key = tuple(r.get(d, "") for d in dims)
         published = values.get(key + tuple(r[c] for c in level_cols), {})
         status = r.get("status", "")
-        intervals = {}
-        needed = {}
+        intervals, needed, certified, unprotected = {}, {}, [], []
         for q in quantities:
             lo, hi = r.get(f"{q}_attacker_low", ""), r.get(f"{q}_attacker_high", "")
             if lo or hi:
                 intervals[q] = (fmt(lo), fmt(hi))
+            elif r.get(f"{q}_interval") == "certified":
+                certified.append(q)
             if r.get(f"{q}_needed"):
                 needed[q] = fmt(r[f"{q}_needed"])
+            if r.get(f"{q}_protected", "").lower() in ("no", "false", "0", "0.0"):
+                unprotected.append(q)
         shown = "" if status != "safe" else fmt(published.get(value_name, ""))
-        cells.append(Cell(key, status, shown, r.get("reason", ""), intervals, needed))
+        cells.append(
+            Cell(
+                key,
+                status,
+                shown,
+                r.get("reason", ""),
+                intervals,
+                needed,
+                tuple(certified),
+                tuple(unprotected),
+            )
+        )
     view = TableView(dims=dims, value_name=value_name, cells=cells)
     view.counts = dict(Counter(c.status for c in cells))
     view.grids, view.truncated = _grids(dims, cells)
