@@ -29,11 +29,14 @@ FIGURE = "age_figure"
 PSPP = "pspp_crosstabs"
 REGRESSION = "wage_regression"
 REFUSED = "row_level_query"
-RULES = {
-    "min_cell": 10,
-    "dominance": {"p": 10.0, "n": 2, "k": 85.0},
-    "protection": 0.15,
-    "checkers": 1,
+RULES = {  # as the enclave records them
+    "source": "deliberation 26/104 output_rules",
+    "output_rules": {
+        "min_cell": 10,
+        "dominance": {"p": 10.0, "n": 2, "k": 85.0},
+        "protection": 0.15,
+        "checkers": 1,
+    },
     "version": "26/104 output_rules v1",
 }
 CODE = {
@@ -108,6 +111,7 @@ def _table_output(d: Path, seed: int) -> Output:
         write_record = None
     if write_record is not None:
         write_record(pt.result, internal / "history" / TABLE)
+        roles["history"] = internal / "history" / TABLE  # a directory: the release record
     rel = {role: str(p.relative_to(d)) for role, p in roles.items()}
     return Output(
         name=TABLE,
@@ -116,7 +120,7 @@ def _table_output(d: Path, seed: int) -> Output:
         reason="cells below 10 persons hidden, with complementary cells",
         source="analysis.py:4",
         files=rel,
-        sha256={p: sha(d / p) for p in rel.values()},
+        sha256={p: sha(d / p) for role, p in rel.items() if role != "history"},
         findings=[],
     )
 
@@ -213,7 +217,7 @@ def make_request(
     for name, text in CODE.items():
         (d / "code" / name).parent.mkdir(parents=True, exist_ok=True)
         (d / "code" / name).write_text(text, encoding="utf-8")
-        code[name] = sha(d / "code" / name)
+        code[f"code/{name}"] = sha(d / "code" / name)  # relative to the request, as the enclave
     (d / "run.log").write_text("run ok\n", encoding="utf-8")
     outputs = [
         _table_output(d, seed),

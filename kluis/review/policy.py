@@ -93,13 +93,22 @@ def _checkers_in(path: Path, _mtime: int) -> int:
     return load(path).output_rules.checkers
 
 
+def _recorded(rules: dict) -> object:
+    """`checkers` of the output rules the request records (nested as the enclave writes them,
+    or at the top)."""
+    nested = rules.get("output_rules") if isinstance(rules, dict) else None
+    if isinstance(nested, dict) and "checkers" in nested:
+        return nested["checkers"]
+    return rules.get("checkers") if isinstance(rules, dict) else None
+
+
 def required_approvals(request: OutputRequest) -> int:
     """The strictest of: the deliberation, the rules recorded in the request, the steward."""
     counts = [1]
     from_deliberation = deliberation_checkers(request.deliberation)
     if from_deliberation is not None:
         counts.append(from_deliberation)
-    recorded = request.rules.get("checkers") if isinstance(request.rules, dict) else None
+    recorded = _recorded(request.rules)
     if isinstance(recorded, int) and not isinstance(recorded, bool):
         counts.append(min(max(recorded, 1), MAX_CHECKERS))
     counts.append(steward_policy().get(request.deliberation, 1))

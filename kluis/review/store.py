@@ -42,6 +42,27 @@ def _is_under(path: Path, folder: Path) -> bool:
     return folder == path or folder in path.parents
 
 
+#: file roles that name a directory, not a file (the table's release-history record)
+DIRECTORY_ROLES = ("history",)
+
+
+def output_rule(rules: dict, key: str) -> object:
+    """A value of the deliberation's output rules as the request records them: under
+    `output_rules` (as the enclave writes them) or at the top."""
+    nested = rules.get("output_rules") if isinstance(rules, dict) else None
+    if isinstance(nested, dict) and key in nested:
+        return nested[key]
+    return rules.get(key) if isinstance(rules, dict) else None
+
+
+def code_path(request_dir: Path, rel: str) -> Path:
+    """The copy of project file `rel`: named relative to the request (`code/x.py`) or to
+    code/ (`x.py`); never outside the request."""
+    if rel.startswith("code/"):
+        return resolve(request_dir, rel)
+    return resolve(request_dir / "code", rel)
+
+
 @dataclass(frozen=True)
 class OutputState:
     """One output with its decisions and what the checker must know before deciding."""
@@ -142,7 +163,8 @@ class ReviewRequest:
         outputs_dir = (self.path / "outputs").resolve()
         releasable: dict[str, str] = {}
         problems: list[str] = []
-        for rel in dict.fromkeys([*o.files.values(), *o.sha256]):
+        files = [p for role, p in o.files.items() if role not in DIRECTORY_ROLES]
+        for rel in dict.fromkeys([*files, *o.sha256]):
             try:
                 target = resolve(self.path, rel)
             except RequestError as exc:
@@ -164,14 +186,15 @@ def _code_problems(path: Path, request: OutputRequest) -> tuple[str, ...]:
     out = []
     for rel, recorded in request.code.items():
         try:
-            target = resolve(path / "code", rel)
+            target = code_path(path, rel)
         except RequestError as exc:
             out.append(str(exc))
             continue
+        name = target.relative_to(path.resolve()).as_posix()
         if not target.is_file():
-            out.append(f"code/{rel}: missing")
+            out.append(f"{name}: missing")
         elif sha256_file(target) != recorded:
-            out.append(f"code/{rel}: differs from the sha256 recorded at the run")
+            out.append(f"{name}: differs from the sha256 recorded at the run")
     return tuple(out)
 
 

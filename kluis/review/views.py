@@ -14,10 +14,13 @@ from kluis.enclave.request import Output, RequestError, resolve
 from kluis.review.files import Preview, preview
 from kluis.review.grid import TableView, read_table
 from kluis.review.store import (
+    DIRECTORY_ROLES,
     OutputState,
     ReviewRequest,
     Unreadable,
+    code_path,
     development_twin,
+    output_rule,
     sha256_file,
 )
 
@@ -62,7 +65,8 @@ class OutputPage:
 
 def file_refs(rr: ReviewRequest, o: Output) -> list[FileRef]:
     roles = {path: role for role, path in o.files.items()}
-    paths = list(dict.fromkeys([*o.files.values(), *o.sha256]))
+    files = [p for role, p in o.files.items() if role not in DIRECTORY_ROLES]
+    paths = list(dict.fromkeys([*files, *o.sha256]))
     st = rr.states[o.name]
     return [
         FileRef(i, p, roles.get(p, ""), o.sha256.get(p, ""), p in st.releasable)
@@ -100,11 +104,12 @@ def _previews(
     instead)."""
     if table is not None:
         return []
-    min_cell = int(rr.request.rules.get("min_cell", 10) or 10)
+    min_cell = int(output_rule(rr.request.rules, "min_cell") or 10)
+    refs = [ref for ref in file_refs(rr, o) if ref.releasable]
+    if any(ref.role == "output" for ref in refs):  # PSPP's HTML is its CSV again: listed only
+        refs = [ref for ref in refs if ref.role != "html"]
     return [
-        (ref, preview(resolve(rr.path, ref.path), ref.path, o.flagged, min_cell))
-        for ref in file_refs(rr, o)
-        if ref.releasable
+        (ref, preview(resolve(rr.path, ref.path), ref.path, o.flagged, min_cell)) for ref in refs
     ]
 
 
@@ -112,14 +117,18 @@ def _code(rr: ReviewRequest, o: Output) -> list[CodeFile]:
     m = _SOURCE.match(o.source or "")
     source = m.group("file") if m else ""
     line = int(m.group("line")) if m and m.group("line") else None
+
+    def is_source(rel: str) -> bool:
+        return bool(source) and rel.removeprefix("code/") == source.removeprefix("code/")
+
     out = []
-    for rel, recorded in sorted(rr.request.code.items(), key=lambda kv: kv[0] != source):
+    for rel, recorded in sorted(rr.request.code.items(), key=lambda kv: not is_source(kv[0])):
         try:
-            path = resolve(rr.path / "code", rel)
+            path = code_path(rr.path, rel)
         except RequestError:
             continue
         if not path.is_file():
-            out.append(CodeFile(rel, recorded, False, [], None, rel == source))
+            out.append(CodeFile(rel, recorded, False, [], None, is_source(rel)))
             continue
         matches = sha256_file(path) == recorded
         text = path.read_bytes()[:MAX_CODE].decode("utf-8", errors="replace")
@@ -129,8 +138,8 @@ def _code(rr: ReviewRequest, o: Output) -> list[CodeFile]:
                 recorded,
                 matches,
                 text.splitlines(),
-                line if rel == source else None,
-                rel == source,
+                line if is_source(rel) else None,
+                is_source(rel),
             )
         )
     return out

@@ -62,8 +62,14 @@ def main(argv: list[str] | None = None) -> None:
         shutil.copytree(args.requests, requests)
     else:
         make_request(requests, "r-full-2", project="labour-reserve", seed=1)
-        make_request(requests, "r-dev-1", project="labour-reserve", phase="development", seed=2,
-                     created="2026-11-01T09:00:00+00:00")
+        make_request(
+            requests,
+            "r-dev-1",
+            project="labour-reserve",
+            phase="development",
+            seed=2,
+            created="2026-11-01T09:00:00+00:00",
+        )
     found = [r for r in find_requests(requests) if isinstance(r, ReviewRequest)]
     rr = next(r for r in found if args.request in (None, r.id) and r.request.phase == "full")
     output = args.output or next(
@@ -74,8 +80,12 @@ def main(argv: list[str] | None = None) -> None:
     try:
         with sync_playwright() as p:
             context = p.chromium.launch_persistent_context(
-                str(work / "profile"), executable_path=CHROMIUM, args=ARGS, headless=True,
-                viewport={"width": 1360, "height": 900}, device_scale_factor=1,
+                str(work / "profile"),
+                executable_path=CHROMIUM,
+                args=ARGS,
+                headless=True,
+                viewport={"width": 1360, "height": 900},
+                device_scale_factor=1,
             )
             page = context.new_page()
             page.goto(base + "/login")

@@ -47,7 +47,9 @@ def served(review_env, tmp_path) -> Iterator[tuple[str, Path, Path]]:
     from kluis.release.cli import web_releaser
     from kluis.review.web import create_app
 
-    request = make_request(review_env, "r-full", rules={"min_cell": 10, "checkers": 2})
+    request = make_request(
+        review_env, "r-full", rules={"output_rules": {"min_cell": 10, "checkers": 2}}
+    )
     make_request(
         review_env, "r-dev", phase="development", seed=2, created="2026-11-01T09:00:00+00:00"
     )

@@ -56,7 +56,8 @@ def test_the_checker_who_ran_the_project_never_approves_it(review_env):
 def test_a_checker_cannot_approve_twice_and_two_checkers_are_needed_when_the_rules_say(
     review_env,
 ):
-    d = make_request(review_env, rules={"min_cell": 10, "checkers": 2, "version": "v"})
+    rules = {"output_rules": {"min_cell": 10, "checkers": 2}, "version": "v"}  # as the enclave
+    d = make_request(review_env, rules=rules)
     assert open_request(d).needed == 2
     decide(d, TABLE, user("anna"), "approve")
     assert open_request(d).output_state(TABLE).state == "partly approved"
@@ -75,7 +76,7 @@ def test_the_steward_policy_raises_but_never_lowers_the_number(review_env):
     assert open_request(d).needed == 1  # the deliberation (26/104: checkers 1)
     set_steward_policy("26/104", 2)
     assert open_request(d).needed == 2
-    d2 = make_request(review_env, "r2", rules={"checkers": 2})
+    d2 = make_request(review_env, "r2", rules={"checkers": 2})  # at the top: read too
     set_steward_policy("26/104", 1)
     assert open_request(d2).needed == 2  # the request's recorded rules still count
 

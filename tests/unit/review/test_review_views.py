@@ -112,7 +112,7 @@ def test_the_output_page_has_the_development_twin_and_the_code(review_env):
     assert page.twin is not None and page.twin.id == "dev"
     assert page.twin_table is not None and page.twin_table.dims == ["province", "sex"]
     source = page.code[0]
-    assert source.is_source and source.path == "analysis.py" and source.line == 4
+    assert source.is_source and source.path == "code/analysis.py" and source.line == 4
     assert source.matches
     page = output_page(requests, open_request(d), REGRESSION)
     assert page.table is None and page.previews[0][1].kind == "table"

@@ -266,7 +266,7 @@ def test_the_output_page_shows_grid_intervals_rules_twin_and_code(two):
     assert "Development run r-rita-dev" in html
     assert "min_cell" in html and "approvals needed" in html
     rr = open_request(two / "r-rita")
-    assert rr.request.code["analysis.py"] in html  # the code's sha256
+    assert rr.request.code["code/analysis.py"] in html  # the code's sha256
     assert "matches the copy" in html
 
 
