@@ -57,6 +57,7 @@ class OutputPage:
     previews: list[tuple[FileRef, Preview]] = field(default_factory=list)
     code: list[CodeFile] = field(default_factory=list)
     rules: list[tuple[str, str]] = field(default_factory=list)
+    rule_details: list[tuple[str, str]] = field(default_factory=list)
     twin: ReviewRequest | None = None
     twin_output: Output | None = None
     twin_table: TableView | None = None
@@ -145,17 +146,27 @@ def _code(rr: ReviewRequest, o: Output) -> list[CodeFile]:
     return out
 
 
-def _rules(rr: ReviewRequest) -> list[tuple[str, str]]:
+def _rules(rr: ReviewRequest) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The deliberation's output rules the run was checked under (and the approvals needed),
+    then everything else the request records about its rules (engine settings, hashes)."""
+
     def flat(prefix: str, value: object) -> list[tuple[str, str]]:
         if isinstance(value, dict):
             return [kv for k, v in value.items() for kv in flat(f"{prefix}{k}.", v)]
         return [(prefix.rstrip("."), str(value))]
 
-    rows = flat("", rr.request.rules)
-    rows.append(
-        ("approvals needed (deliberation, request, steward: the strictest)", str(rr.needed))
+    rules = dict(rr.request.rules)
+    nested = rules.pop("output_rules", None)
+    main = flat("", nested) if isinstance(nested, dict) else []
+    rest = flat("", rules)
+    if not main:  # rules recorded flat: the output rules are the top level
+        main, rest = [kv for kv in rest if kv[0] != "version"], []
+    main += [kv for kv in rest if kv[0] == "version"]
+    rest = [kv for kv in rest if kv[0] != "version"]
+    main.append(
+        ("approvals needed (the strictest of deliberation, request, steward)", str(rr.needed))
     )
-    return rows
+    return main, rest
 
 
 def output_page(
@@ -171,8 +182,8 @@ def output_page(
         table=table,
         previews=_previews(rr, o, table),
         code=_code(rr, o),
-        rules=_rules(rr),
     )
+    page.rules, page.rule_details = _rules(rr)
     twin = development_twin(requests, rr, name)
     if twin is not None:
         page.twin, page.twin_output = twin
