@@ -316,7 +316,7 @@ def create_app(
         _, rr = lookup(user, rid)
         try:
             bundle = releaser(rr.path, user)
-        except KluisError as exc:
+        except (KluisError, OSError) as exc:
             session.flash = f"Not released: {exc}"
         else:
             session.flash = f"Released to {bundle}."
