@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 import secrets
 import shutil
 from pathlib import Path
 
 from kluis.access import User
-from kluis.atomic import locked, publish_dir, remove_stale, staging_dir
+from kluis.atomic import locked, publish_dir, remove_stale, staging_dir, write_text
 from kluis.enclave.request import load_request, resolve
 from kluis.errors import BadInput, Refused
 from kluis.pseudonym.signing import SigningKey, public_pem
@@ -34,6 +35,7 @@ from kluis.review.decisions import Decision, ReleaseRecord, append_record, decis
 from kluis.review.store import OutputState, ReviewRequest, open_request, sha256_file
 
 RELEASE_FILE = "release.json"
+JOURNAL = ".release-journal.json"
 SIGNATURE_FILE = "release.sig"
 FORMAT = 1
 
@@ -205,60 +207,74 @@ def sign(key: SigningKey, manifest_bytes: bytes) -> bytes:
     return (json.dumps(sig, indent=1, sort_keys=True) + "\n").encode()
 
 
-def release_request(request_dir: Path | str, out: Path | str, user: User, key: SigningKey) -> Path:
-    """Write the bundle of `request_dir`'s approved outputs to `out`; returns `out`."""
-    request_dir, out = Path(request_dir), Path(out).absolute()
-    if out.exists():
-        raise BadInput(f"{out}: already exists; a bundle is never overwritten")
-    load_request(request_dir)  # a clear error (and nothing created) when it is no request
-    with locked(decisions_path(request_dir)):
-        rr = open_request(request_dir)
-        approved = _approved(rr)
-        remove_stale(out)
-        staging = staging_dir(out)
+class _Journal:
+    """`.release-journal.json` in the request: what a release run has done so far, so that a
+    run killed at any moment is finished by the next (history records are not added twice; a
+    bundle published but not yet recorded is recorded, not made again)."""
+
+    def __init__(self, request_dir: Path) -> None:
+        self.path = request_dir / JOURNAL
         try:
-            files = _copy(rr, approved, staging)
-            manifest = _manifest(rr, approved, files, user, key)
-            data = json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-            manifest_bytes = data.encode("utf-8")
-            (staging / RELEASE_FILE).write_bytes(manifest_bytes)
-            (staging / SIGNATURE_FILE).write_bytes(sign(key, manifest_bytes))
-            names = [st.output.name for st in approved]
-            history = add_to_history(rr, names)
-            if out.exists():
-                raise BadInput(f"{out}: appeared while the bundle was built; not overwritten")
-            publish_dir(staging, out)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        digest = sha256_file(out / RELEASE_FILE)
-        audit_hash = trail.append(
-            "release",
-            actor=user.name,
-            role=user.role,
-            deliberation=rr.request.deliberation,
+            self.state = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.state = {}
+        self.state.setdefault("history", {})
+
+    def save(self, **changes: object) -> None:
+        self.state.update(changes)
+        write_text(self.path, json.dumps(self.state, indent=1, sort_keys=True) + "\n", mode=0o600)
+
+    def added(self, output: str, entry: Path) -> None:
+        self.state["history"][output] = str(entry)
+        self.save()
+
+    def published_bundle(self) -> Path | None:
+        """The bundle an interrupted run published, when it is there and unchanged."""
+        bundle = self.state.get("bundle")
+        if not bundle:  # its manifest hash was saved before publishing: a match is ours
+            return None
+        manifest = Path(bundle) / RELEASE_FILE
+        if manifest.is_file() and sha256_file(manifest) == self.state.get("release_sha256"):
+            return Path(bundle)
+        return None
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def _record(rr: ReviewRequest, out: Path, history: list[str]) -> None:
+    """The release in the audit log, the request's decisions file and the catalogue."""
+    from kluis.audit.catalogue import register
+
+    manifest = json.loads((out / RELEASE_FILE).read_text(encoding="utf-8"))
+    digest = sha256_file(out / RELEASE_FILE)
+    names = [o["name"] for o in manifest["outputs"]]
+    by = manifest["released_by"]
+    audit_hash = trail.append(
+        "release",
+        actor=by["name"],
+        role=by["role"],
+        deliberation=rr.request.deliberation,
+        request=rr.id,
+        request_sha256=rr.sha256,
+        bundle=str(out),
+        release_sha256=digest,
+        outputs=names,
+        history=history,
+    )
+    append_record(
+        rr.path,
+        ReleaseRecord(
+            id=manifest["id"],
+            time=manifest["time"],
             request=rr.id,
-            request_sha256=rr.sha256,
+            by=by["name"],
             bundle=str(out),
             release_sha256=digest,
             outputs=names,
-            history=[str(h) for h in history],
-        )
-        append_record(
-            request_dir,
-            ReleaseRecord(
-                id=manifest["id"],
-                time=manifest["time"],
-                request=rr.id,
-                by=user.name,
-                bundle=str(out),
-                release_sha256=digest,
-                outputs=names,
-                audit=audit_hash,
-            ),
-        )
-    from kluis.audit.catalogue import register
-
+            audit=audit_hash,
+        ),
+    )
     register(
         "release",
         out,
@@ -268,4 +284,44 @@ def release_request(request_dir: Path | str, out: Path | str, user: User, key: S
         release_sha256=digest,
         outputs=names,
     )
+
+
+def release_request(request_dir: Path | str, out: Path | str, user: User, key: SigningKey) -> Path:
+    """Write the bundle of `request_dir`'s approved outputs to `out`; returns the bundle (the
+    one an interrupted earlier run published, when there is one: it is recorded, not made
+    again)."""
+    request_dir, out = Path(request_dir), Path(out).absolute()
+    load_request(request_dir)  # a clear error (and nothing created) when it is no request
+    with locked(decisions_path(request_dir)):
+        journal = _Journal(request_dir)
+        if journal.state.get("target"):  # a killed run's half-built bundle
+            remove_stale(Path(journal.state["target"]))
+        finished = journal.published_bundle()
+        if finished is not None:
+            _record(open_request(request_dir), finished, list(journal.state["history"].values()))
+            journal.remove()
+            return finished
+        if out.exists():
+            raise BadInput(f"{out}: already exists; a bundle is never overwritten")
+        rr = open_request(request_dir)
+        approved = _approved(rr)
+        staging = staging_dir(out)  # (removes this target's leftovers)
+        journal.save(target=str(out))
+        try:
+            files = _copy(rr, approved, staging)
+            manifest = _manifest(rr, approved, files, user, key)
+            data = json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+            manifest_bytes = data.encode("utf-8")
+            (staging / RELEASE_FILE).write_bytes(manifest_bytes)
+            (staging / SIGNATURE_FILE).write_bytes(sign(key, manifest_bytes))
+            # the history first: a table is never out without being recorded
+            add_to_history(rr, [st.output.name for st in approved], journal)
+            digest = hashlib.sha256(manifest_bytes).hexdigest()
+            journal.save(bundle=str(out), release_sha256=digest)
+            publish_dir(staging, out)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        _record(rr, out, list(journal.state["history"].values()))
+        journal.remove()
     return out

@@ -13,6 +13,7 @@ sample the researchers already hold.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 
 from kluis.enclave.request import resolve
 from kluis.errors import Refused
@@ -41,10 +42,23 @@ def records_to_add(rr: ReviewRequest, outputs: list[str]) -> list[tuple[str, Pat
     return found
 
 
-def add_to_history(rr: ReviewRequest, outputs: list[str]) -> list[Path]:
-    """Add the records of the released `outputs` to the deliberation's history; returns the
-    history entries written."""
-    records = records_to_add(rr, outputs)
+class Progress(Protocol):
+    """Where the release keeps what it has added (its journal), so a rerun adds nothing twice."""
+
+    state: dict
+
+    def added(self, output: str, entry: Path) -> None: ...
+
+
+def add_to_history(rr: ReviewRequest, outputs: list[str], progress: Progress) -> list[Path]:
+    """Add the records of the released `outputs` to the deliberation's history (skipping those
+    an interrupted earlier run added); returns the history entries."""
+    done = progress.state.get("history", {})
+    records = [
+        (name, record)
+        for name, record in records_to_add(rr, outputs)
+        if not (name in done and Path(done[name]).exists())
+    ]
     if not records:
         return []
     from kluis.audit.catalogue import register
@@ -60,9 +74,11 @@ def add_to_history(rr: ReviewRequest, outputs: list[str]) -> list[Path]:
     written = []
     for name, record in records:
         try:
-            written.append(Path(history.add_record(record)))
+            entry = Path(history.add_record(record))
         except (OSError, ValueError) as exc:
             raise HistoryError(f"{record}: cannot add {name} to the history: {exc}") from None
+        progress.added(name, entry)
+        written.append(entry)
     register(  # the history keeps pseudonymised members: destroyed with the deliberation
         "history",
         target,
