@@ -71,7 +71,13 @@ def main(argv: list[str] | None = None) -> None:
             created="2026-11-01T09:00:00+00:00",
         )
     found = [r for r in find_requests(requests) if isinstance(r, ReviewRequest)]
-    rr = next(r for r in found if args.request in (None, r.id) and r.request.phase == "full")
+    rr = next(
+        r
+        for r in found
+        if args.request in (None, r.id)
+        and r.request.phase == "full"
+        and (args.output is None or args.output in r.states)
+    )
     output = args.output or next(
         (o.name for o in rr.request.outputs if o.files.get("status")), rr.request.outputs[0].name
     )
@@ -90,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
                 executable_path=CHROMIUM,
                 args=ARGS,
                 headless=True,
-                viewport={"width": 1360, "height": 900},
+                viewport={"width": 1360, "height": 400},
                 device_scale_factor=1,
             )
             page = context.new_page()
@@ -98,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
             page.fill("input[name=name]", "anna")
             page.fill("input[name=password]", PASSWORDS["anna"])
             page.click("button[type=submit]")
-            page.screenshot(path=str(args.out / "review-queue.png"))
+            page.screenshot(path=str(args.out / "review-queue.png"), full_page=True)
             page.goto(f"{base}/requests/{rr.id}/outputs/{output}")
             page.screenshot(path=str(args.out / "review-output.png"), full_page=True)
             context.close()
