@@ -49,17 +49,12 @@ def _check_approval(rr: ReviewRequest, st: OutputState, d: Decision) -> None:
     name = st.output.name
     entry = trail.find(d.audit) if d.audit else None
     details = (entry or {}).get("details", {})
-    expected = {
-        "request": rr.id,
-        "output": name,
-        "verdict": "approve",
-        "decision": d.id,
-        "role": "checker",
-    }
+    expected = {"request": rr.id, "output": name, "verdict": "approve", "decision": d.id}
     if (
         entry is None
         or entry.get("action") != "review.decision"
         or entry.get("actor") != d.checker
+        or trail.role_of(entry) != "checker"
         or any(details.get(k) != v for k, v in expected.items())
     ):
         raise ReleaseRefused(

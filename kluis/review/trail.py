@@ -21,6 +21,11 @@ def append(action: str, actor: str, **details: Any) -> str:
     return log().append(action, actor=actor, **details)["hash"]
 
 
+def role_of(entry: dict) -> str | None:
+    """The role an audit record names (a field of the record, or of its details)."""
+    return entry.get("role") or entry.get("details", {}).get("role")
+
+
 def find(record_hash: str) -> dict | None:
     """The audit record with this hash, or None."""
     for entry in log().entries():
