@@ -304,7 +304,13 @@ def release_request(request_dir: Path | str, out: Path | str, user: User, key: S
         journal.save(target=str(out))
         try:
             files = _copy(rr, approved, staging)
+            head = trail.write_head(
+                staging, f"release {rr.id}", deliberation=rr.request.deliberation, request=rr.id
+            )
             manifest = _manifest(rr, approved, files, user, key)
+            if head is not None:  # the log's signed head leaves with the bundle
+                manifest["files"][head[0].name] = sha256_file(head[0])
+                manifest["audit_head"] = head[1]
             data = json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
             manifest_bytes = data.encode("utf-8")
             (staging / RELEASE_FILE).write_bytes(manifest_bytes)

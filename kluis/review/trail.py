@@ -2,13 +2,21 @@
 
 Every decision and every release is appended to the audit log (the web application has no CLI
 command around it to do so). A decision line in `decisions.jsonl` names its audit record; the
-release looks that record up, so a decision that was never logged is never honoured.
+release looks that record up, so a decision that was never logged is never honoured. A bundle
+carries the log's signed head (`audit-head.json`), so a log cut or rolled back behind it is
+caught by `kluis audit verify`.
+
+The audit stage's newer API (`record_event`, `write_head`) is used when it is there; the plain
+`AuditLog.append` otherwise.
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
+from kluis import audit
 from kluis.audit import AuditLog, default_log_path
 
 
@@ -16,9 +24,13 @@ def log() -> AuditLog:
     return AuditLog(default_log_path())
 
 
-def append(action: str, actor: str, **details: Any) -> str:
-    """Append a record; returns its hash."""
-    return log().append(action, actor=actor, **details)["hash"]
+def append(action: str, actor: str, role: str | None = None, **details: Any) -> str:
+    """Append a record of `actor` (a signed-in user, not this process's account); returns its
+    hash."""
+    record_event = getattr(audit, "record_event", None)
+    if record_event is not None:
+        return record_event(action, actor=actor, role=role, **details)["hash"]
+    return log().append(action, actor=actor, role=role, **details)["hash"]
 
 
 def role_of(entry: dict) -> str | None:
@@ -51,3 +63,13 @@ def head() -> str:
     for entry in log().entries():
         last = entry.get("hash", "")
     return last
+
+
+def write_head(directory: Path, label: str, **details: Any) -> tuple[Path, str] | None:
+    """Record the publication of `directory` and put the log's signed head inside it; returns
+    (the head file, the head's hash), or None when this kluis cannot sign heads."""
+    writer = getattr(audit, "write_head", None)
+    if writer is None:
+        return None
+    path = Path(writer(directory, label, **details))
+    return path, json.loads(path.read_text(encoding="utf-8"))["hash"]
