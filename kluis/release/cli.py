@@ -72,9 +72,9 @@ def create(
         wrote={"release.json": _sha(bundle / "release.json")},
     )
     outputs = ", ".join(o["name"] for o in m.get("outputs", []))
+    n = sum(len(o["files"]) for o in m.get("outputs", []))
     typer.echo(
-        f"released {len(m.get('files', {}))} file(s) of {outputs} to {bundle}, "
-        f"signed by release key {key.fingerprint}"
+        f"released {n} file(s) of {outputs} to {bundle}, signed by release key {key.fingerprint}"
     )
 
 
