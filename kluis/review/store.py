@@ -8,6 +8,7 @@ output decided, at least one approved), `rejected` (nothing may leave) or `relea
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -36,6 +37,20 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def checked_sha256(path: Path) -> str:
+    """sha256 of a file, computed once per version of it: every page of the review application
+    checks every file of every request, and a full run's history records are large. A version
+    is (inode, size, mtime, ctime): writing to a file changes its ctime, which no user can set
+    back. (The release hashes what it copies again, whatever this says.)"""
+    st = path.stat()
+    return _sha256_of(str(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+@functools.lru_cache(maxsize=4096)
+def _sha256_of(path: str, _ino: int, _size: int, _mtime: int, _ctime: int) -> str:
+    return sha256_file(Path(path))
 
 
 def _is_under(path: Path, folder: Path) -> bool:
@@ -175,7 +190,7 @@ class ReviewRequest:
                 problems.append(f"{rel}: missing")
             elif recorded is None:
                 problems.append(f"{rel}: the request records no sha256 for it")
-            elif sha256_file(target) != recorded:
+            elif checked_sha256(target) != recorded:
                 problems.append(f"{rel}: changed since the run (sha256 differs)")
             if _is_under(target, outputs_dir) and recorded is not None:
                 releasable[rel] = recorded
@@ -193,7 +208,7 @@ def _code_problems(path: Path, request: OutputRequest) -> tuple[str, ...]:
         name = target.relative_to(path.resolve()).as_posix()
         if not target.is_file():
             out.append(f"{name}: missing")
-        elif sha256_file(target) != recorded:
+        elif checked_sha256(target) != recorded:
             out.append(f"{name}: differs from the sha256 recorded at the run")
     return tuple(out)
 
@@ -202,7 +217,7 @@ def open_request(directory: Path | str) -> ReviewRequest:
     """Read a request directory with its decisions; RequestError when it cannot be used."""
     path = Path(directory).absolute()
     request = load_request(path)
-    digest = sha256_file(path / REQUEST_FILE)
+    digest = checked_sha256(path / REQUEST_FILE)
     records = tuple(read_records(path))
     return ReviewRequest(
         path=path,

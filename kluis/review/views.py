@@ -18,10 +18,10 @@ from kluis.review.store import (
     OutputState,
     ReviewRequest,
     Unreadable,
+    checked_sha256,
     code_path,
     development_twin,
     output_rule,
-    sha256_file,
 )
 
 TABLE_KINDS = ("table", "sql", "describe", "histogram")
@@ -131,7 +131,7 @@ def _code(rr: ReviewRequest, o: Output) -> list[CodeFile]:
         if not path.is_file():
             out.append(CodeFile(rel, recorded, False, [], None, is_source(rel)))
             continue
-        matches = sha256_file(path) == recorded
+        matches = checked_sha256(path) == recorded
         text = path.read_bytes()[:MAX_CODE].decode("utf-8", errors="replace")
         out.append(
             CodeFile(
