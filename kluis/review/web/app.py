@@ -251,11 +251,22 @@ def create_app(
             raise LookupError(name)
         view = output_page(requests, rr, name)
         may_decide = user.role in PERMISSIONS["review.decide"]
+        approved_by_me = any(d.checker == user.name for d in view.st.approvals)
+        may_approve = may_decide and not approved_by_me and not rr.involves(user)
         return page(
             request,
             "output.html",
             status,
-            **context(session, user, p=view, may_decide=may_decide, error=error, comment=comment),
+            **context(
+                session,
+                user,
+                p=view,
+                may_decide=may_decide,
+                may_approve=may_approve,
+                approved_by_me=approved_by_me,
+                error=error,
+                comment=comment,
+            ),
         )
 
     @app.get("/requests/{rid}/outputs/{name}", response_class=HTMLResponse)
