@@ -56,5 +56,10 @@ format: env
 	$(BIN)/ruff format kluis tests benchmarks
 	$(BIN)/ruff check --fix kluis tests benchmarks
 
+# docs generated from the code (a test checks each is current)
+docs: env
+	$(BIN)/python -m kluis.schema.docs
+	$(BIN)/python -m kluis.docs_cli
+
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache

@@ -41,7 +41,8 @@ def staging_dir(final: Path, tag: str = "tmp") -> Path:
     return path
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process `pid` exists (one of another user counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -59,7 +60,7 @@ def stale_temporaries(final: Path) -> list[Path]:
         return out
     for p in final.parent.glob(f".{final.name}.*-*"):
         m = _TEMP.match(p.name)
-        if m and m.group("name") == final.name and not _alive(int(m.group("pid"))):
+        if m and m.group("name") == final.name and not process_alive(int(m.group("pid"))):
             out.append(p)
     return out
 
@@ -148,16 +149,31 @@ def write_text(path: Path, text: str, mode: int = 0o644) -> None:
 
 
 @contextmanager
-def locked(target: Path, *, wait: bool = True) -> Iterator[Path]:
+def locked(target: Path, *, wait: bool = True, remove: bool = False) -> Iterator[Path]:
     """An exclusive lock on `target` (a `.<name>.lock` file beside it), held for the block:
     two runs into one target are serialised (or, with wait=False, the second raises
-    BlockingIOError)."""
+    BlockingIOError). With remove=True the lock file is deleted on release, so nothing is left
+    beside the target; a run that opened the file just before it was deleted sees that its lock
+    is on a deleted file and takes a fresh one."""
     target = Path(target).absolute()
     target.parent.mkdir(parents=True, exist_ok=True)
     lock = target.parent / f".{target.name}.lock"
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            current = os.stat(lock).st_ino
+        except FileNotFoundError:
+            current = None
+        except BaseException:
+            os.close(fd)
+            raise
+        if current == os.fstat(fd).st_ino:
+            break
+        os.close(fd)  # the previous holder removed the file meanwhile: lock the new one
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         yield lock
     finally:
+        if remove:
+            lock.unlink(missing_ok=True)  # still held: nobody can take the deleted file's lock
         os.close(fd)

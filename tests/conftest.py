@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -56,3 +57,8 @@ def _kluis_home_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["KLUIS_AUDIT_LOG"] = str(home / "audit.jsonl")
     # the account running the tests is the steward; role tests write users files of their own
     Users(home / "users.yaml").add(current_account(), "steward", password="steward-password")
+    # the registry of deliberations (which ends which): the shipped files, as `make demo` does
+    registry = home / "deliberations"
+    registry.mkdir()
+    for file in sorted((Path(__file__).resolve().parents[1] / "deliberations").glob("*.yaml")):
+        shutil.copyfile(file, registry / file.name)

@@ -1,8 +1,10 @@
 """kluis.deliberation: the authorisation as a file the program enforces.
 
 Public API:
-- `load(path) -> Deliberation` (checked; raises DeliberationError), `parse`, `problems`,
-  `load_dir`, `find` — kluis.deliberation.load
+- `load(path) -> Deliberation` (checked; raises DeliberationError), `parse`, `problems` —
+  kluis.deliberation.load
+- `load_registry(dir)` (alias `load_dir`), `find`, `register` — the
+  configured registry of deliberations, kluis.deliberation.registry
 - `validate(deliberation, lines, file) -> list[Problem]` — kluis.deliberation.validate
 - `CATALOGUE`, `scheme(name)`, `Scheme` — the coarsening schemes (kluis.deliberation.coarsening)
 - `resolve(source) -> ResolvedSource`, `DERIVED` — variable sources (kluis.deliberation.sources)
@@ -12,8 +14,16 @@ Public API:
 from kluis.deliberation.coarsening import CATALOGUE, Scheme, scheme
 from kluis.deliberation.dates import Status, check_in_force, status
 from kluis.deliberation.errors import DeliberationError, NotInForce, Problem
-from kluis.deliberation.load import find, load, load_dir, parse, problems
+from kluis.deliberation.load import load, parse, problems
 from kluis.deliberation.model import Deliberation
+from kluis.deliberation.registry import (
+    RegistryError,
+    find,
+    load_dir,
+    load_registry,
+    register,
+    registry_dir,
+)
 from kluis.deliberation.sources import DERIVED, ResolvedSource, UnknownSource, resolve
 from kluis.deliberation.validate import validate
 
@@ -24,6 +34,7 @@ __all__ = [
     "DeliberationError",
     "NotInForce",
     "Problem",
+    "RegistryError",
     "ResolvedSource",
     "Scheme",
     "Status",
@@ -32,8 +43,11 @@ __all__ = [
     "find",
     "load",
     "load_dir",
+    "load_registry",
     "parse",
     "problems",
+    "register",
+    "registry_dir",
     "resolve",
     "scheme",
     "status",

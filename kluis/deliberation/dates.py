@@ -16,6 +16,7 @@ from typing import Literal
 
 from kluis.deliberation.errors import NotInForce
 from kluis.deliberation.model import Deliberation
+from kluis.deliberation.registry import load_registry
 
 State = Literal["not_yet_in_effect", "in_force", "ended", "retention_passed"]
 
@@ -36,10 +37,8 @@ class Status:
 
 
 def _deliberations(registry: Registry | None) -> list[Deliberation]:
-    if registry is None:
-        from kluis.deliberation.load import load_dir
-
-        return list(load_dir().values())
+    if registry is None:  # the configured registry; refuses when it cannot be read
+        return list(load_registry().values())
     if isinstance(registry, Mapping):
         return list(registry.values())
     return list(registry)
@@ -59,7 +58,7 @@ def ended_by(
 
 def status(d: Deliberation, today: dt.date, registry: Registry | None = None) -> Status:
     """The state of `d` on `today`. `registry` holds the other deliberations (default: the
-    files in deliberations/)."""
+    configured registry, kluis.deliberation.registry)."""
     if today < d.effective:
         return Status("not_yet_in_effect", f"it takes effect on {d.effective} (today is {today})")
     if today > d.retention:

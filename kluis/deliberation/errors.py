@@ -10,19 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kluis.errors import BadInput, Refused
+from kluis.yamlfile import FieldPath, format_path
 
-FieldPath = tuple[str | int, ...]
-
-
-def format_path(path: FieldPath) -> str:
-    """('tables', 0, 'next_year', 2) -> 'tables[0].next_year[2]'."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out or "(file)"
+__all__ = ["DeliberationError", "FieldPath", "NotInForce", "Problem", "format_path"]
 
 
 @dataclass(frozen=True)
@@ -36,15 +26,17 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line is not None else self.file
-        return f"{where}: {self.field}: {self.message}"
+        field = "" if self.field == "(file)" else f"{self.field}: "  # the file as a whole
+        return f"{where}: {field}{self.message}"
 
 
 class DeliberationError(BadInput):
     """A deliberation file that cannot be used, with every problem found in it."""
 
-    def __init__(self, problems: Sequence[Problem]) -> None:
+    def __init__(self, problems: Sequence[Problem], summary: str | None = None) -> None:
         self.problems: tuple[Problem, ...] = tuple(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
+        lines = [str(p) for p in self.problems] + ([summary] if summary else [])
+        super().__init__("\n".join(lines))
 
 
 class NotInForce(Refused):

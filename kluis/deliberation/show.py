@@ -40,10 +40,16 @@ _STATE_STYLE = {
 
 
 def render(
-    d: Deliberation, today: dt.date, registry: Mapping[str, Deliberation], console: Console
+    d: Deliberation,
+    today: dt.date,
+    registry: Mapping[str, Deliberation] | None,
+    console: Console,
+    *,
+    unknown: str | None = None,
 ) -> None:
-    """Print the summary of `d` with its status on `today`."""
-    console.print(_identity(d, today, registry))
+    """Print the summary of `d` with its status on `today` (`registry` None: the status is not
+    known, for the reason `unknown`)."""
+    console.print(_identity(d, today, registry, unknown))
     console.print(_population(d))
     console.print(_variables(d))
     if d.offsets.next or d.offsets.previous:
@@ -62,8 +68,12 @@ def render(
     )
 
 
-def _identity(d: Deliberation, today: dt.date, registry: Mapping[str, Deliberation]) -> Panel:
-    s = status(d, today, registry)
+def _identity(
+    d: Deliberation,
+    today: dt.date,
+    registry: Mapping[str, Deliberation] | None,
+    unknown: str | None,
+) -> Panel:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
@@ -80,10 +90,12 @@ def _identity(d: Deliberation, today: dt.date, registry: Mapping[str, Deliberati
     ]
     for k, v in rows:
         grid.add_row(k, v)
-    grid.add_row(
-        f"Status on {today}",
-        Text(f"{s.state.replace('_', ' ')}: {s.reason}", style=_STATE_STYLE[s.state]),
-    )
+    if registry is None:
+        state = Text(f"unknown: {unknown or 'no registry'}", style="bold yellow")
+    else:
+        s = status(d, today, registry)
+        state = Text(f"{s.state.replace('_', ' ')}: {s.reason}", style=_STATE_STYLE[s.state])
+    grid.add_row(f"Status on {today}", state)
     return Panel(grid, title=f"Deliberation {d.number}")
 
 

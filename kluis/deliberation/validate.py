@@ -14,7 +14,6 @@ from collections.abc import Iterable
 
 from kluis.deliberation.coarsening import CATALOGUE
 from kluis.deliberation.errors import FieldPath, Problem, format_path
-from kluis.deliberation.load import Parsed, locate
 from kluis.deliberation.model import (
     Deliberation,
     EmployerCellTable,
@@ -22,8 +21,10 @@ from kluis.deliberation.model import (
     PersonYearTable,
     ScramblePhase,
 )
+from kluis.deliberation.read import Parsed
 from kluis.deliberation.sources import ResolvedSource, UnknownSource, resolve
 from kluis.schema import FIRST_YEAR, LAST_YEAR
+from kluis.yamlfile import locate
 
 # person_year holds persons aged 13-66 on 31 December (see the warehouse population contract)
 WAREHOUSE_AGES = (13, 66)

@@ -39,6 +39,10 @@ def steps(out: Path, persons: int, seed: int) -> list[tuple[str, list[str]]]:
         ),
         ("Check deliberation 26/104", ["deliberation", "check", "deliberations/26-104.yaml"]),
         ("Check deliberation 24/074", ["deliberation", "check", "deliberations/24-074.yaml"]),
+        (  # the registry every "in force" check reads ($KLUIS_HOME/deliberations)
+            "Register both deliberations",
+            ["deliberation", "register", "deliberations/26-104.yaml", "deliberations/24-074.yaml"],
+        ),
         (
             "Create the 26/104 key",
             ["keys", "create", "deliberations/26-104.yaml", "--keystore", str(keys)],

@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from kluis.disclosure.linear import Dimension
 from kluis.errors import BadInput
+from kluis.yamlfile import YamlFileError, parse_yaml, read_bytes
 
 
 class SpecError(BadInput, ValueError):
@@ -162,54 +162,29 @@ def build_dimension(d: DimensionSpec, observed: list[str] | None = None) -> Dime
     return Dimension(name=d.column, codes=tuple(leaves), levels=tuple(levels), total=d.total)
 
 
-def _line_of(node: yaml.Node, loc: tuple) -> int:
-    """1-based line of the YAML node at a pydantic error location (best effort)."""
-    line = node.start_mark.line + 1
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            hit = [(k, v) for k, v in node.value if k.value == part]
-            if not hit:
-                break
-            node = hit[0][1]
-            line = hit[0][0].start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if part >= len(node.value):
-                break
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
-
-
-def parse_spec(text: str, source: str = "<spec>") -> TableSpec:
-    """Validate spec text; SpecError names the source and line of each problem."""
+def parse_spec(text: str | bytes, source: str = "<spec>") -> TableSpec:
+    """Validate spec text; SpecError names the source and line of each problem. Read through
+    kluis.yamlfile: size, encoding, alias and nesting limits, duplicate keys refused."""
     try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else source
-        raise SpecError(f"{where}: not valid YAML: {getattr(e, 'problem', e)}") from None
-    if not isinstance(data, dict):
-        raise SpecError(f"{source}:1: the spec must be a mapping")
+        doc = parse_yaml(text, source, what="the spec")
+    except YamlFileError as e:
+        raise SpecError(str(e)) from None
     try:
-        return TableSpec.model_validate(data)
+        return TableSpec.model_validate(doc.data)
     except ValidationError as e:
         lines = []
         for err in e.errors():
             loc = tuple(err["loc"])
-            line = _line_of(node, tuple(err["loc"])) if node is not None else 1
+            line = doc.line(loc) or 1
             field = ".".join(str(x) for x in loc) or "(top)"
             lines.append(f"{source}:{line}: {field}: {err['msg']}")
         raise SpecError("\n".join(lines)) from None
 
 
 def load_spec(path: str | Path) -> TableSpec:
-    """Read and validate a SPEC.yaml file."""
-    p = Path(path)
+    """Read and validate a SPEC.yaml file (at most kluis.yamlfile.LIMITS.max_bytes)."""
     try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise SpecError(f"{p}: cannot read: {e.strerror}") from None
-    return parse_spec(text, str(p))
+        data = read_bytes(path)
+    except YamlFileError as e:
+        raise SpecError(str(e)) from None
+    return parse_spec(data, str(path))

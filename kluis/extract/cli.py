@@ -43,16 +43,20 @@ def extract(
     enterprises: Path | None = typer.Option(
         None, "--enterprises", help="Input enterprise list (employer studies, e.g. NBB CSV)."
     ),
-    memory_limit: str = typer.Option("4GB", "--memory-limit", help="DuckDB memory limit."),
-    threads: int = typer.Option(2, "--threads", help="DuckDB threads."),
+    memory_limit: str = typer.Option(
+        "4GB", "--memory-limit", help="DuckDB memory limit, e.g. 4GB, 500MB, 6GiB."
+    ),
+    threads: int = typer.Option(2, "--threads", min=1, help="DuckDB threads."),
+    deliberations: Path | None = typer.Option(
+        None,
+        "--deliberations",
+        help="Registry of deliberations, which says which deliberation ends which "
+        "[default: $KLUIS_DELIBERATIONS, else $KLUIS_HOME/deliberations].",
+    ),
 ) -> None:
     """Extract the pseudonymised, coarsened tables a deliberation authorises."""
-    from kluis.deliberation import DeliberationError, NotInForce
-    from kluis.extract.delivery.publish import PublishError
-    from kluis.extract.plan import EnforcementError
     from kluis.extract.run import run_extract
-    from kluis.pseudonym import KeyStoreError
-    from kluis.warehouse.layout import WarehouseLayoutError
+    from kluis.warehouse.resources import memory_limit as checked_memory
 
     if phase not in ("development", "full"):
         raise typer.BadParameter("--phase must be development or full")
@@ -62,38 +66,34 @@ def extract(
         day = dt.date.fromisoformat(today) if today else None
     except ValueError:
         raise typer.BadParameter(f"--today {today!r} is not a date (YYYY-MM-DD)") from None
+    try:
+        memory = checked_memory(memory_limit)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--memory-limit") from None
+    chosen_formats = _formats(format)
     inputs = {"enterprises": enterprises} if enterprises else {}
     with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=_err
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=_err,
+        transient=True,
     ) as bar:
         task = bar.add_task("starting", total=None)
-        try:
-            published = run_extract(
-                deliberation,
-                warehouse,
-                phase,
-                out,
-                engine=engine,
-                formats=_formats(format),
-                keystore=keystore,
-                today=day,
-                inputs=inputs,
-                engine_options=EngineOptions(memory_limit=memory_limit, threads=threads),
-                progress=lambda message: bar.update(task, description=message),
-            )
-        except (
-            DeliberationError,
-            NotInForce,
-            KeyStoreError,
-            EnforcementError,
-            PublishError,
-            WarehouseLayoutError,
-            FileNotFoundError,
-            ValueError,
-        ) as exc:
-            bar.stop()
-            _err.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(1) from None
+        published = run_extract(
+            deliberation,
+            warehouse,
+            phase,
+            out,
+            engine=engine,
+            formats=chosen_formats,
+            keystore=keystore,
+            today=day,
+            inputs=inputs,
+            deliberations=deliberations,
+            engine_options=EngineOptions(memory_limit=memory, threads=threads),
+            progress=lambda message: bar.update(task, description=message),
+        )
     rows = published.manifest["rows"]
     total = sum(n for per_year in rows.values() for n in per_year.values())
     typer.echo(f"published {published.out} ({len(rows)} tables, {total:,} rows)")

@@ -5,13 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-import yaml
-from rich.console import Console
 
 from kluis.pseudonym.keystore import KeyStore, KeyStoreError
 
 app = typer.Typer(no_args_is_help=True)
-_err = Console(stderr=True)
 
 _DELIB = typer.Argument(..., help="Deliberation number (26/104), slug (26-104) or its YAML file.")
 _STORE = typer.Option(
@@ -20,30 +17,25 @@ _STORE = typer.Option(
 
 
 def _number(deliberation: str) -> str:
-    """Accept a deliberation file as well as a number: read only its `number` field."""
+    """Accept a deliberation file as well as a number: read only its `number` field (through
+    the shared YAML reader: size, encoding and alias limits)."""
     path = Path(deliberation)
     if path.suffix in {".yaml", ".yml"}:
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            return str(data["number"])
-        except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
-            raise KeyStoreError(f"{path}: cannot read the deliberation number ({exc})") from None
+        from kluis.yamlfile import read_yaml
+
+        doc = read_yaml(path, what="a deliberation file")
+        number = doc.data.get("number")
+        if not isinstance(number, str | int) or not str(number).strip():
+            raise KeyStoreError(f"{path}:{doc.line(('number',)) or 1}: number: missing or empty")
+        return str(number)
     return deliberation
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    _err.print(f"[red]error:[/red] {exc}")
-    return typer.Exit(1)
 
 
 @app.command()
 def create(deliberation: str = _DELIB, keystore: Path | None = _STORE) -> None:
     """Create the secret key of a deliberation (refuses to replace an existing key)."""
-    try:
-        store = KeyStore(keystore)
-        key = store.create(_number(deliberation))
-    except KeyStoreError as exc:
-        raise _fail(exc) from None
+    store = KeyStore(keystore)
+    key = store.create(_number(deliberation))
     typer.echo(f"created key for {key.deliberation}: fingerprint {key.fingerprint}")
     typer.echo(f"stored in {store.path(key.deliberation)} (mode 0600)")
 
@@ -51,11 +43,8 @@ def create(deliberation: str = _DELIB, keystore: Path | None = _STORE) -> None:
 @app.command()
 def show(deliberation: str = _DELIB, keystore: Path | None = _STORE) -> None:
     """Show a key's fingerprint and creation date (never the key itself)."""
-    try:
-        store = KeyStore(keystore)
-        key = store.load(_number(deliberation))
-    except KeyStoreError as exc:
-        raise _fail(exc) from None
+    store = KeyStore(keystore)
+    key = store.load(_number(deliberation))
     typer.echo(f"deliberation: {key.deliberation}")
     typer.echo(f"created:      {key.created}")
     typer.echo(f"fingerprint:  {key.fingerprint}")
@@ -69,13 +58,10 @@ def destroy(
     yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
 ) -> None:
     """Overwrite and delete a key (at retention): its pseudonyms can never be re-linked."""
-    try:
-        store = KeyStore(keystore)
-        number = _number(deliberation)
-        path = store.path(number)
-        if not yes:
-            typer.confirm(f"Destroy {path}? This cannot be undone", abort=True)
-        fp = store.destroy(number)
-    except KeyStoreError as exc:
-        raise _fail(exc) from None
+    store = KeyStore(keystore)
+    number = _number(deliberation)
+    path = store.path(number)
+    if not yes:
+        typer.confirm(f"Destroy {path}? This cannot be undone", abort=True)
+    fp = store.destroy(number)
     typer.echo(f"destroyed key {fp} ({path})")

@@ -80,6 +80,8 @@ class KeyStore:
         self.root = Path(root).expanduser() if root is not None else default_keystore()
 
     def path(self, deliberation: str) -> Path:
+        if self.root.exists() and not self.root.is_dir():
+            raise KeyStoreError(f"key store {self.root} is not a directory")
         return self.root / f"{deliberation_slug(deliberation)}.key"
 
     def exists(self, deliberation: str) -> bool:
@@ -89,6 +91,7 @@ class KeyStore:
         """Create a fresh random key; refuses to replace an existing one (that would silently
         start a new, unlinkable set of pseudonyms for the project)."""
         slug = deliberation_slug(deliberation)
+        self.path(slug)  # refuses a key store that is not a directory
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.root, 0o700)
         path = self.path(slug)
@@ -121,6 +124,10 @@ class KeyStore:
                 f"no key for deliberation {slug} in {self.root} "
                 f"(create one with `kluis keys create {slug}`)"
             ) from None
+        except OSError as exc:
+            raise KeyStoreError(f"cannot read key file {path}: {exc.strerror}") from None
+        if not stat.S_ISREG(st.st_mode):
+            raise KeyStoreError(f"key file {path} is not a regular file")
         if stat.S_IMODE(st.st_mode) & 0o077:
             raise KeyStoreError(
                 f"key file {path} has mode {stat.S_IMODE(st.st_mode):04o}; it must be 0600 "

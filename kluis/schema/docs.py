@@ -202,22 +202,26 @@ def render() -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
+def write_or_check(path: Path, text: str, argv: list[str], command: str) -> int:
+    """The `main` of a generated document: write `text` to `path` (atomically), or with
+    --check exit 1 when the file differs, naming the `command` that regenerates it."""
+    from kluis.atomic import write_text
+
+    if "--check" in argv:
+        current = path.read_text(encoding="utf-8") if path.is_file() else ""
+        if current != text:
+            print(f"{path} is out of date: run {command}", file=sys.stderr)
+            return 1
+        return 0
+    write_text(path, text)
+    print(f"wrote {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Write docs/warehouse.md; with --check, exit 1 when it differs from the rendering."""
     args = sys.argv[1:] if argv is None else argv
-    text = render()
-    if "--check" in args:
-        current = DOC_PATH.read_text(encoding="utf-8") if DOC_PATH.is_file() else ""
-        if current != text:
-            print(f"{DOC_PATH} is out of date: run python -m kluis.schema.docs", file=sys.stderr)
-            return 1
-        return 0
-    DOC_PATH.parent.mkdir(parents=True, exist_ok=True)
-    tmp = DOC_PATH.with_suffix(".md.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(DOC_PATH)
-    print(f"wrote {DOC_PATH}")
-    return 0
+    return write_or_check(DOC_PATH, render(), args, "python -m kluis.schema.docs")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,8 +2,10 @@
 
 The population is simulated with vectorised NumPy state carried from year to year (see
 kluis.warehouse.gen), starting a few burn-in years before the first output year so that the first
-year already looks settled. Output goes to a temporary directory beside `out` and is renamed into
-place at the end: a warehouse is either complete or absent.
+year already looks settled. Output goes to a hidden staging directory beside `out` and is
+published atomically at the end (kluis.atomic): a warehouse is either complete or absent. The
+target is catalogued before anything is staged, so the leftover of a killed run is found and
+swept (kluis.warehouse.catalogued).
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from kluis import __version__
-from kluis.errors import BadInput
+from kluis.atomic import locked, publish_dir, staging_dir
+from kluis.errors import BadInput, Refused
 from kluis.schema import FIRST_YEAR, LAST_YEAR, TABLES
+from kluis.warehouse.catalogued import writing
 from kluis.warehouse.gen.final_tables import write_employers, write_persons
 from kluis.warehouse.gen.simulation import Simulation
 from kluis.warehouse.layout import META_FILE, file_digests, warehouse_id, write_meta
@@ -59,14 +63,28 @@ def generate_warehouse(
     Returns the metadata written to warehouse.json (id, seed, persons, years, generator, and the
     row count per table). `progress(description, done, total)` is called after each simulated year.
     """
-    out = Path(out)
+    out = Path(out).absolute()
     years = (int(years[0]), int(years[1]))
     _check(out, persons, years)
+    try:
+        with locked(out, wait=False, remove=True), writing("warehouse", out) as record:
+            _check(out, persons, years)  # again, under the lock
+            meta = _generate_into(out, persons, years, seed, progress)
+            record(id=meta["id"], persons=persons, years=meta["years"])
+            return meta
+    except BlockingIOError:
+        raise Refused(f"{out} is being written by another kluis run; wait for it to end") from None
+    except OSError as exc:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise GenerateError(f"generating {out} failed: {text}; nothing was published") from None
+
+
+def _generate_into(
+    out: Path, persons: int, years: tuple[int, int], seed: int, progress: Progress | None
+) -> dict:
+    """Simulate into a hidden staging directory beside `out`, then publish it atomically."""
     first, last = years
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
+    tmp = staging_dir(out)
     try:
         sim = Simulation(persons, seed, first - BURN_IN)
         rows = {t.name: 0 for t in TABLES}
@@ -101,19 +119,9 @@ def generate_warehouse(
         write_meta(tmp, meta)
         if progress:
             progress("persons and employers", total, total)
-        _publish(tmp, out)
+        os.chmod(tmp, 0o755)  # staged private; a published warehouse is readable as before
+        publish_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return meta
-
-
-def _publish(tmp: Path, out: Path) -> None:
-    """Swap the finished directory into place (an older warehouse there is replaced)."""
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        os.replace(out, old)
-        os.replace(tmp, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out)

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from kluis.schema import FIRST_YEAR, LAST_YEAR
-from kluis.warehouse.generate import GenerateError, generate_warehouse
+from kluis.warehouse.generate import generate_warehouse
 
 _YEARS = re.compile(r"^\s*(\d{4})\s*(?:-\s*(\d{4}))?\s*$")
 
@@ -58,12 +58,8 @@ def generate_command(
         def report(label: str, done: int, total: int) -> None:
             progress.update(task, description=label, completed=done, total=total)
 
-        try:
-            meta = generate_warehouse(
-                out, persons=persons, years=first_last, seed=seed, progress=report
-            )
-        except GenerateError as exc:
-            err.print(f"[red]error:[/] {exc}")
-            raise typer.Exit(2) from None
+        meta = generate_warehouse(
+            out, persons=persons, years=first_last, seed=seed, progress=report
+        )
     rows = ", ".join(f"{k} {v:,}" for k, v in meta["rows"].items())
     Console().print(f"warehouse {meta['id']} written to {out} ({rows})")

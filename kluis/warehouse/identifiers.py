@@ -35,6 +35,9 @@ __all__ = [
     "rsz_from_base",
     "rsz_valid",
     "is_valid_rsz",
+    "with_check_digits",
+    "KBO_RULE",
+    "RSZ_RULE",
     "digits_to_arrow",
     "unique_bases",
 ]
@@ -178,20 +181,47 @@ def is_valid_insz(value: str) -> bool:
 
 # ------------------------------------------------------------------------------- KBO / RSZ
 
+#: what a valid number looks like, for messages (the validator's report, the NBB list check)
+KBO_RULE = (
+    "not a valid KBO enterprise number (10 digits starting 0 or 1, check digits "
+    "97 - (first 8 digits mod 97))"
+)
+RSZ_RULE = (
+    "not a valid RSZ employer number (9 digits: a 7-digit registration number and 2 check "
+    "digits 97 - (7 digits mod 97))"
+)
+
+
+def with_check_digits(base: np.ndarray) -> np.ndarray:
+    """`base` followed by its two mod-97 check digits, 97 - (base mod 97): the one rule of KBO
+    and RSZ numbers (as integers; the generator keeps them so)."""
+    base = np.asarray(base, dtype=np.int64)
+    return base * 100 + 97 - base % 97
+
+
+def _from_base(base: np.ndarray, low: int, high: int, width: int, what: str) -> pa.StringArray:
+    base = np.asarray(base, dtype=np.int64)
+    if base.size and (base.min() < low or base.max() >= high):
+        raise ValueError(f"{what} must be in {low:,}..{high - 1:,}")
+    return digits_to_arrow(with_check_digits(base), width)
+
+
+def _check_digits_ok(values: object, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(valid mask, digit matrix, base) of `width`-digit numbers ending in mod-97 digits."""
+    d, ok = _as_digit_matrix(values, width)
+    base = _number(d, 0, width - 2)
+    return ok & (_number(d, width - 2, width) == with_check_digits(base) % 100), d, base
+
 
 def kbo_from_base(base: np.ndarray) -> pa.StringArray:
     """KBO numbers from 8-digit bases (first digit 0 or 1, i.e. base < 20,000,000)."""
-    base = np.asarray(base, dtype=np.int64)
-    if base.size and (base.min() < 0 or base.max() >= 20_000_000):
-        raise ValueError("KBO bases must be in 0..19,999,999 (first digit 0 or 1)")
-    return digits_to_arrow(base * 100 + 97 - base % 97, 10)
+    return _from_base(base, 0, 20_000_000, 10, "KBO bases (first digit 0 or 1)")
 
 
 def kbo_valid(values: object) -> np.ndarray:
     """Boolean mask: 10 digits, first 0 or 1, last two = 97 - (first 8 mod 97)."""
-    d, ok = _as_digit_matrix(values, 10)
-    base = _number(d, 0, 8)
-    return ok & (d[:, 0] <= 1) & (_number(d, 8, 10) == 97 - base % 97)
+    ok, d, _ = _check_digits_ok(values, 10)
+    return ok & (d[:, 0] <= 1)
 
 
 def is_valid_kbo(value: str) -> bool:
@@ -201,17 +231,13 @@ def is_valid_kbo(value: str) -> bool:
 
 def rsz_from_base(base: np.ndarray) -> pa.StringArray:
     """RSZ numbers (9 digits) from 7-digit registration numbers."""
-    base = np.asarray(base, dtype=np.int64)
-    if base.size and (base.min() < 1 or base.max() >= 10_000_000):
-        raise ValueError("RSZ registration numbers must be in 1..9,999,999")
-    return digits_to_arrow(base * 100 + 97 - base % 97, 9)
+    return _from_base(base, 1, 10_000_000, 9, "RSZ registration numbers")
 
 
 def rsz_valid(values: object) -> np.ndarray:
     """Boolean mask: 9 digits, last two = 97 - (first 7 mod 97), registration number > 0."""
-    d, ok = _as_digit_matrix(values, 9)
-    base = _number(d, 0, 7)
-    return ok & (base > 0) & (_number(d, 7, 9) == 97 - base % 97)
+    ok, _, base = _check_digits_ok(values, 9)
+    return ok & (base > 0)
 
 
 def is_valid_rsz(value: str) -> bool:

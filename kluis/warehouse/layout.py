@@ -79,11 +79,21 @@ def read_meta(directory: Path | str) -> dict:
         raise WarehouseLayoutError(
             f"{path}: not valid JSON (line {exc.lineno}): {exc.msg}"
         ) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WarehouseLayoutError(f"{path}: cannot read: {exc}") from None
+    if not isinstance(meta, dict):
+        raise WarehouseLayoutError(f"{path}: must be a JSON object")
     for key in ("id", "seed", "persons", "years", "generator"):
         if key not in meta:
             raise WarehouseLayoutError(f"{path}: missing field {key!r}")
-    if not (isinstance(meta["years"], list) and len(meta["years"]) == 2):
-        raise WarehouseLayoutError(f"{path}: field 'years' must be [first, last]")
+    years = meta["years"]
+    if not (
+        isinstance(years, list)
+        and len(years) == 2
+        and all(isinstance(y, int) and not isinstance(y, bool) for y in years)
+        and years[0] <= years[1]
+    ):
+        raise WarehouseLayoutError(f"{path}: field 'years' must be [first, last] (two years)")
     return meta
 
 

@@ -17,8 +17,6 @@ Deterministic for a given warehouse and seed (sorted output).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,8 +26,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import typer
 
+from kluis.atomic import write_text
 from kluis.codes import load as load_codes
-from kluis.warehouse.layout import table_path
+from kluis.errors import BadInput
+from kluis.warehouse.layout import WarehouseLayoutError, table_path
 
 PERIOD = (2003, 2021)
 PRIVATE = "1"
@@ -52,7 +52,13 @@ class NbbSelection:
 
 
 def _employers(warehouse: Path) -> pa.Table:
-    return pq.read_table(table_path(warehouse, "employers"))
+    path = table_path(warehouse, "employers")
+    try:
+        return pq.read_table(
+            path, columns=["kbo_number", "rsz_number", "sector", "size_class", "nace"]
+        )
+    except (OSError, pa.ArrowException) as exc:
+        raise WarehouseLayoutError(f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
 
 
 def _with_staff_in_period(warehouse: Path, employers: pa.Table) -> np.ndarray:
@@ -88,6 +94,8 @@ def select(
     suppliers_per_firm: float = 3.0,
 ) -> NbbSelection:
     """Choose the NBB population and groups from the warehouse's employers."""
+    if not 0.0 <= automating_share <= 1.0:
+        raise BadInput(f"automating share must lie between 0 and 1 (got {automating_share})")
     warehouse = Path(warehouse)
     rng = np.random.default_rng(seed)
     employers = _employers(warehouse)
@@ -143,19 +151,11 @@ def select(
 def write_list(table: pa.Table, out: Path | str) -> Path:
     """Write the list as the NBB CSV (header kbo_number,rsz_number,group), atomically."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    os.close(fd)
-    try:
-        cols = [table.column(c).combine_chunks() for c in ("kbo_number", "rsz_number", "group")]
-        lines = pc.binary_join_element_wise(*cols, ",")
-        body = "\n".join(lines.to_pylist())
-        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write("kbo_number,rsz_number,group\n" + (body + "\n" if body else ""))
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    if out.is_dir():
+        raise BadInput(f"--out {out} is a directory; give the name of the CSV file to write")
+    cols = [table.column(c).combine_chunks() for c in ("kbo_number", "rsz_number", "group")]
+    body = "\n".join(pc.binary_join_element_wise(*cols, ",").to_pylist())
+    write_text(out, "kbo_number,rsz_number,group\n" + (body + "\n" if body else ""))
     return out
 
 
@@ -163,6 +163,8 @@ def generate_nbb_list(
     warehouse: Path | str, out: Path | str, seed: int = 24074, automating_share: float = 0.04
 ) -> NbbSelection:
     """Select and write; returns the selection (with roles) for reporting."""
+    if Path(out).is_dir():
+        raise BadInput(f"--out {out} is a directory; give the name of the CSV file to write")
     selection = select(warehouse, seed=seed, automating_share=automating_share)
     write_list(selection.table, out)
     return selection
@@ -173,24 +175,25 @@ def nbb_list_command(
     out: Path = typer.Option(..., "--out", help="CSV file to write (kbo_number,rsz_number,group)."),
     seed: int = typer.Option(24074, help="Seed of the random selection."),
     automating_share: float = typer.Option(
-        0.04, help="Share of the population that automates (before suppliers are added)."
+        0.04,
+        min=0.0,
+        max=1.0,
+        help="Share of the population that automates (before suppliers are added), 0 to 1.",
     ),
 ) -> None:
     """Make a realistic synthetic NBB enterprise list (deliberation 24/074) from the warehouse."""
-    from rich.console import Console
+    from kluis.warehouse.layout import read_meta
+    from kluis.warehouse.preflight import check_for_extract
 
-    from kluis.warehouse.layout import WarehouseLayoutError, read_meta
-
-    console = Console(stderr=True)
-    try:
-        read_meta(warehouse)
-        selection = generate_nbb_list(warehouse, out, seed=seed, automating_share=automating_share)
-    except (WarehouseLayoutError, FileNotFoundError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
-        raise typer.Exit(2) from None
+    read_meta(warehouse)
+    # the footers of what is read; a year without employments simply adds no staff
+    check_for_extract(
+        warehouse, PERIOD, tables=("employers", "employments"), complete=False, keys=False
+    )
+    selection = generate_nbb_list(warehouse, out, seed=seed, automating_share=automating_share)
     roles = selection.role.value_counts().to_pylist()
     counts = ", ".join(f"{r['values']}: {r['counts']}" for r in sorted(roles, key=str))
-    console.print(
+    typer.echo(
         f"wrote {out}: {selection.table.num_rows} enterprises of {selection.warehouse_employers} "
         f"employers in the warehouse ({counts})"
     )

@@ -254,7 +254,7 @@ def profile_warehouse(
     first, last = meta["years"]
     year = last if year is None else year
     if not first <= year <= last:
-        raise ValueError(f"year {year} is outside the warehouse's years {first}-{last}")
+        raise ProfileError(f"--year {year} is outside the warehouse's years {first}-{last}")
     persons = int(meta["persons"] if persons is None else persons)
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = false")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -17,7 +16,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from kluis.warehouse.profile import Profile  # noqa: E402
+from kluis.atomic import locked, publish_dir, staging_dir  # noqa: E402
+from kluis.warehouse.profile import Profile, ProfileError  # noqa: E402
 
 CHARTS = (
     "age_pyramid.png",
@@ -152,19 +152,30 @@ def _employers(p: Profile, path: Path) -> None:
 
 
 def write_profile(p: Profile, out: str | Path) -> list[Path]:
-    """Write profile.json and the PNG charts into `out`; return the published paths."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
-        (tmp / "profile.json").write_text(p.to_json(), encoding="utf-8")
-        for name, draw in zip(CHARTS, (_age_pyramid, _employment, _wages, _employers), strict=True):
-            draw(p, tmp / name)
-        out.mkdir(exist_ok=True)
-        published = []
-        for name in ("profile.json", *CHARTS):
-            os.replace(tmp / name, out / name)
-            published.append(out / name)
-        return published
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    """Write profile.json and the PNG charts into `out`, published as one directory
+    (kluis.atomic); a folder holding anything else is refused, never replaced."""
+    out = Path(out).absolute()
+    names = ("profile.json", *CHARTS)
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise ProfileError(f"--out {out} exists and is not a directory")
+    if out.is_dir():
+        other = sorted(c.name for c in out.iterdir() if c.name not in names)
+        if other:
+            raise ProfileError(
+                f"--out {out} holds other files than a profile ({', '.join(other[:5])}); "
+                "refusing to replace it: choose another --out"
+            )
+    with locked(out, wait=False, remove=True):
+        tmp = staging_dir(out)
+        try:
+            (tmp / "profile.json").write_text(p.to_json(), encoding="utf-8")
+            for name, draw in zip(
+                CHARTS, (_age_pyramid, _employment, _wages, _employers), strict=True
+            ):
+                draw(p, tmp / name)
+            os.chmod(tmp, 0o755)
+            publish_dir(tmp, out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return [out / name for name in names]

@@ -9,8 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from kluis.warehouse.layout import WarehouseLayoutError
-from kluis.warehouse.profile import Figure, Profile, ProfileError, profile_warehouse
+from kluis.warehouse.profile import Figure, Profile, profile_warehouse
 
 
 def _fmt(unit: str, v: float | None) -> str:
@@ -61,12 +60,8 @@ def profile_command(
     from kluis.warehouse.profile_charts import write_profile  # matplotlib only when needed
 
     err = Console(stderr=True)
-    try:
-        with err.status("profiling"):
-            p = profile_warehouse(directory, year=year)
-    except (WarehouseLayoutError, ProfileError, ValueError) as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+    with err.status("profiling"):
+        p = profile_warehouse(directory, year=year)
     out = out or directory.parent / f"{directory.name}-profile"
     written = write_profile(p, out)
     console = Console()

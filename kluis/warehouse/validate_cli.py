@@ -9,7 +9,9 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from kluis.errors import BadInput, Refused
 from kluis.warehouse.checks.render import print_report
+from kluis.warehouse.resources import memory_limit as checked_memory
 from kluis.warehouse.validate import STEPS, validate_warehouse
 
 
@@ -28,11 +30,16 @@ def validate_command(
     """Check a warehouse against the schema: columns and types, nulls, identifier check digits,
     one row per key, references, code lists, ranges, plausible dates and warehouse.json.
 
-    Exits 1 when any error is found, 0 otherwise (warnings alone do not fail)."""
+    Exits 1 when any error is found (checked and refused), 0 otherwise (warnings alone do not
+    fail), 2 when DIR is not a directory."""
     err = Console(stderr=True)
     if not directory.is_dir():
-        err.print(f"[red]error:[/] {directory} is not a directory")
-        raise typer.Exit(2)
+        raise BadInput(f"{directory} is not a directory")
+    if memory_limit is not None:
+        try:
+            memory_limit = checked_memory(memory_limit)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--memory-limit") from None
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -53,4 +60,5 @@ def validate_command(
         sys.stdout.write(report.to_json() + "\n")
     else:
         print_report(report, Console())
-    raise typer.Exit(0 if report.ok else 1)
+    if not report.ok:
+        raise Refused(f"warehouse {directory}: {len(report.errors)} error(s); see the report")

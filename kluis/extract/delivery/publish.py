@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kluis.atomic import publish_dir, staging_dir
-from kluis.errors import BadInput
+from kluis.errors import BadInput, Refused
 from kluis.extract.context import ExtractContext, OutputTable
 from kluis.extract.delivery.describe import codebook, datapackage
 from kluis.extract.delivery.formats import (
@@ -75,6 +75,28 @@ def check_target(out: Path) -> None:
         raise PublishError(
             f"{out} exists, is not empty and is not a kluis extract (no {MANIFEST}); "
             "refusing to replace it"
+        )
+
+
+def check_replaceable(out: Path, deliberation: str, phase: str) -> None:
+    """An extract already in OUT is replaced only by a new run of the same deliberation and
+    phase: a development extract never silently takes the place of a full one (or of another
+    deliberation's)."""
+    check_target(out)
+    manifest = out / MANIFEST
+    if not manifest.is_file():
+        return
+    try:
+        old = json.loads(manifest.read_text(encoding="utf-8"))
+        held = (str(old["deliberation"]), str(old["phase"]))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise PublishError(
+            f"{manifest}: not a readable kluis manifest ({exc}); refusing to replace {out}"
+        ) from None
+    if held != (deliberation, phase):
+        raise Refused(
+            f"{out} holds the {held[1]} extract of deliberation {held[0]}; refusing to replace "
+            f"it with the {phase} extract of {deliberation}: choose another --out"
         )
 
 
@@ -138,6 +160,19 @@ def _prefetch(
         worker.join()
 
 
+def _readstat(write: Callable[..., None], table: OutputTable, data: pa.Table, path: Path) -> None:
+    """pyreadstat reports a failed write (a full disk, a file size limit) as its own error, not
+    as OSError: say what could not be written."""
+    import pyreadstat
+
+    try:
+        write(table, data, path)
+    except pyreadstat.ReadstatError as exc:
+        raise PublishError(
+            f"cannot write {path.name} ({exc}: is the disk full?); nothing was published"
+        ) from None
+
+
 def write_extract(
     ctx: ExtractContext,
     tables: list[OutputTable],
@@ -173,9 +208,9 @@ def write_extract(
             if "sav" in formats or "dta" in formats:
                 data = pq.read_table(path)
                 if "sav" in formats:
-                    write_sav(table, data, tmp / "sav" / f"{table.name}_{year}.sav")
+                    _readstat(write_sav, table, data, tmp / "sav" / f"{table.name}_{year}.sav")
                 if "dta" in formats:
-                    write_dta(table, data, tmp / "dta" / f"{table.name}_{year}.dta")
+                    _readstat(write_dta, table, data, tmp / "dta" / f"{table.name}_{year}.dta")
                 del data
         formats_written = tuple(f for f in FORMATS if f in formats or f == "parquet")
         for name, text in sorted(ctx.attachments.items()):  # builder's extra files (issue 5)

@@ -25,12 +25,14 @@ from typing import Literal
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
-from kluis.errors import BadInput
+from kluis.errors import BadInput, Refused
 from kluis.warehouse import identifiers as ids
+from kluis.yamlfile import Limits, YamlFileError, decode, read_bytes
 
 COLUMNS = ("kbo_number", "rsz_number", "group")
+MAX_BYTES = 256 * 2**20  # ~8 million lines: far more enterprises than Belgium has
+_LIMITS = Limits(max_bytes=MAX_BYTES)
 DEFAULT_GROUPS = ("intervention", "control")
 Severity = Literal["error", "warning"]
 
@@ -47,9 +49,10 @@ class NbbProblem:
     severity: Severity = "error"
 
     def __str__(self) -> str:
-        where = f"line {self.line}" + (f", {self.field}" if self.field else "")
+        where = f"line {self.line}" if self.line else ""  # 0: the file as a whole
+        where += (", " if where else "") + self.field if self.field else ""
         shown = f" ({self.value!r})" if self.value is not None else ""
-        return f"{where}: {self.message}{shown}"
+        return f"{where}: {self.message}{shown}" if where else f"{self.message}{shown}"
 
 
 @dataclass(frozen=True)
@@ -100,29 +103,35 @@ class NbbListError(BadInput, ValueError):
         super().__init__(f"NBB enterprise list {path}: {len(problems)} error(s)\n{head}{more}")
 
 
+class NbbListUnmatched(Refused):
+    """The list is well formed, but not one of its enterprises is in the warehouse: an extract
+    would publish nothing as if it were something (exit 1: checked and refused)."""
+
+    def __init__(self, checked: NbbList) -> None:
+        self.checked = checked
+        lines = checked.unknown.column("line").to_pylist()
+        shown = ", ".join(str(n) for n in lines[:10]) + (" ..." if len(lines) > 10 else "")
+        super().__init__(
+            f"NBB enterprise list {checked.path}: none of its {len(lines)} enterprise(s) is known "
+            f"to the warehouse (lines {shown}); nothing to extract: is it the list for this "
+            "warehouse?"
+        )
+
+
 def _read_lines(path: Path) -> pa.Array:
-    """Every physical line as one string, blank lines kept, so row i is line i + 1."""
-    opts = pacsv.ReadOptions(column_names=["text"], use_threads=False)
-    parse = pacsv.ParseOptions(
-        delimiter="\x1f",
-        quote_char=False,
-        escape_char=False,
-        newlines_in_values=False,
-        ignore_empty_lines=False,
-    )
-    conv = pacsv.ConvertOptions(
-        column_types={"text": pa.string()},
-        strings_can_be_null=False,
-        quoted_strings_can_be_null=False,
-    )
+    """Every physical line as one string, blank lines kept, so row i is line i + 1. The file
+    must be UTF-8 text of at most MAX_BYTES (a binary or mis-encoded file is refused at the line
+    of its first bad byte)."""
     try:
-        table = pacsv.read_csv(path, read_options=opts, parse_options=parse, convert_options=conv)
-    except pa.ArrowInvalid as exc:
-        if "Empty CSV file" in str(exc):
-            return pa.array([], type=pa.string())
-        raise
-    text = table.column("text").combine_chunks()
-    return pc.utf8_rtrim(text, characters="\r")
+        text = decode(read_bytes(path, limits=_LIMITS), str(path), _LIMITS)
+    except YamlFileError as exc:
+        raise NbbListError(path, (NbbProblem(exc.line or 0, None, "file", exc.message),)) from None
+    if not text:
+        return pa.array([], type=pa.string())
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return pc.utf8_rtrim(pa.array(lines, type=pa.string()), characters="\r")
 
 
 def _problems(
@@ -159,8 +168,6 @@ def _normalise_kbo(values: pa.Array) -> pa.Array:
 def read_nbb_list(path: Path | str, groups: tuple[str, ...] = DEFAULT_GROUPS) -> NbbList:
     """Read and check the list on its own (format, check digits, groups, duplicates)."""
     path = Path(path)
-    if not path.is_file():
-        raise NbbListError(path, (NbbProblem(0, None, "file", "file not found"),))
     lines = _read_lines(path)
     if len(lines) == 0 or not lines[0].as_py().strip():
         raise NbbListError(
@@ -196,25 +203,14 @@ def read_nbb_list(path: Path | str, groups: tuple[str, ...] = DEFAULT_GROUPS) ->
     rsz = pc.replace_substring_regex(raw["rsz_number"], r"[.\s-]", "")
     group = pc.utf8_lower(raw["group"])
 
-    bad_kbo = ~np.asarray(ids.kbo_valid(kbo), dtype=bool)
-    problems += _problems(
-        bad_kbo,
-        line_no,
-        raw["kbo_number"],
-        "kbo_number",
-        "kbo",
-        "not a valid KBO enterprise number (10 digits starting 0 or 1, check "
-        "digits 97 - (first 8 digits mod 97))",
-    )
-    bad_rsz = ~np.asarray(ids.rsz_valid(rsz), dtype=bool)
-    problems += _problems(
-        bad_rsz,
-        line_no,
-        raw["rsz_number"],
-        "rsz_number",
-        "rsz",
-        "not a valid RSZ employer number (7 digits and 2 check digits)",
-    )
+    bad: dict[str, np.ndarray] = {}
+    for column, value, valid, rule in (
+        ("kbo_number", kbo, ids.kbo_valid, ids.KBO_RULE),
+        ("rsz_number", rsz, ids.rsz_valid, ids.RSZ_RULE),
+    ):
+        bad[column] = ~np.asarray(valid(value), dtype=bool)
+        problems += _problems(bad[column], line_no, raw[column], column, column[:3], rule)
+    bad_kbo, bad_rsz = bad["kbo_number"], bad["rsz_number"]
     bad_group = ~pc.is_in(group, value_set=pa.array(list(groups))).to_numpy(zero_copy_only=False)
     problems += _problems(
         bad_group,
@@ -310,8 +306,15 @@ def load_nbb_list(
     """Read, check and (given the warehouse's employers) match the list; raise `NbbListError`
     listing every error by line when it cannot be used. Warnings stay in the result."""
     checked = read_nbb_list(path, groups)
+    if checked.ok and checked.enterprises.num_rows == 0:
+        raise NbbListError(
+            checked.path,
+            (NbbProblem(1, None, "empty", "the list has a header and no enterprises"),),
+        )
     if employers is not None:
         checked = check_against_warehouse(checked, employers)
     if checked.errors:
         raise NbbListError(checked.path, checked.errors)
+    if employers is not None and checked.enterprises.num_rows == 0:
+        raise NbbListUnmatched(checked)
     return checked

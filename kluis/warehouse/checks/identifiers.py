@@ -24,10 +24,8 @@ _BATCH = 1_000_000
 _WHAT = {
     "insz": "not a valid INSZ/BIS number (11 digits YYMMDDsssCC, month 0-12, +20 or +40 for BIS, "
     "serial 1-998, CC = 97 - (9 digits mod 97), with '2' prefixed for births from 2000)",
-    "kbo": "not a valid KBO enterprise number (10 digits starting 0 or 1, check digits "
-    "97 - (8 digits mod 97))",
-    "rsz": "not a valid RSZ employer number (9 digits: a 7-digit registration number and 2 "
-    "check digits 97 - (7 digits mod 97))",
+    "kbo": ids.KBO_RULE,
+    "rsz": ids.RSZ_RULE,
 }
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from kluis.warehouse.calibration import NATIONAL_PERSONS, target
 from kluis.warehouse.gen import params as P
-from kluis.warehouse.identifiers import unique_bases
+from kluis.warehouse.identifiers import unique_bases, with_check_digits
 
 ER_FIELDS: dict[str, tuple[str, object]] = {
     "kbo": ("int64", 0),
@@ -127,8 +127,8 @@ def create(
     er.n_rsz += n
     er.append(
         n,
-        kbo=kbo_base * 100 + 97 - kbo_base % 97,
-        rsz=rsz_base * 100 + 97 - rsz_base % 97,
+        kbo=with_check_digits(kbo_base),
+        rsz=with_check_digits(rsz_base),
         nace=nace,
         section=section,
         public=public,

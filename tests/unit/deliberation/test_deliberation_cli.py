@@ -24,8 +24,9 @@ def test_check_prints_every_error_with_file_and_line(write):
     text = edit(text, "previous: [province]", "previous: [province, sex]")
     path = write(text)
     result = runner.invoke(app, ["deliberation", "check", str(path)])
-    assert result.exit_code == 1
-    out = result.output
+    assert result.exit_code == 2  # bad input
+    assert result.stdout == ""  # problems are errors: on stderr
+    out = result.stderr
     assert (
         f"{path}:{line_of(text, 'coarsening: age_3y')}: variables[1].coarsening: unknown "
         "coarsening scheme 'age_3y'" in out
@@ -86,4 +87,4 @@ def test_show_states_dates():
 def test_show_refuses_an_invalid_file(write):
     path = write(edit(PERSON_YAML, "coarsening: age_5y", "coarsening: age_3y"))
     result = runner.invoke(app, ["deliberation", "show", str(path)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2

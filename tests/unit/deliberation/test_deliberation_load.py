@@ -8,13 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kluis.deliberation import DeliberationError, parse, problems
-from kluis.deliberation.load import locate
+from kluis.yamlfile import locate
 
 
 def test_yaml_syntax_error_names_the_line(write):
     text = edit(PERSON_YAML, "  age: [15, 64]", "  age: [15, 64")
     (p,) = problems(write(text))
-    assert "invalid YAML" in p.message
+    assert "not valid YAML" in p.message
     assert p.line is not None and p.line >= line_of(text, "age: [15, 64")
 
 

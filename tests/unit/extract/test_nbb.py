@@ -133,7 +133,7 @@ def test_bad_header_or_empty_file(tmp_path, content, line, kind):
 
 
 def test_missing_file_is_a_clear_error(tmp_path):
-    with pytest.raises(NbbListError, match="file not found"):
+    with pytest.raises(NbbListError, match="cannot read: No such file or directory"):
         read_nbb_list(tmp_path / "nope.csv")
 
 
@@ -165,3 +165,22 @@ def test_reported_lines_are_exactly_the_corrupted_ones(tmp_path_factory, n, data
     result = read_nbb_list(path)
     assert {(p.line, p.kind) for p in result.problems} == expected
     assert result.enterprises.num_rows == n - len(chosen)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    data=st.binary(max_size=300)
+    | st.text(alphabet='0123456789,;"\r\n .BEkbo_numberrszgroupcontrolintervention', max_size=300)
+)
+def test_any_file_gives_a_list_or_errors_by_line(tmp_path_factory, data):
+    """Whatever the bytes, the list is read or refused with its problems by line: never a
+    traceback, never an accepted list without a usable enterprise."""
+    path = tmp_path_factory.mktemp("any") / "list.csv"
+    path.write_bytes(data.encode() if isinstance(data, str) else data)
+    try:
+        checked = load_nbb_list(path)
+    except NbbListError as exc:
+        assert exc.problems and str(exc).startswith(f"NBB enterprise list {path}")
+        assert all(p.line >= 0 for p in exc.problems)
+    else:
+        assert checked.ok and checked.enterprises.num_rows > 0

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from kluis.cli import app
 from kluis.pseudonym import KeyStore, KeyStoreError, default_keystore, fingerprint
-from kluis.pseudonym.cli import app
 
 
 def _mode(path: Path) -> int:
@@ -122,16 +122,16 @@ def test_cli_create_show_destroy(tmp_path: Path) -> None:
     store = tmp_path / "ks"
     yaml_file = tmp_path / "d.yaml"
     yaml_file.write_text("number: 26/104\n")
-    r = runner.invoke(app, ["create", str(yaml_file), "--keystore", str(store)])
+    r = runner.invoke(app, ["keys", "create", str(yaml_file), "--keystore", str(store)])
     assert r.exit_code == 0, r.output
     key = KeyStore(store).load("26/104")
     assert key.fingerprint in r.output
-    r = runner.invoke(app, ["show", "26/104", "--keystore", str(store)])
+    r = runner.invoke(app, ["keys", "show", "26/104", "--keystore", str(store)])
     assert r.exit_code == 0 and key.fingerprint in r.output
     assert key.key.hex() not in r.output
-    r = runner.invoke(app, ["create", "26/104", "--keystore", str(store)])
-    assert r.exit_code == 1 and "already exists" in r.output
-    r = runner.invoke(app, ["destroy", "26-104", "--keystore", str(store), "--yes"])
+    r = runner.invoke(app, ["keys", "create", "26/104", "--keystore", str(store)])
+    assert r.exit_code == 2 and "already exists" in r.stderr and "Traceback" not in r.output
+    r = runner.invoke(app, ["keys", "destroy", "26-104", "--keystore", str(store), "--yes"])
     assert r.exit_code == 0 and not KeyStore(store).exists("26/104")
-    r = runner.invoke(app, ["show", "26/104", "--keystore", str(store)])
-    assert r.exit_code == 1 and "no key" in r.output
+    r = runner.invoke(app, ["keys", "show", "26/104", "--keystore", str(store)])
+    assert r.exit_code == 2 and "no key" in r.stderr

@@ -88,7 +88,7 @@ def test_another_year(wh: Path) -> None:
     assert value(p, "residents_15_64") == 9
     assert value(p, "employment_rate") == pytest.approx(5 / 9)
     assert value(p, "long_term_sick") == 1
-    with pytest.raises(ValueError, match="outside"):
+    with pytest.raises(ProfileError, match="outside"):
         profile_warehouse(wh, year=2019)
 
 
