@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -171,3 +172,22 @@ def test_a_tampered_decisions_file_is_named_not_used(review_env, damage, message
         open_request(d)
     with pytest.raises(RequestError):
         decide(d, REGRESSION, user("anna"), "approve")
+
+
+def test_the_deliberation_in_the_registry_sets_the_number(review_env, tmp_path, monkeypatch):
+    """checkers: 2 in the registered deliberation counts, whatever the request recorded."""
+    registry = tmp_path / "registry"
+    registry.mkdir()
+    text = Path("deliberations/26-104.yaml").read_text(encoding="utf-8")
+    assert "  checkers: 1\n" in text
+    (registry / "26-104.yaml").write_text(text.replace("  checkers: 1\n", "  checkers: 2\n"))
+    monkeypatch.setenv("KLUIS_DELIBERATIONS", str(registry))
+    d = make_request(review_env)  # its recorded rules say 1
+    assert open_request(d).needed == 2
+    decide(d, TABLE, user("anna"), "approve")
+    assert open_request(d).output_state(TABLE).state == "partly approved"
+    (registry / "26-104.yaml").write_text(text.replace("  checkers: 1\n", "  checkers: 3\n"))
+    from kluis.deliberation import DeliberationError
+
+    with pytest.raises(DeliberationError):  # a broken registered file stops, never defaults
+        open_request(d)
