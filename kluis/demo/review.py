@@ -20,7 +20,12 @@ from rich.text import Text
 from kluis.demo.context import Demo
 
 CHECKERS = {"demo-checker-1": "kluis-demo-anna", "demo-checker-2": "kluis-demo-bert"}
-FOUR_EYES = "26/104"  # the deliberation the demo reviews with two checkers
+FOUR_EYES = "26/104"
+#: flags a checker rejects for (small counts, one person's value, listings, identifiers); a
+#: figure's "read every number in it" is read, and approved, by the demo checker
+_SERIOUS = re.compile(
+    r"below|minimum or maximum|listing|identifier", re.I
+)  # the deliberation the demo reviews with two checkers
 
 
 def _users() -> list:
@@ -53,12 +58,12 @@ def verdict(st) -> tuple[str, str]:  # type: ignore[no-untyped-def]
     errors = [f for f in o.findings if f.get("severity") == "error"]
     if errors:
         return "reject", f"history audit: {errors[0].get('detail', errors[0])}"
-    if o.flagged:
-        first = o.flagged[0]
+    serious = [f for f in o.flagged if _SERIOUS.search(str(f.get("reason", "")))]
+    if serious:
         return (
             "reject",
-            f"{len(o.flagged)} number(s) flagged below the minimum cell "
-            f"({first.get('reason', first)})",
+            f"{len(serious)} number(s) flagged: {serious[0].get('reason')} "
+            f"({serious[0].get('table', '')}, value {serious[0].get('value', '')})",
         )
     return "approve", f"demo: checked ({o.status})"
 
