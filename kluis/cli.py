@@ -3,7 +3,10 @@
 Each stage contributes its own command group, registered below by module path and loaded only
 when it is used, so `kluis --help` and `kluis deliberation check` do not import pandas, SciPy or
 the disclosure engine. Every `KluisError` is printed as one line on stderr and mapped to its exit
-code (see kluis.errors); every command is written to the audit log with its outcome.
+code (see kluis.errors). Every command, once its arguments are parsed and before it runs, is
+written to the audit log and checked against the acting user's role (kluis.access.commands:
+one rule per command path, a command without one is refused); its outcome is written after it.
+`--help` is neither checked nor recorded.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "extract": ("kluis.extract.cli:extract", "Extract what a deliberation authorises."),
     "tables": ("kluis.disclosure.cli:app", "Small cell risk analysis of tables."),
     "audit": ("kluis.audit.cli:app", "The tamper-evident log of every kluis action."),
+    "users": ("kluis.access.cli:app", "Who may use kluis, and in which role."),
+    "retention": ("kluis.retention.cli:app", "What is kept until when; destroy at the date."),
     "review": ("kluis.release.cli:review", "Review output requests: the checkers' web app."),
     "release": (
         "kluis.release.cli:app",
@@ -33,8 +38,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
 }
 
-#: commands that read the audit log itself: they must run when the log is damaged
-_NOT_LOGGED = frozenset({"audit"})
+#: commands that examine the audit log itself: they run when the log is damaged, and are
+#: recorded after they ran (when the log can be written), not before
+_DEFERRED_LOG = frozenset({"audit"})
 
 
 def _load(name: str) -> click.Command:
@@ -47,11 +53,31 @@ def _load(name: str) -> click.Command:
     else:
         holder.command(name)(obj)
         holder.callback()(lambda: None)  # keep `holder` a group so `name` is its command
-    return typer.main.get_command(holder).commands[name]
+    command = typer.main.get_command(holder).commands[name]
+    _guard(command, (name,))
+    return command
 
 
-def _is_help(argv: list[str]) -> bool:
-    return not argv or any(a in ("--help", "-h") for a in argv)
+def _guard(command: click.Command, path: tuple[str, ...]) -> None:
+    """Make every leaf command record its start and check the role when it is about to run:
+    after its arguments are parsed (so `--help` and usage errors never get here) and before
+    its code runs."""
+    if isinstance(command, TyperGroup):
+        for name, sub in command.commands.items():
+            _guard(sub, (*path, name))
+        return
+    original = command.invoke
+
+    def invoke(ctx: click.Context, _original=original, _path=" ".join(path)):  # type: ignore[no-untyped-def]
+        from kluis import audit
+        from kluis.access.commands import authorize
+
+        argv = ctx.find_root().meta.get("kluis.argv", [])
+        audit.command_started(_path, argv, deferred=path[0] in _DEFERRED_LOG)
+        authorize(_path, ctx.params)
+        return _original(ctx)
+
+    command.invoke = invoke  # type: ignore[method-assign]
 
 
 class KluisGroup(TyperGroup):
@@ -82,37 +108,69 @@ class KluisGroup(TyperGroup):
             KluisGroup._listing = False
 
     def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
-        from kluis import audit
-
         argv = ctx.meta.get("kluis.argv", [])
-        logged = not _is_help(argv) and argv[0] not in _NOT_LOGGED
-        code, error = 0, None
+        audit_commands = importlib.import_module("kluis.audit.commands")
+        audit_commands.reset()
         try:
-            started = audit.command_started(argv) if logged else None
             try:
-                return super().invoke(ctx)
-            finally:
-                exc = sys.exc_info()[1]
-                if exc is not None:
-                    code, error = _outcome(exc)
-                if started is not None:
-                    audit.command_ended(started, code, error)
+                result = super().invoke(ctx)
+            except BaseException as exc:
+                _record_end(audit_commands, argv, exc)
+                raise
+            _record_end(audit_commands, argv, None)
+            return result
         except KluisError as exc:
             _print_error(exc)
             raise typer.Exit(exc.exit_code) from None
 
 
-def _outcome(exc: BaseException) -> tuple[int, str | None]:
-    """Exit code and error class of an exception leaving a command."""
+def _record_end(audit_commands, argv: list[str], exc: BaseException | None) -> None:  # type: ignore[no-untyped-def]
+    """Write the outcome record. Nothing for `--help`, nor when the start record itself could
+    not be written (the log is damaged: that error is what the user sees). When the outcome
+    cannot be written after a failed command, both errors are shown."""
+    from kluis.audit.record import AuditError
+
+    if not audit_commands.running() and (_is_help(exc) or isinstance(exc, AuditError)):
+        return
+    code = 0 if exc is None else _outcome(exc)
+    try:
+        audit_commands.command_ended(code, exc, path=" ".join(argv[:1]), argv=argv)
+    except AuditError as failed:
+        if exc is None:
+            raise AuditError(
+                f"the command ran, but its outcome could not be recorded: {failed}",
+                kind=failed.kind,
+                line=failed.line,
+            ) from None
+        if not isinstance(exc, KluisError):
+            raise
+        _print_error(KluisError(f"the outcome was not recorded: {failed}"))
+
+
+def _is_help(exc: BaseException | None) -> bool:
+    """`--help` (click exits 0 before the command runs) or a group called without a command."""
+    from typer._click.exceptions import NoArgsIsHelpError
+
+    if isinstance(exc, NoArgsIsHelpError):
+        return True
+    if isinstance(exc, SystemExit):  # Typer prints a group's help when it is given no command
+        return True
+    return isinstance(exc, typer.Exit) and exc.exit_code == 0
+
+
+def _outcome(exc: BaseException) -> int:
+    """The exit code of an exception leaving a command."""
     from kluis.errors import exit_code_of
 
     if isinstance(exc, typer.Exit):
-        return exc.exit_code, None
-    if isinstance(exc, typer.TyperException):
-        return 2, type(exc).__name__  # usage errors
+        return exc.exit_code
+    if isinstance(exc, SystemExit):
+        return exc.code if isinstance(exc.code, int) else 1
+    if isinstance(exc, click.ClickException):
+        return exc.exit_code  # usage errors: 2
     if isinstance(exc, typer.Abort | KeyboardInterrupt):
-        return 1, "Aborted"
-    return exit_code_of(exc), type(exc).__name__
+        return 1
+    return exit_code_of(exc)
 
 
 def _print_error(exc: KluisError) -> None:

@@ -8,6 +8,8 @@ of everything written and the deliberation registry are found the same way by ev
     $KLUIS_HOME/users.yaml       users and roles ($KLUIS_USERS)
     $KLUIS_HOME/catalogue/       one record per thing kluis wrote (for retention)
     $KLUIS_HOME/deliberations/   the registry of deliberations in force ($KLUIS_DELIBERATIONS)
+    $KLUIS_HOME/certificates/    signed destruction certificates
+    $KLUIS_HOME/retention/       the journal of a destruction in progress
 """
 
 from __future__ import annotations
@@ -50,3 +52,27 @@ def deliberations_dir() -> Path:
     """`$KLUIS_DELIBERATIONS`, else $KLUIS_HOME/deliberations: the registry of deliberations,
     so an installed kluis knows which deliberation ends which."""
     return _env_path("KLUIS_DELIBERATIONS") or home() / "deliberations"
+
+
+def certificates_dir() -> Path:
+    """$KLUIS_HOME/certificates: the signed destruction certificates (kept for ever)."""
+    return home() / "certificates"
+
+
+def retention_dir() -> Path:
+    """$KLUIS_HOME/retention: the journal of a destruction in progress (resumed if killed)."""
+    return home() / "retention"
+
+
+def private_dir(path: Path) -> Path:
+    """Create `path` and any missing parent with mode 0700 (kluis state is its owner's only;
+    `mkdir(parents=True, mode=...)` would give the parents the default mode)."""
+    path = Path(path)
+    missing = []
+    p = path
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        d.mkdir(mode=0o700, exist_ok=True)
+    return path

@@ -62,3 +62,11 @@ def _kluis_home_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> None:
     registry.mkdir()
     for file in sorted((Path(__file__).resolve().parents[1] / "deliberations").glob("*.yaml")):
         shutil.copyfile(file, registry / file.name)
+    # the steward's signing key, as `kluis keys release-key` makes it (its creation certified)
+    from kluis.access.signing import create
+    from kluis.audit import AuditLog
+
+    key = create(home / "keys")
+    log = AuditLog(home / "audit.jsonl")
+    log.append("keys release-key", event="event", fingerprint=key.fingerprint)
+    log.checkpoint(key, reason="signing key created")

@@ -23,10 +23,27 @@ import yaml
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from kluis.errors import BadInput
+from kluis.errors import BadInput, Refused
 
 ROLES = ("steward", "checker", "researcher")
+MAX_BYTES = 1 << 20
 _hasher = PasswordHasher()
+
+
+class _NoAliases(yaml.SafeLoader):
+    """A users file has no use for YAML aliases; refusing them stops an alias bomb."""
+
+    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "aliases are not allowed in the users file", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
+def _valid_name(text: str) -> bool:
+    return bool(text) and text.replace("-", "").replace("_", "").replace(".", "").isalnum()
 
 
 class UsersError(BadInput):
@@ -68,15 +85,21 @@ class Users:
         self.path = Path(path) if path is not None else users_path()
 
     def exists(self) -> bool:
-        return self.path.is_file()
+        """True when there is a users file (or something in its place, which `all` refuses)."""
+        return os.path.lexists(self.path)
 
     def all(self) -> list[User]:
-        if not self.path.exists():
+        if not self.exists():
             return []
+        if not self.path.is_file():
+            raise UsersError(f"{self.path}: the users file is not a regular file")
         try:
-            data = yaml.safe_load(self.path.read_text(encoding="utf-8")) or {}
+            if self.path.stat().st_size > MAX_BYTES:
+                raise UsersError(f"{self.path}: the users file is larger than {MAX_BYTES} bytes")
+            data = yaml.load(self.path.read_text(encoding="utf-8"), Loader=_NoAliases) or {}
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise UsersError(f"{self.path}: cannot read the users file: {exc}") from None
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise UsersError(f"{self.path}: cannot read the users file: {first}") from None
         rows = data.get("users") if isinstance(data, dict) else None
         if not isinstance(rows, list):
             raise UsersError(f"{self.path}: expected a mapping with a list `users`")
@@ -107,15 +130,36 @@ class Users:
         return user if user.check_password(password) else None
 
     def add(self, name: str, role: str, password: str, account: str | None = None) -> User:
+        """Add a user (name and account unique); the password is stored as an argon2 hash."""
         if role not in ROLES:
             raise UsersError(f"role {role!r}: choose one of {', '.join(ROLES)}")
-        if not name or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        if not _valid_name(name):
             raise UsersError(f"user name {name!r}: letters, digits, '-', '_' and '.' only")
+        account = account or name
+        if not _valid_name(account):
+            raise UsersError(f"account {account!r}: letters, digits, '-', '_' and '.' only")
+        if not password:
+            raise UsersError(f"user {name!r}: the password is empty")
         users = self.all()
         if any(u.name == name for u in users):
             raise UsersError(f"{self.path}: a user {name!r} already exists")
-        user = User(name, role, account or name, hash_password(password))
+        same = next((u for u in users if u.account == account), None)
+        if same is not None:
+            raise UsersError(f"{self.path}: account {account!r} is already user {same.name!r}")
+        user = User(name, role, account, hash_password(password))
         self._write([*users, user])
+        return user
+
+    def remove(self, name: str) -> User:
+        """Remove a user; refuses to remove the last steward (nobody could add one again)."""
+        users = self.all()
+        user = next((u for u in users if u.name == name), None)
+        if user is None:
+            raise UsersError(f"{self.path}: no user {name!r}")
+        rest = [u for u in users if u.name != name]
+        if user.role == "steward" and not any(u.role == "steward" for u in rest):
+            raise Refused(f"{name!r} is the last steward: add another steward first")
+        self._write(rest)
         return user
 
     def _write(self, users: list[User]) -> None:

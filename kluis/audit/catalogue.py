@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from kluis.atomic import write_text
-from kluis.home import catalogue_dir
+from kluis.home import catalogue_dir, private_dir
 
 KINDS = ("warehouse", "key", "extract", "request", "release", "history", "risk-report")
 
@@ -58,12 +58,23 @@ def register(
         details=dict(details),
     )
     text = json.dumps(asdict(entry), indent=1, sort_keys=True, default=str) + "\n"
+    private_dir(catalogue_dir())
     write_text(entry.file, text, mode=0o600)
     return entry
 
 
+def remove(entry: Entry) -> None:
+    """Forget an item (it was destroyed; the destruction certificate keeps what it was)."""
+    entry.file.unlink(missing_ok=True)
+
+
+def forget(kind: str, path: Path | str) -> None:
+    """Forget the item of `kind` at `path` (e.g. a key destroyed by hand)."""
+    (catalogue_dir() / _file_name(kind, Path(path).absolute())).unlink(missing_ok=True)
+
+
 def entries() -> list[Entry]:
-    """Every catalogued item (unreadable records are skipped by name in `problems`)."""
+    """Every catalogued item (a record that cannot be read is skipped; `problems` names it)."""
     root = catalogue_dir()
     out = []
     for f in sorted(root.glob("*.json")) if root.is_dir() else []:
@@ -71,4 +82,16 @@ def entries() -> list[Entry]:
             out.append(Entry(**json.loads(f.read_text(encoding="utf-8"))))
         except (OSError, ValueError, TypeError):
             continue
+    return out
+
+
+def problems() -> list[str]:
+    """Catalogue records that cannot be read (retention status shows them)."""
+    root = catalogue_dir()
+    out = []
+    for f in sorted(root.glob("*.json")) if root.is_dir() else []:
+        try:
+            Entry(**json.loads(f.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError) as exc:
+            out.append(f"{f}: {exc}")
     return out

@@ -8,11 +8,19 @@ Public API:
 - `validate(deliberation, lines, file) -> list[Problem]` — kluis.deliberation.validate
 - `CATALOGUE`, `scheme(name)`, `Scheme` — the coarsening schemes (kluis.deliberation.coarsening)
 - `resolve(source) -> ResolvedSource`, `DERIVED` — variable sources (kluis.deliberation.sources)
-- `check_in_force(d, today, registry)`, `status` — dates (kluis.deliberation.dates)
+- `check_in_force(d, today, registry)`, `status`, `check_within_retention`, `retention_date`,
+  `destruction_due` — dates (kluis.deliberation.dates)
 """
 
 from kluis.deliberation.coarsening import CATALOGUE, Scheme, scheme
-from kluis.deliberation.dates import Status, check_in_force, status
+from kluis.deliberation.dates import (
+    Status,
+    check_in_force,
+    check_within_retention,
+    destruction_due,
+    retention_date,
+    status,
+)
 from kluis.deliberation.errors import DeliberationError, NotInForce, Problem
 from kluis.deliberation.load import load, parse, problems
 from kluis.deliberation.model import Deliberation
@@ -40,6 +48,8 @@ __all__ = [
     "Status",
     "UnknownSource",
     "check_in_force",
+    "check_within_retention",
+    "destruction_due",
     "find",
     "load",
     "load_dir",
@@ -49,6 +59,7 @@ __all__ = [
     "register",
     "registry_dir",
     "resolve",
+    "retention_date",
     "scheme",
     "status",
     "validate",

@@ -185,6 +185,7 @@ class Deliberation(_Strict):
     legal_basis: str
     effective: dt.date
     ends: tuple[str, ...] = ()
+    extends: tuple[str, ...] = ()  # deliberations whose retention this one extends to its own
     retention: dt.date
     population: Population
     variables: tuple[Variable, ...]

@@ -93,11 +93,12 @@ class _Checker:
                 f"retention date {d.retention} is before the date the "
                 f"deliberation takes effect ({d.effective})",
             )
-        for i, number in enumerate(d.ends):
-            if number == d.number:
-                self.err(("ends", i), "a deliberation cannot end itself")
-            elif not _is_number(number):
-                self.err(("ends", i), f"{number!r} is not a deliberation number like 24/130")
+        for name, numbers in (("ends", d.ends), ("extends", d.extends)):
+            for i, number in enumerate(numbers):
+                if number == d.number:
+                    self.err((name, i), f"a deliberation cannot {name[:-1]} itself")
+                elif not _is_number(number):
+                    self.err((name, i), f"{number!r} is not a deliberation number like 24/130")
 
     def population(self) -> None:
         p = self.d.population

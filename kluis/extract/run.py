@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from kluis.atomic import locked
-from kluis.deliberation import DERIVED, Deliberation, check_in_force, load, resolve
+from kluis.deliberation import (
+    DERIVED,
+    Deliberation,
+    check_in_force,
+    check_within_retention,
+    load,
+    resolve,
+)
 from kluis.deliberation.registry import load_registry
 from kluis.engine import EngineOptions, connect
 from kluis.errors import BadInput, Refused
@@ -119,8 +126,10 @@ def run_extract(
     if registry is None:
         registry = load_registry(deliberations)
     check_in_force(d, day, registry)
+    check_within_retention(d, day, registry)  # the retention day itself: due for destruction
     key = KeyStore(keystore).load(d.number)
     meta = read_meta(warehouse)
+    _note_reads(d, path, key.fingerprint, meta)
     builder = builder_for(d)
     if inputs and d.population.unit != "employer":
         raise BadInput(
@@ -160,6 +169,7 @@ def run_extract(
                     tables = builder(ctx)
                     info = manifest_info(ctx)
                     published = write_extract(ctx, tables, out, formats=formats, info=info)
+                    _receipt(d, published)
                 except _engine_errors(engine) as exc:
                     raise EngineError(_engine_message(engine, exc)) from None
                 finally:
@@ -255,3 +265,33 @@ def _terminate_cleanly() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, before)
+
+
+def _note_reads(d: Deliberation, path: Path, key: str, meta: Mapping[str, Any]) -> None:
+    """What this run reads, for its audit record."""
+    from kluis.audit import note
+
+    deliberation_hash = hashlib.sha256(path.read_bytes()).hexdigest()
+    note(
+        deliberation=d.number,
+        read={"deliberation": deliberation_hash, "warehouse": str(meta.get("id")), "key": key},
+    )
+
+
+def _receipt(d: Deliberation, published: Published) -> None:
+    """Record the publication in the audit log with a signed checkpoint, and put its head
+    beside OUT (`OUT.audit-head.json`: not in OUT, which stays byte-identical for the same
+    inputs)."""
+    from kluis.audit import note
+    from kluis.audit.heads import receipt_path, write_head
+
+    manifest = hashlib.sha256((published.out / "manifest.json").read_bytes()).hexdigest()
+    label = f"extract {d.number} {published.manifest.get('phase')}"
+    write_head(
+        receipt_path(published.out),
+        label,
+        deliberation=d.number,
+        out=str(published.out),
+        manifest_sha256=manifest,
+    )
+    note(wrote={"manifest": manifest})

@@ -1,4 +1,5 @@
-"""`kluis keys create|show|destroy`: the per-deliberation pseudonymisation keys."""
+"""`kluis keys create|show|destroy|release-key`: the per-deliberation pseudonymisation keys and
+the steward's signing key."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from kluis.pseudonym.keystore import KeyStore, KeyStoreError
+from kluis.pseudonym.keystore import KeyStore, KeyStoreError, deliberation_slug
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -36,8 +37,39 @@ def create(deliberation: str = _DELIB, keystore: Path | None = _STORE) -> None:
     """Create the secret key of a deliberation (refuses to replace an existing key)."""
     store = KeyStore(keystore)
     key = store.create(_number(deliberation))
+    _record_key(store, key.deliberation, key.fingerprint, deliberation)
     typer.echo(f"created key for {key.deliberation}: fingerprint {key.fingerprint}")
     typer.echo(f"stored in {store.path(key.deliberation)} (mode 0600)")
+
+
+def _record_key(store: KeyStore, slug: str, fp: str, given: str) -> None:
+    """Catalogue the key (retention destroys it with its deliberation's data) and note it in
+    the audit record."""
+    from kluis.audit import note
+    from kluis.audit.catalogue import register
+
+    number = slug.replace("-", "/")
+    retention = None
+    path = Path(given)
+    if path.suffix in {".yaml", ".yml"}:
+        from kluis.yamlfile import read_yaml
+
+        value = read_yaml(path, what="a deliberation file").data.get("retention")
+        retention = str(value) if value is not None else None
+    register("key", store.path(slug), deliberation=number, retention=retention, fingerprint=fp)
+    note(deliberation=number, wrote={"key": fp})
+
+
+@app.command("release-key")
+def release_key(keystore: Path | None = _STORE) -> None:
+    """Create the steward's Ed25519 signing key (releases, audit checkpoints, destruction
+    certificates). Prints only where the public key is and its fingerprint."""
+    from kluis.access.signing import create, paths
+
+    store = KeyStore(keystore)
+    key = create(store.root)
+    typer.echo(f"created the steward's signing key: fingerprint {key.fingerprint}")
+    typer.echo(f"public key (publish it with releases): {paths(store.root)[1]}")
 
 
 @app.command()
@@ -64,4 +96,9 @@ def destroy(
     if not yes:
         typer.confirm(f"Destroy {path}? This cannot be undone", abort=True)
     fp = store.destroy(number)
+    from kluis.audit import note
+    from kluis.audit.catalogue import forget
+
+    forget("key", path)
+    note(deliberation=deliberation_slug(number).replace("-", "/"), destroyed={"key": fp})
     typer.echo(f"destroyed key {fp} ({path})")

@@ -61,5 +61,8 @@ def generate_command(
         meta = generate_warehouse(
             out, persons=persons, years=first_last, seed=seed, progress=report
         )
+    from kluis.audit import note
+
+    note(wrote={"warehouse": meta["id"]})
     rows = ", ".join(f"{k} {v:,}" for k, v in meta["rows"].items())
     Console().print(f"warehouse {meta['id']} written to {out} ({rows})")

@@ -19,6 +19,14 @@ def test_demo_runs_the_whole_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     out = tmp_path / "demo"
     demo.main(["--out", str(out), "--persons", "2000", "--seed", "5"])
 
+    # the demo ran in a kluis home of its own, and its audit trail verified at the end
+    from kluis.audit import AuditLog
+
+    ends = [r for r in AuditLog(out / "home" / "audit.jsonl").entries() if r["event"] == "end"]
+    assert ends[0]["action"] == "users add" and ends[0]["role"] == "steward"
+    assert [r["action"] for r in ends[-2:]] == ["audit verify", "retention status"]
+    assert all(r["details"]["exit_code"] == 0 for r in ends)
+
     assert sorted(p.name for p in (out / "profile").glob("*.png"))
     for name in ("26-104-development", "26-104-full", "24-074-development", "24-074-full"):
         manifest = json.loads((out / "extracts" / name / "manifest.json").read_text())

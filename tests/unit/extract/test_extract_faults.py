@@ -238,7 +238,8 @@ def test_an_extract_of_another_phase_or_deliberation_is_not_replaced(
     assert (out / "manifest.json").read_bytes() == manifest
     again = runner.invoke(app, argv)  # the same deliberation and phase: a rerun replaces it
     assert again.exit_code == 0 and (out / "manifest.json").read_bytes() == manifest
-    assert _listing(tmp_path) == ["out"]  # no lock file, no temporary left
+    # no lock file, no temporary left: the extract and its audit receipt (kluis.audit.heads)
+    assert _listing(tmp_path) == ["out", "out.audit-head.json"]
     record = json.loads(next(catalogue_dir().glob("extract-*.json")).read_text())
     assert record["details"]["state"] == "published"
 
