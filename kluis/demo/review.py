@@ -19,7 +19,15 @@ from rich.text import Text
 
 from kluis.demo.context import Demo
 
-CHECKERS = {"demo-checker-1": "kluis-demo-anna", "demo-checker-2": "kluis-demo-bert"}
+
+def _demo_checkers() -> dict[str, str]:
+    """The demo's checkers (name -> password), as the demo's setup stage made them."""
+    from kluis.demo.audit import DEMO_USERS
+
+    return {n: p for n, (role, p) in DEMO_USERS.items() if role == "checker"}
+
+
+CHECKERS = _demo_checkers()
 FOUR_EYES = "26/104"
 #: flags a checker rejects for (small counts, one person's value, listings, identifiers); a
 #: figure's "read every number in it" is read, and approved, by the demo checker
@@ -29,7 +37,7 @@ _SERIOUS = re.compile(
 
 
 def _users() -> list:
-    """The two demo checkers in the users file (created once, same passwords every run)."""
+    """The two demo checkers (made by the demo's setup stage; here when it did not run)."""
     from kluis.access import Users
 
     users = Users()
@@ -37,7 +45,7 @@ def _users() -> list:
     for name, password in CHECKERS.items():
         user = users.get(name)
         if user is None:
-            user = users.add(name, "checker", password, account=f"{name}-web-only")
+            user = users.add(name, "checker", password)
         out.append(user)
     return out
 
