@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "deliberation": ("kluis.deliberation.cli:app", "Check and show deliberation files."),
     "keys": ("kluis.pseudonym.cli:app", "Pseudonymisation keys and the steward's signing key."),
     "extract": ("kluis.extract.cli:extract", "Extract what a deliberation authorises."),
+    "risk": ("kluis.risk.cli:risk", "Re-identification risk of development data, lowered."),
     "tables": ("kluis.disclosure.cli:app", "Small cell risk analysis of tables."),
     "audit": ("kluis.audit.cli:app", "The tamper-evident log of every kluis action."),
     "users": ("kluis.access.cli:app", "Who may use kluis, and in which role."),

@@ -176,6 +176,22 @@ class OutputRules(_Strict):
     )
 
 
+class RiskSettings(_Strict):
+    """How the steward measures the re-identification risk of the development data
+    (`kluis risk`): the key variables (quasi-identifiers) an attacker could know, the k of
+    k-anonymity, and the columns with a role. Names are the deliberation's own variables."""
+
+    keys: tuple[str, ...] = Field(min_length=1)
+    k: int = Field(3, ge=2)
+    person: str | None = Field(None, description="sequence number linking a panel's years")
+    household: str | None = None
+    weight: str | None = None
+    sensitive: str | None = Field(None, description="variable for l-diversity")
+    importance: dict[str, float] = Field(
+        default_factory=dict, description="cost of suppressing one value of a key (default 1)"
+    )
+
+
 class Deliberation(_Strict):
     number: str = Field(pattern=r"^\d{2}/\d{3}$")
     date: dt.date
@@ -193,6 +209,7 @@ class Deliberation(_Strict):
     tables: tuple[OutputTable, ...]
     phases: Phases
     output_rules: OutputRules = OutputRules()
+    risk: RiskSettings | None = None
 
     def variable(self, name: str) -> Variable:
         for v in self.variables:

@@ -22,6 +22,7 @@ from kluis.deliberation.model import (
     ScramblePhase,
 )
 from kluis.deliberation.read import Parsed
+from kluis.deliberation.risk_checks import check_risk
 from kluis.deliberation.sources import ResolvedSource, UnknownSource, resolve
 from kluis.schema import FIRST_YEAR, LAST_YEAR
 from kluis.yamlfile import locate
@@ -78,6 +79,7 @@ class _Checker:
         self.duplicates([t.name for t in self.d.tables], ("tables",), "table")
         self.phases()
         self.output_rules()
+        check_risk(self)  # the `risk:` section (risk_checks.py)
 
     # ---- identity and dates -------------------------------------------------------------------
     def dates(self) -> None:
