@@ -305,3 +305,30 @@ def test_the_release_group_routes_its_first_token(review_env, tmp_path):
     assert r.exit_code == 2 and "request.json" in r.output
     r = runner.invoke(app, ["release", "verify", str(tmp_path / "nope")])
     assert r.exit_code == 2 and "not a directory" in r.output, r.output
+
+
+@pytest.mark.xfail(
+    not hasattr(__import__("kluis.disclosure.history").disclosure.history.History, "add_record"),
+    reason="the release history contract (History.add_record, write_record) is not in this "
+    "checkout of kluis.disclosure",
+    strict=True,
+)
+def test_released_tables_enter_the_release_history_and_nothing_else(review_env, tmp_path):
+    from kluis.disclosure.history import History
+    from kluis.release.history import history_dir
+
+    d = _decided(review_env)  # the table approved; the regression and PSPP rejected
+    record = d / "internal" / "history" / TABLE
+    assert record.is_dir()  # the enclave's release record of the table
+    dev = make_request(review_env, "dev", phase="development", seed=3)
+    for name in (TABLE, FIGURE, REGRESSION, PSPP):
+        decide(dev, name, user("anna"), "approve")
+    key = load_signing_key(KeyStore())
+    release_request(dev, tmp_path / "dev-bundle", _steward(), key)
+    history = History(history_dir("26/104"))
+    assert history.releases() == []  # a development run's tables never enter the history
+    release_request(d, tmp_path / "bundle", _steward(), key)
+    entries = history.releases()
+    assert len(entries) == 1 and entries[0].name.endswith(TABLE)
+    m = json.loads((tmp_path / "bundle" / "release.json").read_text())
+    assert TABLE in [o["name"] for o in m["outputs"]]
