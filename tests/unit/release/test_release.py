@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kluis.cli import app
+from kluis.disclosure.history import History
 from kluis.pseudonym.keystore import KeyStore
 from kluis.pseudonym.signing import PUBLIC, load_signing_key
 from kluis.release.bundle import release_request
@@ -308,13 +309,12 @@ def test_the_release_group_routes_its_first_token(review_env, tmp_path):
 
 
 @pytest.mark.xfail(
-    not hasattr(__import__("kluis.disclosure.history").disclosure.history.History, "add_record"),
+    not hasattr(History, "add_record"),
     reason="the release history contract (History.add_record, write_record) is not in this "
     "checkout of kluis.disclosure",
     strict=True,
 )
 def test_released_tables_enter_the_release_history_and_nothing_else(review_env, tmp_path):
-    from kluis.disclosure.history import History
     from kluis.release.history import history_dir
 
     d = _decided(review_env)  # the table approved; the regression and PSPP rejected
