@@ -57,13 +57,13 @@ def _type_name(annotation: Any) -> str:
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin is typing.Literal:
-        return " \\| ".join(str(a) for a in args)
+        return " | ".join(str(a) for a in args)  # escaped for the table by _cell
     if origin in (list, tuple) and args:
         return _type_name(args[0]) + " ..."
     if args and type(None) in args:  # X | None
         return _type_name(next(a for a in args if a is not type(None)))
     if inspect.isclass(annotation) and issubclass(annotation, enum.Enum):
-        return " \\| ".join(str(m.value) for m in annotation)
+        return " | ".join(str(m.value) for m in annotation)
     names = {Path: "PATH", str: "TEXT", int: "INTEGER", float: "NUMBER", bool: ""}
     return names.get(annotation, getattr(annotation, "__name__", str(annotation)).upper())
 

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import Enum
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from kluis.engine import ENGINES, EngineOptions
-from kluis.extract.delivery.formats import FORMATS
+from kluis.engine import ENGINES
+from kluis.extract.delivery import FORMATS
 
-_err = Console(stderr=True)
+# the choices `kluis extract --help` lists
+Phase = Enum("Phase", {p: p for p in ("development", "full")}, type=str)
+EngineName = Enum("EngineName", {e: e for e in ENGINES}, type=str)
 
 
 def _formats(text: str) -> tuple[str, ...]:
@@ -28,9 +29,11 @@ def extract(
         ..., help="Deliberation file, e.g. deliberations/26-104.yaml."
     ),
     warehouse: Path = typer.Option(..., "--warehouse", help="Warehouse directory."),
-    phase: str = typer.Option(..., "--phase", help="development | full"),
+    phase: Phase = typer.Option(..., "--phase", help="Phase of the deliberation."),
     out: Path = typer.Option(..., "--out", help="Output directory (published atomically)."),
-    engine: str = typer.Option("duckdb", "--engine", help=f"{' | '.join(ENGINES)}"),
+    engine: EngineName = typer.Option(
+        "duckdb", "--engine", help="Query engine (DuckDB on one machine, Spark for larger runs)."
+    ),
     format: str = typer.Option(
         "parquet", "--format", help="Comma-separated: parquet (always), sav, dta."
     ),
@@ -55,13 +58,13 @@ def extract(
     ),
 ) -> None:
     """Extract the pseudonymised, coarsened tables a deliberation authorises."""
+    from rich.console import Console
+
+    from kluis.engine import EngineOptions
+    from kluis.extract.progress import progress_bar
     from kluis.extract.run import run_extract
     from kluis.warehouse.resources import memory_limit as checked_memory
 
-    if phase not in ("development", "full"):
-        raise typer.BadParameter("--phase must be development or full")
-    if engine not in ENGINES:
-        raise typer.BadParameter(f"--engine must be one of {', '.join(ENGINES)}")
     try:
         day = dt.date.fromisoformat(today) if today else None
     except ValueError:
@@ -72,27 +75,22 @@ def extract(
         raise typer.BadParameter(str(exc), param_hint="--memory-limit") from None
     chosen_formats = _formats(format)
     inputs = {"enterprises": enterprises} if enterprises else {}
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=_err,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("starting", total=None)
+    # progress on stderr, transient: gone from the screen before an error is printed (by the
+    # handler in kluis.cli) or the result (on stdout)
+    with progress_bar(Console(stderr=True)) as progress:
         published = run_extract(
             deliberation,
             warehouse,
-            phase,
+            phase.value,
             out,
-            engine=engine,
+            engine=engine.value,
             formats=chosen_formats,
             keystore=keystore,
             today=day,
             inputs=inputs,
             deliberations=deliberations,
             engine_options=EngineOptions(memory_limit=memory, threads=threads),
-            progress=lambda message: bar.update(task, description=message),
+            progress=progress,
         )
     rows = published.manifest["rows"]
     total = sum(n for per_year in rows.values() for n in per_year.values())

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from kluis.codes import load as load_codes
 from kluis.deliberation.coarsening import Scheme
@@ -159,6 +160,35 @@ def decile_cuts(
     w = t.mutate(r=ibis.row_number().over(order_by=ibis._.v) + 1, n=ibis._.v.count().over())
     hit = (w.r * quantiles) // w.n > ((w.r - 1) * quantiles) // w.n
     got = engine.to_arrow(w.filter(hit).select("r", "v", "n"))
+    return _cuts_from(got, quantiles)
+
+
+def decile_cuts_by_year(
+    engine: Engine, table: ir.Table, year: ir.Value, values: ir.Value, quantiles: int = 10
+) -> dict[int, tuple[float, ...]]:
+    """`decile_cuts` of every year at once: `year` and `values` are columns of `table` (the
+    population of several years). Ranks are counted within each year, so each year's cut
+    points are exactly those `decile_cuts` gives for it alone; years without values are left
+    out."""
+    t = table.select(y=year, v=values).filter(ibis._.v.notnull())
+    w = t.mutate(
+        r=ibis.row_number().over(group_by=ibis._.y, order_by=ibis._.v) + 1,
+        n=ibis._.v.count().over(group_by=ibis._.y),
+    )
+    hit = (w.r * quantiles) // w.n > ((w.r - 1) * quantiles) // w.n
+    got = engine.to_arrow(w.filter(hit).select("y", "r", "v", "n"))
+    years = got.column("y").to_pylist()
+    out: dict[int, tuple[float, ...]] = {}
+    for y in sorted(set(years)):
+        rows = got.filter(pa.array([v == y for v in years]))
+        cuts = _cuts_from(rows, quantiles)
+        if cuts is not None:
+            out[int(y)] = cuts
+    return out
+
+
+def _cuts_from(got: pa.Table, quantiles: int) -> tuple[float, ...] | None:
+    """Cut points from the rows at the cut ranks (columns r, v, n) of one year."""
     if got.num_rows == 0:
         return None
     n = int(got.column("n")[0].as_py())

@@ -38,6 +38,7 @@ from kluis.extract.delivery.publish import (
     workdir_for,
     write_extract,
 )
+from kluis.extract.progress import steps
 from kluis.pseudonym import KeyStore
 from kluis.warehouse.catalogued import writing
 from kluis.warehouse.layout import read_meta
@@ -138,7 +139,7 @@ def run_extract(
         )
     out = Path(out).absolute()
     check_replaceable(out, d.number, phase)
-    say = progress or (lambda message: None)
+    say = steps(progress)  # counts the steps when given a Steps (the CLI's progress bar)
     say("checking the warehouse")
     check_for_extract(
         warehouse, _years_read(d, meta), tables=tables_read(d), **_resources(engine_options)
@@ -257,12 +258,21 @@ def _terminate_cleanly() -> Iterator[None]:
         yield
         return
 
+    stopped: list[int] = []
+
     def stop(signum: int, frame: Any) -> None:
+        stopped.append(signum)
         raise SystemExit(128 + signum)
 
     before = signal.signal(signal.SIGTERM, stop)
     try:
         yield
+    except BaseException:
+        # DuckDB turns the SystemExit raised inside a running query into its own error
+        # ("Query interrupted"): the run still ends as terminated
+        if stopped:
+            raise SystemExit(128 + stopped[0]) from None
+        raise
     finally:
         signal.signal(signal.SIGTERM, before)
 

@@ -7,22 +7,23 @@ codebook in docs/warehouse.md: nothing else in kluis spells out a warehouse colu
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import pyarrow as pa
+if TYPE_CHECKING:  # pyarrow loads when a type is asked for: `deliberation check` needs none
+    import pyarrow as pa
 
 ColumnType = Literal["string", "int8", "int16", "int32", "int64", "float64", "bool", "date"]
 Identifier = Literal["insz", "kbo", "rsz"]
-
-_ARROW: dict[str, pa.DataType] = {
-    "string": pa.string(),
-    "int8": pa.int8(),
-    "int16": pa.int16(),
-    "int32": pa.int32(),
-    "int64": pa.int64(),
-    "float64": pa.float64(),
-    "bool": pa.bool_(),
-    "date": pa.date32(),
+# column type -> name of the pyarrow type factory
+_ARROW = {
+    "string": "string",
+    "int8": "int8",
+    "int16": "int16",
+    "int32": "int32",
+    "int64": "int64",
+    "float64": "float64",
+    "bool": "bool_",
+    "date": "date32",
 }
 
 
@@ -42,7 +43,9 @@ class Column:
 
     @property
     def arrow_type(self) -> pa.DataType:
-        return _ARROW[self.type]
+        import pyarrow as pa
+
+        return getattr(pa, _ARROW[self.type])()
 
     @property
     def is_direct_identifier(self) -> bool:
@@ -71,6 +74,8 @@ class Table:
 
     @property
     def arrow_schema(self) -> pa.Schema:
+        import pyarrow as pa
+
         return pa.schema(
             [pa.field(c.name, c.arrow_type, nullable=c.nullable) for c in self.columns]
         )

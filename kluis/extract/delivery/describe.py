@@ -58,6 +58,14 @@ def _field(col: ColumnMeta) -> dict[str, Any]:
     return f
 
 
+def row_key(t: OutputTable) -> tuple[str, ...]:
+    """What identifies a row of the table over all its years: `sort_by` identifies a row of
+    one year's file (e.g. the pseudonym); the year is added when it is a column."""
+    if "year" in t.column_names and "year" not in t.sort_by:
+        return (*t.sort_by, "year")
+    return tuple(t.sort_by)
+
+
 def datapackage(
     info: Mapping[str, Any], tables: list[OutputTable], files: Mapping[str, list[str]]
 ) -> dict[str, Any]:
@@ -74,7 +82,7 @@ def datapackage(
                 "description": t.description,
                 "schema": {
                     "fields": [_field(c) for c in t.columns],
-                    "primaryKey": list(t.sort_by),
+                    "primaryKey": list(row_key(t)),
                 },
             }
         )
@@ -193,7 +201,7 @@ def _identification(tables: list[OutputTable]) -> list[str]:
 def _row_unit(t: OutputTable) -> str:
     if t.unit:
         return TABLE_UNITS[t.unit]
-    return "one combination of " + ", ".join(f"`{k}`" for k in t.sort_by)
+    return "one combination of " + ", ".join(f"`{k}`" for k in row_key(t))
 
 
 def codebook(
@@ -223,7 +231,7 @@ def codebook(
     for t in tables:
         years = sorted(rows[t.name])
         span = "" if not years else f"{years[0]}–{years[-1]}" if len(years) > 1 else str(years[0])
-        key = ", ".join(f"`{k}`" for k in t.sort_by)
+        key = ", ".join(f"`{k}`" for k in row_key(t))
         total = f"{sum(rows[t.name].values()):,}"
         out.append(f"| `{t.name}` | {_md_escape(_row_unit(t))} | {key} | {span} | {total} |")
     out += ["", *(f"{line}\n" for line in _identification(tables))]

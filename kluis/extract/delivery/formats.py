@@ -13,16 +13,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from kluis.errors import BadInput
 from kluis.extract.context import ColumnMeta, OutputTable
+from kluis.extract.delivery import FORMATS
 
-FORMATS = ("parquet", "sav", "dta")
+__all__ = ["FORMATS", "OutputError", "arrow_schema", "conform_output", "write_sorted"]
 ROW_GROUP = 500_000
 _PARQUET = {
     "compression": "zstd",
@@ -33,8 +32,6 @@ _PARQUET = {
 }
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 STATA_MAX = 32  # Stata's limit for names of variables and of value-label sets
-_FIXED_SAV_STAMP = b"01 Jan 7000:00:00"  # creation date (9 bytes) + time (8 bytes)
-_FIXED_DTA_STAMP = b"01 Jan 1970 00:00"
 BOOLEAN_LABELS = {0: "no", 1: "yes"}
 
 
@@ -62,6 +59,16 @@ def arrow_schema(table: OutputTable) -> pa.Schema:
 
 def _category(table: str, col: ColumnMeta, arr: pa.Array) -> pa.Array:
     values = pa.array([v for v, _ in col.categories], type=pa.string())
+    if pa.types.is_dictionary(arr.type) and pa.types.is_string(arr.type.value_type):
+        # each dictionary entry is looked up once, every row by its index (a Parquet column
+        # read back has a handful of entries for thousands of rows)
+        entries = pc.index_in(arr.dictionary, value_set=values)
+        idx = pc.take(entries, arr.indices)
+        unknown = pc.and_(pc.is_null(idx), pc.is_valid(arr.indices))
+        if pc.any(unknown).as_py():
+            bad = arr.dictionary[pc.filter(arr.indices, unknown)[0].as_py()].as_py()
+            raise OutputError(f"{table}.{col.name}: value {bad!r} is not one of its categories")
+        return pa.DictionaryArray.from_arrays(idx.cast(pa.int16()), values)
     if pa.types.is_dictionary(arr.type):
         arr = arr.cast(arr.type.value_type)
     if pa.types.is_integer(arr.type):
@@ -79,6 +86,11 @@ def _category(table: str, col: ColumnMeta, arr: pa.Array) -> pa.Array:
             raise OutputError(f"{table}.{col.name}: value {bad!r} is not one of its categories")
         idx = idx.cast(pa.int16())
     return pa.DictionaryArray.from_arrays(idx, values)
+
+
+def category_codes(table: str, col: ColumnMeta, arr: pa.Array) -> pa.Array:
+    """0-based codes (int16) of a category column given as values or 1-based codes."""
+    return _category(table, col, arr).indices
 
 
 def _yearmonth(arr: pa.Array) -> pa.Array:
@@ -170,42 +182,7 @@ def value_label(value: str, label: str) -> str:
     return value if not label or label == value else f"{value} {label}"
 
 
-def _statistical_frame(table: OutputTable, data: pa.Table) -> tuple[pd.DataFrame, dict]:
-    """Pandas frame with integer codes for SPSS/Stata, plus the value labels per column."""
-    frame: dict[str, object] = {}
-    labels: dict[str, dict[int, str]] = {}
-    for col in table.columns:
-        arr = data.column(col.name).combine_chunks()
-        if col.kind == "category":
-            # re-derive codes from values: a dictionary read back may be ordered differently
-            codes = pc.add(_category(table.name, col, arr).indices.cast(pa.int32()), 1)
-            frame[col.name] = _numeric(codes)
-            labels[col.name] = {
-                i + 1: value_label(v, lab) for i, (v, lab) in enumerate(col.categories)
-            }
-        elif col.kind == "boolean":
-            frame[col.name] = _numeric(arr.cast(pa.int8()))
-            labels[col.name] = dict(BOOLEAN_LABELS)
-        elif col.kind in ("yearmonth", "string"):
-            if pa.types.is_dictionary(arr.type):
-                arr = arr.cast(arr.type.value_type)
-            frame[col.name] = np.array(arr.fill_null("").to_pylist(), dtype=object)
-        else:
-            frame[col.name] = _numeric(arr)
-    # text stays object dtype: pandas 3 would make it Arrow-backed strings, which the writers
-    # iterate value by value several times more slowly
-    columns = {k: pd.Series(v, dtype=object) if v.dtype == object else v for k, v in frame.items()}
-    return pd.DataFrame(columns), labels
-
-
-def _numeric(arr: pa.Array) -> np.ndarray:
-    """Integers stay integers unless there are nulls (then float with NaN = system-missing)."""
-    if arr.null_count or pa.types.is_floating(arr.type):
-        return arr.cast(pa.float64()).to_numpy(zero_copy_only=False)
-    return arr.cast(pa.int64()).to_numpy(zero_copy_only=False)
-
-
-def _check_names(table: OutputTable, limit: int, fmt: str) -> None:
+def check_names(table: OutputTable, limit: int, fmt: str) -> None:
     for col in table.columns:
         if not _NAME.match(col.name) or len(col.name) > limit:
             raise OutputError(
@@ -238,56 +215,21 @@ def stata_names(table: OutputTable) -> dict[str, str]:
     return out
 
 
-def write_sav(table: OutputTable, data: pa.Table, path: Path) -> None:
-    import pyreadstat
+def write_sav(table: OutputTable, data: pa.Table, path: Path) -> bool:
+    """SPSS .sav (kluis.extract.delivery.statfiles; pandas and pyreadstat load only here)."""
+    from kluis.extract.delivery import statfiles
 
-    _check_names(table, 64, "SPSS")
-    frame, labels = _statistical_frame(table, data)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pyreadstat.write_sav(
-        frame,
-        str(path),
-        column_labels={c.name: _clip(c.label, 256) for c in table.columns},
-        variable_value_labels=labels,
-        file_label=table.name,
-    )
-    _patch(path, 92, 92 + len(_FIXED_SAV_STAMP), _FIXED_SAV_STAMP)
+    return statfiles.write_sav(table, data, path)
 
 
-def write_dta(table: OutputTable, data: pa.Table, path: Path) -> None:
-    import pyreadstat
+def write_dta(table: OutputTable, data: pa.Table, path: Path) -> bool:
+    """Stata .dta (kluis.extract.delivery.statfiles)."""
+    from kluis.extract.delivery import statfiles
 
-    _check_names(table, 10_000, "Stata")
-    names = stata_names(table)
-    frame, labels = _statistical_frame(table, data)
-    frame = frame.rename(columns=names)
-    labels = {names[k]: v for k, v in labels.items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pyreadstat.write_dta(
-        frame,
-        str(path),
-        column_labels={names[c.name]: _clip(c.label, 80) for c in table.columns},
-        variable_value_labels=labels,
-        file_label=_clip(table.name, 80),
-    )
-    head = path.read_bytes()[:4096]
-    at = head.find(b"<timestamp>")
-    if at < 0:
-        raise OutputError(f"{path}: unexpected Stata header (no timestamp)")
-    start = at + len(b"<timestamp>") + 1  # one length byte precedes the text
-    if head[start - 1] != len(_FIXED_DTA_STAMP):
-        raise OutputError(f"{path}: unexpected Stata timestamp length")
-    _patch(path, start, start + len(_FIXED_DTA_STAMP), _FIXED_DTA_STAMP)
+    return statfiles.write_dta(table, data, path)
 
 
-def _clip(text: str, limit: int) -> str:
+def clip(text: str, limit: int) -> str:
     """At most `limit` UTF-8 bytes (the formats count bytes, not characters)."""
     raw = text.encode("utf-8")[:limit]
     return raw.decode("utf-8", errors="ignore")
-
-
-def _patch(path: Path, start: int, end: int, value: bytes) -> None:
-    """Overwrite a header field in place (the writers stamp the current time)."""
-    with open(path, "r+b") as fh:
-        fh.seek(start)
-        fh.write(value[: end - start])

@@ -39,6 +39,7 @@ from kluis.extract.delivery.formats import (
     write_sav,
     write_sorted,
 )
+from kluis.extract.progress import expect
 
 MANIFEST = "manifest.json"
 
@@ -198,6 +199,8 @@ def write_extract(
         jobs = sorted(
             ((t, y) for t in tables for y in t.years), key=lambda j: (j[1], tables.index(j[0]))
         )
+        statistical = [f for f in ("sav", "dta") if f in formats]
+        expect(say, len(jobs) * (1 + len(statistical)) + 2)  # + describing, publishing
         for table, year, data in _prefetch(ctx, jobs):
             say(f"writing {table.name} {year}")
             rel = f"{table.name}/year={year}/part-0.parquet"
@@ -208,10 +211,13 @@ def write_extract(
             if "sav" in formats or "dta" in formats:
                 data = pq.read_table(path)
                 if "sav" in formats:
+                    say(f"writing {table.name} {year} for SPSS")
                     _readstat(write_sav, table, data, tmp / "sav" / f"{table.name}_{year}.sav")
                 if "dta" in formats:
+                    say(f"writing {table.name} {year} for Stata")
                     _readstat(write_dta, table, data, tmp / "dta" / f"{table.name}_{year}.dta")
                 del data
+        say("describing the extract")
         formats_written = tuple(f for f in FORMATS if f in formats or f == "parquet")
         for name, text in sorted(ctx.attachments.items()):  # builder's extra files (issue 5)
             if (
