@@ -370,6 +370,148 @@ def bench_4d(seed: int = 3) -> dict:
     return out
 
 
+HISTORY_TABLES = (
+    # (population, dimensions, statistic): the earlier releases of one deliberation's history
+    ("all", ("province", "sex"), "count"),
+    ("all", ("region", "age"), "count"),
+    ("all", ("province", "sep"), "count"),
+    ("all", ("sex", "age", "sep"), "count"),
+    ("jobseekers", ("province", "months"), "count"),
+    ("jobseekers", ("region", "sex"), "mean"),
+    ("women", ("province", "age"), "count"),
+    ("young", ("region", "sep"), "count"),
+    ("all", ("province", "sex"), "mean"),
+    ("all", ("region", "sep"), "max"),
+    ("flanders", ("province", "age", "sex"), "count"),
+    ("jobseekers", ("age", "months"), "count"),
+    ("women", ("region", "sep"), "mean"),
+    ("young", ("province", "sex"), "count"),
+    ("all", ("age", "sep"), "mean"),
+    ("flanders", ("province", "sep"), "count"),
+    ("jobseekers", ("province", "sex"), "max"),
+    ("women", ("age", "sep"), "count"),
+    ("all", ("region", "sex", "age"), "count"),
+    ("young", ("sex", "sep"), "mean"),
+)
+# with country of birth (30 classes, a long tail): the small cells are there
+HISTORY_TABLES = tuple(
+    (pop, (*dims[:-1], "country") if i % 4 == 3 else dims, stat)
+    for i, (pop, dims, stat) in enumerate(HISTORY_TABLES)
+)
+NEW_TABLE = ("young", ("province", "country", "sex"), "count")
+
+
+def make_persons(n: int, seed: int = 21) -> pd.DataFrame:
+    """One record per person: province (the code list's 11, in its 3 regions), sex, age class,
+    socio-economic group, months of unemployment (job-seekers only) and a wage."""
+    from kluis import codes
+
+    prov = codes.load("province")
+    region_of = prov.mapping("region")
+    rng = np.random.default_rng(seed)
+    p_prov = _zipf(len(prov.codes), 0.8, rng)
+    province = np.array(prov.codes)[rng.choice(len(prov.codes), n, p=p_prov)]
+    sep = rng.choice(list("123456"), n, p=[0.08, 0.5, 0.15, 0.12, 0.1, 0.05])
+    months = np.where(sep == "1", rng.choice(["0-3", "3-6", "6-12", "12+"], n), None)
+    return pd.DataFrame(
+        {
+            "person": rng.permutation(n).astype(np.int64) + 10_000_000,
+            "province": province,
+            "region": pd.Series(province).map(region_of).to_numpy(),
+            "sex": rng.choice(["F", "M"], n),
+            "age": rng.choice(["15-24", "25-34", "35-44", "45-54", "55-64"], n),
+            "sep": sep,
+            "months": months,
+            "country": np.array([f"C{i:02d}" for i in range(30)])[
+                rng.choice(30, n, p=_zipf(30, 2.2, rng))
+            ],
+            "wage": np.round(rng.lognormal(7.8, 0.5, n), -1),
+        }
+    )
+
+
+def _population(data: pd.DataFrame, name: str) -> pd.DataFrame:
+    return {
+        "all": lambda d: d,
+        "jobseekers": lambda d: d[d["sep"] == "1"],
+        "women": lambda d: d[d["sex"] == "F"],
+        "young": lambda d: d[d["age"] == "15-24"],
+        "flanders": lambda d: d[d["region"] == "Flanders"],
+    }[name](data)
+
+
+def _history_spec(i: int, dims, statistic: str, population: str) -> TableSpec:
+    kw = {"response": "wage", "statistic": statistic} if statistic != "count" else {}
+    return TableSpec(
+        name=f"r{i:02d}_{population}_{'_'.join(dims)}_{statistic}",
+        population=population,
+        dimensions=[{"column": d} for d in dims],
+        person_id="person",
+        **kw,
+    )
+
+
+def bench_history(n_persons: int = 1_000_000, n_earlier: int = 20) -> dict:
+    """The audit of a new table against a release history of `n_earlier` tables over the same
+    persons (five populations, recodes, counts, means and maxima), each from n_persons records.
+
+    Timed: `History.audit` (the linked LP over every earlier release sharing persons with the
+    new one: persons, pieces, recodes, atoms, the LP and its certificates) and the whole
+    protection against the history (audit, hide, re-protect, re-audit). Not timed: building
+    the history (protecting and recording the earlier tables)."""
+    from kluis.disclosure.against_history import protect_against_history
+    from kluis.disclosure.api import checked_spec
+    from kluis.disclosure.history import History
+    from kluis.disclosure.record import write_record
+
+    data = make_persons(n_persons)
+    hist_dir = OUT / f"history-{n_persons}"
+    shutil.rmtree(hist_dir, ignore_errors=True)
+    hist = History(hist_dir)
+    t = time.perf_counter()
+    built = []
+    for i, (population, dims, statistic) in enumerate(HISTORY_TABLES[:n_earlier]):
+        spec, _ = checked_spec(_history_spec(i, dims, statistic, population))
+        pt = protect(_population(data, population), spec)
+        rec = write_record(pt, OUT / "record-tmp")
+        hist.add_record(rec)
+        shutil.rmtree(rec)
+        built.append({"table": spec.name, "cells": int(pt.cells.n_cells), "ok": bool(pt.ok)})
+    build_s = time.perf_counter() - t
+    population, dims, statistic = NEW_TABLE
+    spec, _ = checked_spec(_history_spec(n_earlier, dims, statistic, population))
+    t = time.perf_counter()
+    new = protect(_population(data, population), spec)
+    protect_s = time.perf_counter() - t
+    del data
+    t = time.perf_counter()
+    findings = hist.audit(new)
+    audit_s = time.perf_counter() - t
+    t = time.perf_counter()
+    with hist.lock():
+        repaired = protect_against_history(new, hist.audit)
+    repair_s = time.perf_counter() - t
+    out = {
+        "persons": n_persons,
+        "earlier_releases": n_earlier,
+        "history_build_s": build_s,
+        "new_table_protect_s": protect_s,
+        "audit_s": audit_s,
+        "protect_against_history_s": repair_s,
+        "findings_first_audit": {
+            k: sum(f["kind"] == k and f["severity"] == "error" for f in findings)
+            for k in ("linked", "differencing")
+        },
+        "warnings_first_audit": sum(f["severity"] == "warning" for f in findings),
+        "hidden_before_after": [int(new.hidden.sum()), int(repaired.hidden.sum())],
+        "may_be_released": bool(repaired.ok),
+        "earlier": built,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    print(json.dumps({"history": out}, indent=1, default=float))
+    return out
+
+
 TIMED = (
     "kluis: protect() per statistic from the in-memory DataFrame to the audited result (cell "
     "statistics incl. distinct persons and per-person/per-employer dominance on every margin, "
@@ -386,6 +528,12 @@ def main(sizes: tuple[int, ...] | None = None) -> dict:
         sizes = tuple(int(x) for x in env.split(","))
     OUT.mkdir(parents=True, exist_ok=True)
     out: dict = {"timed": TIMED, "load_before": os.getloadavg(), "4d": bench_4d()}
+    n_hist = int(os.environ.get("KLUIS_BENCH_HISTORY_PERSONS", "1000000"))
+    if n_hist:
+        load = os.getloadavg()
+        out["history"] = bench_history(n_hist)
+        out["history"]["load_avg_before"] = load
+        out["history"]["load_avg_after"] = os.getloadavg()
     for n in sizes:
         load = os.getloadavg()
         r = run_case(n)

@@ -20,23 +20,13 @@ from rich.console import Console
 from rich.table import Table
 
 from kluis.deliberation import load
-from kluis.deliberation.model import OutputRules
 from kluis.demo.context import Demo
 from kluis.disclosure.api import ProtectedTable, protect_table, write_outputs
-from kluis.disclosure.spec import NK, DimensionSpec, Level, Rules, TableSpec
+from kluis.disclosure.rules import baseline, describe
+from kluis.disclosure.spec import DimensionSpec, Level, TableSpec
 
 DELIBERATION = Path("deliberations/26-104.yaml")
 YEAR = 2025  # the last year T that has a T+1 in table1_next
-
-
-def rules_of(r: OutputRules) -> Rules:
-    """The deliberation's output rules as disclosure rules."""
-    return Rules(
-        min_frequency=r.min_cell,
-        p_percent=r.dominance.p,
-        nk=NK(n=r.dominance.n, k=r.dominance.k),
-        protection_ratio=r.protection,
-    )
 
 
 def _table_glob(extract: Path, table: str) -> str:
@@ -55,7 +45,8 @@ def _frame(glob: str) -> pd.DataFrame:
     ).df()
 
 
-def _specs(rules: Rules) -> tuple[TableSpec, TableSpec]:
+def _specs() -> tuple[TableSpec, TableSpec]:
+    """The two tables; no rules in them: the deliberation's apply."""
     province = DimensionSpec(
         column="province",
         codelist="province",
@@ -70,26 +61,27 @@ def _specs(rules: Rules) -> tuple[TableSpec, TableSpec]:
             DimensionSpec(column="sep_group"),
         ],
         person_id="person_id",
-        rules=rules,
     )
     unemployment = TableSpec(
         name="jobseekers_province_months_unemployed",
         population=f"26/104 full population, job-seekers with months of unemployment, {YEAR}",
         dimensions=[province, DimensionSpec(column="months_unemployed")],
         person_id="person_id",
-        rules=rules,
     )
     return persons, unemployment
 
 
 def run_disclosure_demo(out: Path, console: Console | None = None) -> Path:
-    """Protect two tables, write table + statuses + HTML report per table; return the index."""
+    """Protect two tables with 26/104's rules, auditing the second against the first through
+    the release history; public tables go to disclosure/public/, what only the checker sees
+    (statuses, reports, the history) to disclosure/internal/. Returns the internal index."""
     console = console or Console()
-    rules = rules_of(load(DELIBERATION).output_rules)
+    deliberation = load(DELIBERATION)
     df = _frame(_table_glob(out / "extracts" / "26-104-full", "table1_next"))
     seekers = df[df["months_unemployed"].notna()].copy()
     target = out / "disclosure"
-    history = target / "release-history"
+    public, internal = target / "public", target / "internal"
+    history = internal / "release-history"
     shutil.rmtree(target, ignore_errors=True)  # a re-run of the demo starts a fresh history
     summary = Table(
         "cells",
@@ -98,16 +90,22 @@ def run_disclosure_demo(out: Path, console: Console | None = None) -> Path:
         "audit",
         "leave",
         caption="unsafe: fails a primary rule; 2nd: hidden to protect them; audit: every hidden"
-        " cell keeps its protection interval; leave: may be released",
+        " cell keeps its protection interval, also with the earlier release; leave: may be"
+        " released",
     )
     summary.add_column("table", no_wrap=True)
     written: list[dict[str, Path]] = []
-    for spec, data in zip(_specs(rules), (df, seekers), strict=True):
-        pt = protect_table(data, spec, history=history)
-        written.append(write_outputs(pt.result, target / spec.name))
+    for spec, data in zip(_specs(), (df, seekers), strict=True):
+        pt = protect_table(data, spec, history=history, deliberation=deliberation)
+        written.append(write_outputs(pt.result, public, internal, public=pt.ok))
         summary.add_row(*_counts(pt), spec.name)
+        for f in pt.result.history_findings:
+            console.print(f"  {f['kind']}: {f['cell']}: {f['detail']}", soft_wrap=True)
+    console.print(
+        f"rules of deliberation {deliberation.number}: {describe(baseline(deliberation).rules)}"
+    )
     console.print(summary)
-    index = target / "index.html"
+    index = internal / "index.html"
     index.write_text(_index(written), encoding="utf-8")
     return index
 
@@ -126,13 +124,20 @@ def _counts(pt: ProtectedTable) -> list[str]:
 
 def _index(written: list[dict[str, Path]]) -> str:
     items = "".join(
-        f'<li><a href="{w["report"].parent.name}/{w["report"].name}">{w["report"].parent.name}</a>'
-        f' (<a href="{w["table"].parent.name}/{w["table"].name}">table</a>,'
-        f' <a href="{w["status"].parent.name}/{w["status"].name}">cell statuses</a>)</li>'
+        f'<li><a href="{w["report"].name}">{w["report"].name}</a>'
+        f' (<a href="{w["status"].name}">cell statuses</a>'
+        + (
+            f', public table: <a href="../public/{w["table"].name}">{w["table"].name}</a>'
+            if "table" in w
+            else ", may NOT be released"
+        )
+        + ")</li>"
         for w in written
     )
     return (
         '<!doctype html><meta charset="utf-8"><title>kluis demo: disclosure checks</title>'
+        "<p><b>INTERNAL - NOT FOR RELEASE.</b> For the output checker; what may leave is in"
+        " ../public/.</p>"
         f"<h1>Small cell risk analysis of the demo's result tables</h1><ul>{items}</ul>"
     )
 
@@ -140,4 +145,7 @@ def _index(written: list[dict[str, Path]]) -> str:
 def run(demo: Demo) -> list[str]:
     demo.console.rule("[bold]Small cell risk analysis of a phase-2 result")
     index = run_disclosure_demo(demo.out, demo.console)
-    return [f"Disclosure check report (HTML):      {index}"]
+    return [
+        f"Disclosure check report (HTML):      {index}",
+        f"Tables that may leave (public):      {index.parent.parent / 'public'}",
+    ]

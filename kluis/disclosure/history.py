@@ -1,215 +1,223 @@
 """Release history: what already left the secure environment counts as published.
 
-Each release keeps its cells (identity key, true count, published or not, protection needed) and,
-when built from microdata, its members (person, dimension codes). A new table is audited together
-with every earlier release of the same population (a cell published anywhere is published
-everywhere: a new margin can make an old suppression recomputable), and compared with releases of
-other populations for differencing (two tables whose cells differ by a small group of persons).
+One directory per deliberation (`$KLUIS_HOME/history/<slug>/`), one numbered release record per
+released table (record.py). A new table is audited with every earlier release that shares
+persons with it (linked.py), whatever their labels, statistics or recodes.
+
+Releases into one history are serialised by a lock: the audit of a new table and its recording
+happen under it, so two concurrent releases never take the same number and each is audited
+against everything recorded before it. Recording a table and publishing its outputs are one
+step: a journal (`.pending.json`) names both before either happens; the record is put in place
+first (from then on the table counts as released), the outputs second. A run killed in between
+is finished by the next run (or undone, if the record was not yet in place), so a table is
+never published without being recorded.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import secrets
 import shutil
-import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-import duckdb
-import numpy as np
-import pandas as pd
-import scipy.sparse as sp
+from kluis import atomic
+from kluis.disclosure.linked import audit_linked
+from kluis.disclosure.record import Record, read_record, record_of, write_record
+from kluis.errors import BadInput
 
-from kluis.disclosure.attacker import check_protection
-from kluis.disclosure.linear import TableStructure
+__all__ = ["History", "HistoryError", "PUBLICATION_MARK", "publication_id", "write_record"]
+
+_RELEASE = re.compile(r"^(\d{5})-")
+_TEMPORARY = re.compile(r"^\.(.+)\.(?:tmp|work|old)-\d+-[0-9a-f]+$")
+JOURNAL = ".pending.json"
+#: file in every directory kluis publishes for `tables protect`: identifies it (and the run)
+PUBLICATION_MARK = ".kluis-tables.json"
 
 
-def _key_strings(ts: TableStructure) -> list[str]:
-    return ["|".join(f"{d}={lv}:{c}" for d, lv, c in k) for k in ts.cell_keys()]
+class HistoryError(BadInput):
+    """A release history path that cannot be used."""
+
+
+def publication_id(directory: Path) -> str | None:
+    """The run that published `directory` (from its mark), or None when it is not one."""
+    try:
+        return json.loads((Path(directory) / PUBLICATION_MARK).read_text())["publication"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _safe_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "table"
 
 
 class History:
-    """A directory of releases, in the order they were made."""
+    """A directory of release records, in the order they were released."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._held = 0
+        self._cache: tuple[list[Path], list[Record]] | None = None
+
+    # --- the directory ----------------------------------------------------------------------
+    def check(self) -> None:
+        """Refuse a path that is not (or cannot become) a release history."""
+        p = self.path
+        if p.exists() and not p.is_dir():
+            raise HistoryError(f"{p}: is a file, not a release history directory")
+        if p.is_dir():
+            foreign = [
+                x.name
+                for x in p.iterdir()
+                if not x.name.startswith(".")
+                and not (x.is_dir() and _RELEASE.match(x.name) and (x / "meta.json").exists())
+            ]
+            if foreign:
+                raise HistoryError(
+                    f"{p}: not a kluis release history (it holds {sorted(foreign)[:3]}); "
+                    "give an empty or new directory"
+                )
 
     def releases(self) -> list[Path]:
-        if not self.path.exists():
+        if not self.path.is_dir():
             return []
-        return sorted(p for p in self.path.iterdir() if p.is_dir() and (p / "meta.json").exists())
+        return sorted(
+            x
+            for x in self.path.iterdir()
+            if x.is_dir() and _RELEASE.match(x.name) and (x / "meta.json").exists()
+        )
 
-    def add(self, pt, members: pd.DataFrame | None = None) -> Path:
-        """Record a protected table (atomically: a half-written release is never visible)."""
+    def records(self) -> list[Record]:
+        """The recorded releases (read once while the lock is held: nobody else adds any)."""
+        paths = self.releases()
+        if self._held and self._cache is not None and self._cache[0] == paths:
+            return self._cache[1]
+        recs = [read_record(p) for p in paths]
+        if self._held:
+            self._cache = (paths, recs)
+        return recs
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Exclusive use of the history (re-entrant within this object)."""
+        if self._held:
+            self._held += 1
+            try:
+                yield
+            finally:
+                self._held -= 1
+            return
+        self.check()
         self.path.mkdir(parents=True, exist_ok=True)
-        seq = len(self.releases()) + 1
-        final = self.path / f"{seq:05d}-{pt.spec.name}"
-        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.path))
-        ts = pt.cells.structure
-        count = pt.systems[0] if pt.systems else None
-        cells = pd.DataFrame(
-            {
-                "key": _key_strings(ts),
-                "value": count.values if count else pt.cells.stats["weighted"].to_numpy(),
-                "published": ~pt.hidden,
-                "up": count.up if count else np.zeros(ts.n_cells),
-                "lo": count.lo if count else np.zeros(ts.n_cells),
-            }
-        )
-        cells.to_parquet(tmp / "cells.parquet", index=False)
-        dims = [
-            {
-                "name": d.name,
-                "codes": list(d.codes),
-                "levels": [[n, list(map(list, m))] for n, m in d.levels],
-                "total": d.total,
-            }
-            for d in ts.dims
-        ]
-        meta = {
-            "name": pt.spec.name,
-            "population": pt.spec.population,
-            "statistic": pt.spec.statistic,
-            "min_frequency": pt.spec.rules.min_frequency,
-            "dims": dims,
-        }
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
-        if members is not None:
-            members.to_parquet(tmp / "members.parquet", index=False)
-        os.replace(tmp, final)
-        return final
+        with atomic.locked(self.path):
+            self._held = 1
+            try:
+                self.recover()
+                self._remove_stale()
+                yield
+            finally:
+                self._held = 0
+                self._cache = None
 
-    def _load(self, rel: Path) -> tuple[dict, pd.DataFrame, TableStructure]:
-        from kluis.disclosure.linear import Dimension
+    def _remove_stale(self) -> None:
+        """Temporaries of runs killed before they wrote a journal (nothing of theirs counts)."""
+        for p in self.path.iterdir():
+            m = _TEMPORARY.match(p.name)
+            if m:
+                atomic.remove_stale(self.path / m.group(1))
 
-        meta = json.loads((rel / "meta.json").read_text())
-        dims = tuple(
-            Dimension(
-                name=d["name"],
-                codes=tuple(d["codes"]),
-                levels=tuple((n, tuple(tuple(x) for x in m)) for n, m in d["levels"]),
-                total=d["total"],
-            )
-            for d in meta["dims"]
-        )
-        return meta, pd.read_parquet(rel / "cells.parquet"), TableStructure(dims)
-
-    def linked_audit(self, pt) -> list[dict]:
-        """Audit the new table together with every earlier release of the same population."""
-        tables = []
-        for rel in self.releases():
-            meta, cells, ts = self._load(rel)
-            if meta["population"] == pt.spec.population and meta["statistic"] == "count":
-                tables.append((rel.name, cells, ts))
-        if not tables or not pt.systems:
+    # --- the contract -----------------------------------------------------------------------
+    def audit(self, pt: Any, memo: dict | None = None) -> list[dict]:
+        """Findings of protected table `pt` against every release in the history: one LP over
+        the new table and every earlier release that shares persons with it. `memo` (a dict
+        kept by the caller) speeds up audits of successive versions of one table that each
+        hide at least what the one before hid."""
+        self.check()
+        old = self.records()
+        if not old:
             return []
-        ts_new = pt.cells.structure
-        count = pt.systems[0]
-        new = pd.DataFrame(
-            {
-                "key": _key_strings(ts_new),
-                "value": count.values,
-                "published": ~pt.hidden,
-                "up": count.up,
-                "lo": count.lo,
+        return audit_linked([record_of(pt), *old], 0, memo)
+
+    def add_record(self, directory: str | Path) -> Path:
+        """Add a release record (written by `write_record`) as the next release; returns its
+        place in the history. Serialised by the history's lock; atomic."""
+        with self.lock():
+            final = self._next(read_record(directory).name)
+            tmp = atomic.temp_path(final)
+            shutil.copytree(directory, tmp)
+            atomic.fsync_tree(tmp)
+            os.rename(tmp, final)
+            atomic.fsync_dir(self.path)
+            return final
+
+    # --- recording and publishing as one step --------------------------------------------
+    def _next(self, name: str) -> Path:
+        numbers = [int(_RELEASE.match(p.name).group(1)) for p in self.releases()]
+        return self.path / f"{max(numbers, default=0) + 1:05d}-{_safe_name(name)}"
+
+    def record_and_publish(self, record_dir: Path, staged: Path, final: Path) -> Path:
+        """Record the table of `record_dir` and put the finished output directory `staged` in
+        place of `final`, as one step (see the module docstring). `staged` must carry the
+        publication mark. Returns the record's place in the history."""
+        ident = publication_id(staged)
+        if ident is None:
+            raise ValueError(f"{staged}: no publication mark")
+        with self.lock():
+            rec_final = self._next(read_record(record_dir).name)
+            rec_tmp = atomic.temp_path(rec_final)
+            shutil.copytree(record_dir, rec_tmp)
+            atomic.fsync_tree(rec_tmp)
+            journal = {
+                "publication": ident,
+                "record_tmp": rec_tmp.name,
+                "record": rec_final.name,
+                "staged": str(Path(staged).absolute()),
+                "final": str(Path(final).absolute()),
             }
-        )
-        tables.append(("new table", new, ts_new))
-        # one variable per distinct quantity: same key and same true value
-        index: dict[tuple[str, float], int] = {}
-        blocks, values, published, up, lo, owner = [], [], [], [], [], []
-        for name, cells, ts in tables:
-            cols = np.empty(len(cells), dtype=np.int64)
-            for i, (k, v) in enumerate(zip(cells["key"], cells["value"], strict=True)):
-                j = index.setdefault((k, float(v)), len(index))
-                cols[i] = j
-                if j == len(values):
-                    values.append(float(v))
-                    published.append(False)
-                    up.append(0.0)
-                    lo.append(0.0)
-                    owner.append((name, k))
-                published[j] |= bool(cells["published"].iat[i])
-                up[j] = max(up[j], float(cells["up"].iat[i]))
-                lo[j] = max(lo[j], float(cells["lo"].iat[i]))
-            blocks.append((ts.relations(), cols))
-        n = len(values)
-        rows = [
-            sp.csr_matrix((m.data, cols[m.indices], m.indptr), shape=(m.shape[0], n))
-            for m, cols in blocks
-        ]
-        m_all = sp.vstack(rows).tocsr()
-        vals = np.array(values)
-        hidden = ~np.array(published)
-        chk = check_protection(m_all, vals, hidden, np.array(up), np.array(lo), exact=False)
-        out = []
-        for j in np.flatnonzero(chk.violated):
-            out.append(
-                {
-                    "severity": "error",
-                    "kind": "linked",
-                    "cell": owner[j][1] or "(grand total)",
-                    "detail": f"with earlier releases the attacker narrows this cell to "
-                    f"[{chk.intervals.low[j]:g}, {chk.intervals.high[j]:g}]",
-                }
-            )
-        return out
+            atomic.write_text(self.path / JOURNAL, json.dumps(journal, indent=1))
+            os.rename(rec_tmp, rec_final)  # from here on the table counts as released
+            atomic.fsync_dir(self.path)
+            atomic.publish_dir(staged, final)
+            (self.path / JOURNAL).unlink()
+            atomic.fsync_dir(self.path)
+            return rec_final
 
-    def differencing(self, pt, members: pd.DataFrame) -> list[dict]:
-        """Cells published both here and in a release of another population, differing by few."""
-        out = []
-        n_min = pt.spec.rules.min_frequency
-        new_dims = [d.column for d in pt.spec.dimensions]
-        new_pub = dict(zip(_key_strings(pt.cells.structure), ~pt.hidden, strict=True))
-        for rel in self.releases():
-            meta, cells, _ = self._load(rel)
-            if meta["population"] == pt.spec.population or not (rel / "members.parquet").exists():
-                continue
-            common = [d for d in new_dims if d in {x["name"] for x in meta["dims"]}]
-            old_pub = dict(zip(cells["key"], cells["published"], strict=True))
-            con = duckdb.connect()
-            con.register("a", members[["person", *common]])
-            con.register("b", pd.read_parquet(rel / "members.parquet")[["person", *common]])
-            qc = ", ".join(f'"{c}"' for c in common)
-            sets = ", ".join(
-                "(" + ", ".join(f'"{c}"' for c, on in zip(common, mask, strict=True) if on) + ")"
-                for mask in np.ndindex(*([2] * len(common)))
-            )
-            diff = con.execute(
-                f"""WITH d AS ((SELECT person, {qc} FROM a EXCEPT SELECT person, {qc} FROM b)
-                              UNION ALL
-                              (SELECT person, {qc} FROM b EXCEPT SELECT person, {qc} FROM a))
-                    SELECT {qc}, count(DISTINCT person) AS n FROM d
-                    GROUP BY GROUPING SETS ({sets})"""
-            ).df()
-            con.close()
-            for row in diff.itertuples(index=False):
-                n = int(row.n)
-                if not 0 < n < n_min:
-                    continue
-                parts = [f"{c}=code:{getattr(row, c)}" for c in common if pd.notna(getattr(row, c))]
-                key = "|".join(sorted(parts))
-                if new_pub.get(key) and old_pub.get(key):
-                    out.append(
-                        {
-                            "severity": "error",
-                            "kind": "differencing",
-                            "cell": key or "(grand total)",
-                            "detail": f"differs from release {rel.name} "
-                            f"({meta['population']}) by {n} person(s)",
-                        }
-                    )
-        return out
+    def recover(self) -> str | None:
+        """Finish or undo a release a killed run left half done; says what it did."""
+        jp = self.path / JOURNAL
+        if not jp.exists():
+            return None
+        try:
+            j = json.loads(jp.read_text())
+            staged, final = Path(j["staged"]), Path(j["final"])
+            rec_final, rec_tmp = self.path / j["record"], self.path / j["record_tmp"]
+            ident = j["publication"]
+        except (OSError, ValueError, KeyError, TypeError):
+            jp.unlink()
+            return "removed an unreadable journal of an interrupted release"
+        if rec_final.exists():
+            if publication_id(final) == ident:
+                done = f"{rec_final.name}: was recorded and published"
+            elif staged.is_dir() and publication_id(staged) == ident:
+                atomic.publish_dir(staged, final)
+                done = f"{rec_final.name}: finished publishing {final}"
+            else:
+                done = f"{rec_final.name}: recorded; its outputs were lost before publication"
+            if staged.is_dir() and publication_id(staged) != ident:
+                shutil.rmtree(staged, ignore_errors=True)
+        else:
+            shutil.rmtree(rec_tmp, ignore_errors=True)
+            if staged.is_dir() and publication_id(staged) == ident:
+                shutil.rmtree(staged, ignore_errors=True)
+            done = f"undid an interrupted release of {final} (nothing was published)"
+        jp.unlink()
+        atomic.fsync_dir(self.path)
+        return done
 
 
-def publish_dir(tmp: Path, final: Path) -> None:
-    """Replace `final` by the finished directory `tmp` without a half-written state."""
-    if final.exists():
-        old = final.with_name(final.name + ".old")
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(final, old)
-        os.replace(tmp, final)
-        shutil.rmtree(old)
-    else:
-        os.replace(tmp, final)
+def new_publication_id() -> str:
+    return secrets.token_hex(8)

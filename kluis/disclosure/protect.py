@@ -15,8 +15,8 @@ import pandas as pd
 
 from kluis.disclosure.attacker import Check, witnessed
 from kluis.disclosure.cells import CellTable, compute_cells
+from kluis.disclosure.primary import Primary, primary
 from kluis.disclosure.rounding import cell_key_noise, round_to_base
-from kluis.disclosure.rules import Primary, primary
 from kluis.disclosure.spec import TableSpec
 from kluis.disclosure.suppress import System, suppress
 
@@ -40,7 +40,9 @@ class Protected:
     notes: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     history_findings: list[dict] = field(default_factory=list)
-    members: pd.DataFrame | None = None  # (person, dimension codes), kept for the history
+    members: pd.DataFrame | None = None  # (person, leaf cell, ...), computed for the history
+    deliberation: str | None = None  # slug of the deliberation whose rules were applied
+    rules_source: str = "the spec's rules"
 
     @property
     def spec(self) -> TableSpec:
@@ -90,8 +92,22 @@ class Protected:
         out["status"] = self.status
         return out
 
+    def public_frame(self) -> pd.DataFrame:
+        """What may leave: the table with hidden values empty and marked "suppressed", without
+        telling which hidden cells are small (primary) and which protect them."""
+        out = self.frame()
+        out["status"] = np.where(self.hidden, "suppressed", "published")
+        return out
+
     def status_frame(self) -> pd.DataFrame:
-        """Per-cell status, reason and (for hidden cells) the attacker's interval."""
+        """Per-cell status, reason and, for hidden cells, what the attacker can learn.
+
+        For the checker only (it tells which hidden cells are small). Still, nothing in it lets
+        a hidden value be computed: an interval is shown only where it is the attacker's own
+        (both bounds solved by LP over what is published); elsewhere the audit certified that
+        the attacker cannot narrow the cell below the protection the rules require, and the
+        file says so without numbers (a bound derived from the true value would give it away).
+        """
         out = self.frame().drop(columns=["persons", self.spec.statistic], errors="ignore")
         out["reason"] = np.where(
             self.primary.unsafe,
@@ -100,19 +116,22 @@ class Protected:
         )
         for name, chk in self.audit.items():
             iv = chk.intervals
-            out[f"{name}_attacker_low"] = np.where(self.hidden, iv.low, np.nan)
-            out[f"{name}_attacker_high"] = np.where(self.hidden, iv.high, np.nan)
-            out[f"{name}_needed"] = np.where(self.primary.unsafe, self.primary.up[name], np.nan)
+            shown = self.hidden & iv.exact
+            out[f"{name}_attacker_low"] = np.where(shown, iv.low, np.nan)
+            out[f"{name}_attacker_high"] = np.where(shown, iv.high, np.nan)
+            out[f"{name}_interval"] = np.where(
+                shown, "attacker (LP)", np.where(self.hidden, "certified", "")
+            )
             out[f"{name}_protected"] = np.where(
-                self.primary.unsafe, ~chk.violated, np.where(self.hidden, True, np.nan)
+                self.primary.unsafe,
+                np.where(chk.violated, "no", "yes"),
+                np.where(self.hidden, "yes", ""),
             )
         return out
 
 
 def _systems(ct: CellTable, pr: Primary, notes: list[str]) -> list[System]:
     s, ts, spec = ct.stats, ct.structure, ct.spec
-    if spec.statistic in ("min", "max", "quantile"):
-        return []
     m = ts.relations()
     count = s["weighted"].to_numpy()
     if m.shape[0] and np.abs(m @ count).max() > 1e-6 * max(1.0, count.max()):
@@ -135,8 +154,42 @@ def protect(source: Any, spec: TableSpec, exact_audit: bool | None = None) -> Pr
     """Compute, check and protect the table `spec` describes over the microdata `source`."""
     t0 = time.perf_counter()
     ct = compute_cells(source, spec)
+    pt = _protect_cells(ct, primary(ct), exact_audit)
+    pt.seconds["cells"] = time.perf_counter() - t0 - pt.seconds["protect"] - pt.seconds["audit"]
+    return pt
+
+
+def reprotect(pt: Protected, extra: dict[int, float], reason: str) -> Protected:
+    """The same table with more cells to hide and protect (by `amount` each, in persons):
+    cells that earlier releases make revealing. Hiding more never helps the attacker, so the
+    table stays protected on its own; secondary suppression keeps these cells from being
+    recomputed from the table's margins."""
+    pr = pt.primary
+    unsafe, reason_of = pr.unsafe.copy(), pr.reason.copy()
+    up = {k: v.copy() for k, v in pr.up.items()}
+    lo = {k: v.copy() for k, v in pr.lo.items()}
+    for cell, amount in extra.items():
+        if not unsafe[cell]:
+            reason_of[cell] = reason
+        unsafe[cell] = True
+        up["count"][cell] = max(up["count"][cell], amount)
+        lo["count"][cell] = max(lo["count"][cell], amount)
+    # everything hidden so far stays hidden: each round only adds, so what an audit certified
+    # before still holds
+    new = _protect_cells(pt.cells, Primary(unsafe, reason_of, up, lo), None, keep=pt.hidden)
+    new.seconds["cells"] = pt.seconds.get("cells", 0.0)
+    for k in ("deliberation", "rules_source", "members"):
+        setattr(new, k, getattr(pt, k))
+    return new
+
+
+def _protect_cells(
+    ct: CellTable, pr: Primary, exact_audit: bool | None, keep: np.ndarray | None = None
+) -> Protected:
+    """Protection and audit of a table whose cells and primary rules are known (`keep`: cells
+    that stay hidden)."""
+    spec = ct.spec
     t1 = time.perf_counter()
-    pr = primary(ct)
     notes: list[str] = []
     if spec.count_column:
         notes.append(
@@ -146,7 +199,7 @@ def protect(source: Any, spec: TableSpec, exact_audit: bool | None = None) -> Pr
     systems = _systems(ct, pr, notes)
     ts = ct.structure
     m = ts.relations()
-    hidden = pr.unsafe.copy()
+    hidden = pr.unsafe.copy() if keep is None else pr.unsafe | keep
     witnesses: list = []
     certified: dict[str, Check] = {}
     pub_low: dict[str, np.ndarray | None] = {s.name: None for s in systems}
@@ -170,7 +223,7 @@ def protect(source: Any, spec: TableSpec, exact_audit: bool | None = None) -> Pr
             if need_more:
                 notes.append(f"{spec.method}: not enough on its own; complementary cells hidden")
         if need_more:
-            res = suppress(ts, systems, pr.unsafe)
+            res = suppress(ts, systems, pr.unsafe, already_hidden=keep)
             hidden = res.hidden
             witnesses = res.witnesses
             certified = res.checks
@@ -218,5 +271,5 @@ def protect(source: Any, spec: TableSpec, exact_audit: bool | None = None) -> Pr
         audit=audit,
         method=method,
         notes=notes,
-        seconds={"cells": t1 - t0, "protect": t2 - t1, "audit": t3 - t2},
+        seconds={"cells": 0.0, "protect": t2 - t1, "audit": t3 - t2},
     )

@@ -9,6 +9,7 @@ import pandas as pd
 from jinja2 import Environment
 
 from kluis.disclosure.linear import TOTAL
+from kluis.disclosure.rules import describe
 
 MAX_ROWS = 3000
 
@@ -21,10 +22,18 @@ td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}
 th{background:#eee}
 .safe{background:#e6f4e6}.primary{background:#f8c9c4}.secondary{background:#fde3b0}
 .verdict-ok{color:#176f17}.verdict-bad{color:#a3160b}
+.internal{background:#a3160b;color:#fff;padding:.6em 1em;font-weight:bold}
 </style></head><body>
+<p class="internal">INTERNAL &mdash; NOT FOR RELEASE. For the output checker only: it tells which
+hidden cells are small. What may leave is the table in the public directory.</p>
 <h1>Small cell risk analysis: {{ name }}</h1>
-<p>Population: {{ population }}. Statistic: {{ statistic }}. Method: {{ method }}.
-Minimum frequency {{ n }} distinct persons.</p>
+<p>Population: {{ population }}{% if population_filter %} ({{ population_filter }}){% endif %}.
+Statistic: {{ statistic }}. Method: {{ method }}.
+Rules of {{ rules_source }}: {{ rules }}.</p>
+<p>Attacker's intervals: "attacker (LP)" rows show the bounds the attacker's linear program
+reaches over everything published; "certified" rows were shown to keep at least the protection
+the rules require, without computing the exact bounds (no numbers are shown for them: a bound
+derived from the true value would give it away).</p>
 <h2 class="{{ 'verdict-ok' if ok else 'verdict-bad' }}">
 {{ 'May be released' if ok else 'May NOT be released' }}</h2>
 <ul>
@@ -139,9 +148,11 @@ def render(pt) -> str:
     return env.from_string(_TEMPLATE).render(
         name=pt.spec.name,
         population=pt.spec.population,
+        population_filter=pt.spec.population_filter,
         statistic=pt.spec.statistic,
         method=pt.method,
-        n=pt.spec.rules.min_frequency,
+        rules_source=getattr(pt, "rules_source", "the spec"),
+        rules=describe(pt.spec.rules),
         ok=pt.ok,
         counts={k: int(counts.get(k, 0)) for k in ("safe", "primary", "secondary")},
         total=pt.cells.n_cells,

@@ -1,152 +1,156 @@
-"""Primary rules: which cells may not be published as they are, and why.
+"""Which rules a table is checked with: the deliberation's, made stricter by the spec if at all.
 
-Each rule is a small vectorised function over the cell statistics returning a boolean mask of
-unsafe cells; `primary` runs them all and keeps, per cell, the first reason that fired and the
-protection each published value needs (how far an attacker must stay unsure).
+The rules come from the deliberation (its `output_rules`), never from the person being checked:
+a spec or an API call may tighten them (a higher threshold, a wider protection interval) but
+any value that would let more through is refused, naming the spec's file and line. Without a
+deliberation the same holds against the default output rules, and the caller says which.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-import numpy as np
-import pandas as pd
-
-from kluis.disclosure.cells import CellTable
-from kluis.disclosure.linear import TableStructure
-
-
-@dataclass
-class Primary:
-    """Outcome of the primary rules for every cell."""
-
-    unsafe: np.ndarray  # bool per cell
-    reason: np.ndarray  # object: "" for safe cells, else the first failing rule
-    up: dict[str, np.ndarray]  # per value system ("count", "total"): upper protection per cell
-    lo: dict[str, np.ndarray]
+from kluis.disclosure.spec import NK, Rules, SpecError, TableSpec
+from kluis.errors import BadInput
 
 
-def frequency(s: pd.DataFrame, n: int) -> np.ndarray:
-    """Fewer than n distinct persons (rows do not count: a person with two jobs is one)."""
-    p = s["persons"].to_numpy()
-    return (p > 0) & (p < n)
+class WeakerRules(SpecError):
+    """A spec that asks for rules weaker than the deliberation's."""
 
 
-def zero_cells(s: pd.DataFrame) -> np.ndarray:
-    return s["persons"].to_numpy() == 0
+@dataclass(frozen=True)
+class Baseline:
+    """The rules a table must at least be checked with, and where they come from."""
+
+    rules: Rules
+    source: str  # "deliberation 26/104" or "the default output rules"
+    deliberation: str | None = None  # the deliberation's slug, when there is one
 
 
-def p_percent(s: pd.DataFrame, p: float, by: str) -> np.ndarray:
-    """The rest of the cell (all but the two largest) is within p% of the largest contributor."""
-    t1, t2 = s[f"top1_{by}"].to_numpy(), s[f"top2_{by}"].to_numpy()
-    rest = s["total"].to_numpy() - t1 - t2
-    return (t1 > 0) & (rest < p / 100.0 * t1 - 1e-9 * np.abs(t1))
+def rules_from_deliberation(output_rules: Any) -> Rules:
+    """The deliberation's `OutputRules` as the disclosure rules they mean: minimum cell size,
+    p% and (n,k) dominance (per person and per employer), group disclosure, and the relative
+    protection interval (never below the minimum cell size)."""
+    dom = output_rules.dominance
+    if not 1 <= dom.n <= 2:
+        raise BadInput(
+            f"output_rules.dominance.n = {dom.n}: kluis evaluates the (n,k) rule for n = 1 or 2 "
+            "(it keeps the two largest contributors of every cell)"
+        )
+    return Rules(
+        min_frequency=output_rules.min_cell,
+        p_percent=dom.p,
+        nk=NK(n=dom.n, k=dom.k),
+        protection_ratio=output_rules.protection,
+    )
 
 
-def nk(s: pd.DataFrame, n: int, k: float, by: str) -> np.ndarray:
-    """The n largest contributors hold more than k% of the cell."""
-    top = s[f"top1_{by}"].to_numpy() + (s[f"top2_{by}"].to_numpy() if n == 2 else 0.0)
-    total = s["total"].to_numpy()
-    return (total > 0) & (top > k / 100.0 * total + 1e-9 * np.abs(total))
+def baseline(deliberation: Any = None) -> Baseline:
+    """The rules in force: from a deliberation (a `Deliberation`, its `OutputRules`, or the path
+    of its file), or the default output rules when there is none."""
+    if deliberation is None:
+        from kluis.deliberation.model import OutputRules
+
+        return Baseline(rules_from_deliberation(OutputRules()), "the default output rules")
+    if isinstance(deliberation, str | Path):
+        from kluis.deliberation import load
+
+        deliberation = load(deliberation)
+    if hasattr(deliberation, "output_rules"):
+        return Baseline(
+            rules_from_deliberation(deliberation.output_rules),
+            f"deliberation {deliberation.number}",
+            deliberation.slug,
+        )
+    return Baseline(rules_from_deliberation(deliberation), "the deliberation's output rules")
 
 
-def same_value(s: pd.DataFrame) -> np.ndarray:
-    """Every contributor has the same value: the cell mean is each person's value."""
-    p = s["persons"].to_numpy()
-    return (p > 1) & (s["vmin"].to_numpy() == s["vmax"].to_numpy())
-
-
-def full_group(ts: TableStructure, s: pd.DataFrame, dims: list[int]) -> np.ndarray:
-    """Group disclosure: a cell holds all persons of its group along an attribute dimension."""
-    coords = ts.coords()
-    persons = s["persons"].to_numpy()
-    out = np.zeros(ts.n_cells, dtype=bool)
-    shape = ts.shape
-    for k in dims:
-        d = ts.dims[k]
-        par = d.parent
-        n_children = np.bincount(par[par >= 0], minlength=d.size)
-        node = coords[:, k]
-        pnode = par[node]
-        has_parent = pnode >= 0
-        stride = int(np.prod(shape[k + 1 :]))
-        parent_cell = np.arange(ts.n_cells) + (pnode - node) * stride
-        ok = has_parent & (n_children[np.where(has_parent, pnode, 0)] > 1)
-        pc = np.where(ok, parent_cell, 0)
-        out |= ok & (persons > 0) & (persons == persons[pc])
-    return out
-
-
-def extreme(s: pd.DataFrame, which: str, n: int) -> np.ndarray:
-    """A minimum or maximum is one person's value unless at least n persons share it."""
-    ties = s["ext_min_ties" if which == "min" else "ext_max_ties"].to_numpy()
-    return (s["persons"].to_numpy() > 0) & (ties < n)
-
-
-def quantile(s: pd.DataFrame, q: float, n: int) -> np.ndarray:
-    """A percentile needs n persons and ceil(n/2) of them on each side of it."""
-    p = s["persons"].to_numpy()
-    side = np.ceil(n / 2)
-    return (p > 0) & ((p < n) | (q * p < side) | ((1 - q) * p < side))
-
-
-def primary(ct: CellTable) -> Primary:
-    """Run every primary rule of the spec; the first reason per cell is kept."""
-    spec, s, ts = ct.spec, ct.stats, ct.structure
-    r = spec.rules
-    n = r.min_frequency
-    # (mask, reason, whether the count itself is what must be protected)
-    checks: list[tuple[np.ndarray, str, bool]] = [
-        (frequency(s, n), f"fewer than {n} persons", True)
-    ]
-    if r.zeros == "unsafe":
-        checks.append((zero_cells(s), "zero cell", True))
-    dominance_p = np.zeros(ct.n_cells)
-    if spec.magnitude:
-        for by in r.dominance_by:
-            if f"top1_{'p' if by == 'person' else 'e'}" not in s:
-                continue
-            col = "p" if by == "person" else "e"
-            if r.p_percent is not None:
-                m = p_percent(s, r.p_percent, col)
-                checks.append((m, f"p% rule ({r.p_percent:g}%) by {by}", False))
-                need = (
-                    r.p_percent / 100.0 * s[f"top1_{col}"].to_numpy()
-                    - (
-                        s["total"].to_numpy() - s[f"top1_{col}"].to_numpy() - s[f"top2_{col}"]
-                    ).to_numpy()
-                )
-                dominance_p = np.maximum(dominance_p, np.where(m, need, 0.0))
-            if r.nk is not None:
-                why = f"({r.nk.n},{r.nk.k:g}) dominance by {by}"
-                checks.append((nk(s, r.nk.n, r.nk.k, col), why, False))
-        if r.group_disclosure:
-            checks.append((same_value(s), "all contributors have the same value", False))
-    if spec.statistic in ("min", "max"):
-        why = f"{spec.statistic} of fewer than {n} persons"
-        checks.append((extreme(s, spec.statistic, n), why, True))
-    if spec.statistic == "quantile":
-        checks.append((quantile(s, spec.quantile, n), "percentile of a small group", True))
+def describe(r: Rules) -> str:
+    """The rules in one line, for the command's output and the report."""
+    parts = [f"minimum {r.min_frequency} persons per cell"]
+    if r.p_percent is not None:
+        parts.append(f"p% rule p={r.p_percent:g}")
+    if r.nk is not None:
+        parts.append(f"({r.nk.n},{r.nk.k:g}) dominance")
+    parts.append(f"dominance by {' and '.join(r.dominance_by)}")
+    parts.append(
+        f"protection {r.protection_ratio:g} (at least {r.protection_min or r.min_frequency:g})"
+    )
     if r.group_disclosure:
-        names = [d.name for d in ts.dims]
-        attrs = [names.index(a) for a in (r.attribute_dimensions or names)]
-        checks.append((full_group(ts, s, attrs), "100% of its group", True))
+        parts.append("group disclosure")
+    return ", ".join(parts)
 
-    unsafe = np.zeros(ct.n_cells, dtype=bool)
-    unsafe_freq = np.zeros(ct.n_cells, dtype=bool)
-    reason = np.full(ct.n_cells, "", dtype=object)
-    for mask, why, on_count in checks:
-        new = mask & ~unsafe
-        reason[new] = why
-        unsafe |= mask
-        if on_count:
-            unsafe_freq |= mask
-    count = s["weighted"].to_numpy()
-    prot_min = spec.protection_min()
-    ratio = r.protection_ratio
-    up = {"count": np.where(unsafe_freq, np.maximum(prot_min, ratio * count), 0.0)}
-    if spec.magnitude:
-        total = np.abs(s["total"].to_numpy())
-        up["total"] = np.where(unsafe, np.maximum(ratio * total, dominance_p), 0.0)
-    lo = {k: v.copy() for k, v in up.items()}
-    return Primary(unsafe=unsafe, reason=reason, up=up, lo=lo)
+
+def _weaker(field: str, mine: Any, base: Rules, dims: list[str]) -> str | None:
+    """Why the spec's value of `field` lets more through than `base`, or None."""
+    if field == "min_frequency" and mine < base.min_frequency:
+        return f"{mine} is below the minimum of {base.min_frequency}"
+    if field == "p_percent" and base.p_percent is not None:
+        if mine is None:
+            return f"switches off the p% rule (p={base.p_percent:g} applies)"
+        if mine < base.p_percent:
+            return f"p={mine:g} is below p={base.p_percent:g}"
+    if field == "nk" and base.nk is not None:
+        if mine is None:
+            return f"switches off the ({base.nk.n},{base.nk.k:g}) dominance rule"
+        if mine.n < base.nk.n or mine.k > base.nk.k:
+            return f"({mine.n},{mine.k:g}) is weaker than ({base.nk.n},{base.nk.k:g})"
+    if field == "dominance_by":
+        missing = [x for x in base.dominance_by if x not in mine]
+        if missing:
+            return f"drops dominance by {', '.join(missing)}"
+    if field == "group_disclosure" and base.group_disclosure and not mine:
+        return "switches off the group disclosure rule"
+    if field == "attribute_dimensions" and mine is not None:
+        wanted = base.attribute_dimensions or dims
+        left_out = [d for d in wanted if d not in mine]
+        if left_out:
+            return f"leaves {left_out} out of the group disclosure rule"
+    if field == "zeros" and base.zeros == "unsafe" and mine == "safe":
+        return "publishes zero cells the rules hide"
+    if field == "protection_ratio" and mine < base.protection_ratio:
+        return f"{mine:g} is below the protection of {base.protection_ratio:g}"
+    return None
+
+
+def apply_rules(
+    spec: TableSpec,
+    base: Baseline,
+    source: str = "the spec",
+    line_of: Callable[[tuple[str, ...]], int | None] | None = None,
+) -> TableSpec:
+    """The spec with the baseline's rules, tightened where the spec asks for stricter ones.
+
+    Raises WeakerRules listing every field of the spec that would be weaker, each with the
+    spec's file and line when `line_of` knows it."""
+    given = spec.rules.model_fields_set if "rules" in spec.model_fields_set else set()
+    dims = [d.column for d in spec.dimensions]
+    merged = base.rules.model_dump()
+    problems = []
+    for field in sorted(given):
+        mine = getattr(spec.rules, field)
+        why = _weaker(field, mine, base.rules, dims)
+        if why is None:
+            merged[field] = mine.model_dump() if hasattr(mine, "model_dump") else mine
+            continue
+        line = line_of(("rules", field)) if line_of else None
+        where = f"{source}:{line}" if line else source
+        problems.append(
+            f"{where}: rules.{field}: {why} set by {base.source} "
+            "(a spec may only make the rules stricter)"
+        )
+    rules = Rules.model_validate(merged)
+    floor = base.rules.protection_min or base.rules.min_frequency
+    if float(rules.protection_min or rules.min_frequency) < floor:
+        line = line_of(("rules", "protection_min")) if line_of else None
+        where = f"{source}:{line}" if line else source
+        problems.append(
+            f"{where}: rules.protection_min: {rules.protection_min:g} is below the protection "
+            f"of {floor:g} persons set by {base.source} (a spec may only make the rules stricter)"
+        )
+    if problems:
+        raise WeakerRules("\n".join(problems))
+    return spec.model_copy(update={"rules": rules})

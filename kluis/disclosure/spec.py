@@ -78,7 +78,10 @@ class TableSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     name: str = "table"
+    # what the population is called and how it was selected, recorded for people to read: the
+    # release history links tables by the persons they cover, never by these texts
     population: str = "all"
+    population_filter: str | None = None
     dimensions: list[DimensionSpec] = Field(min_length=1, max_length=6)
     person_id: str | None = None
     employer_id: str | None = None

@@ -236,14 +236,16 @@ def suppress(
     width: int = 1,
     max_rounds: int = 50,
     time_limit: float = 120.0,
+    already_hidden: np.ndarray | None = None,
 ) -> Result:
-    """Choose complementary suppressions for the unsafe cells in `primary`."""
+    """Choose complementary suppressions for the unsafe cells in `primary` (`already_hidden`:
+    cells that stay hidden whatever happens, free to serve as complements)."""
     t0 = time.perf_counter()
     m = ts.relations()
     n = ts.n_cells
     if cost is None:
         cost = default_cost(systems[0].values)
-    hidden = primary.copy()
+    hidden = primary.copy() if already_hidden is None else primary | already_hidden
     prim_idx = np.flatnonzero(primary)
     targets = _targets(systems, prim_idx)
     res = Result(hidden=hidden, method="none")

@@ -33,11 +33,12 @@ def test_demo_runs_the_whole_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         assert manifest["rows"], name
     assert list((out / "extracts" / "26-104-development" / "sav").glob("*.sav"))
 
-    index = (out / "disclosure" / "index.html").read_text()
+    internal, public = out / "disclosure" / "internal", out / "disclosure" / "public"
+    index = (internal / "index.html").read_text()
     for table in ("persons_province_sex_sep", "jobseekers_province_months_unemployed"):
         assert table in index
-        status = pd.read_csv(out / "disclosure" / table / f"{table}.status.csv")
-        published = pd.read_csv(out / "disclosure" / table / f"{table}.csv")
+        status = pd.read_csv(internal / f"{table}.internal-status.csv")
+        published = pd.read_csv(public / f"{table}.csv")
         hidden = status["status"].isin(["primary", "secondary"])
         # a tiny population has small cells: they are found and none of them is published
         assert hidden.any()
@@ -45,6 +46,6 @@ def test_demo_runs_the_whole_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         # the attacker's audit: no unsafe cell can be pinned down from what is published
         primary = status[status["status"] == "primary"]
         assert (primary["count_attacker_high"] > primary["count_attacker_low"]).all()
-        report = (out / "disclosure" / table / f"{table}.report.html").read_text()
+        report = (internal / f"{table}.internal-report.html").read_text()
         assert "0 cell(s) below their" in report
         assert "May be released" in report

@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kluis.disclosure.cells import _several, compute_cells
+from kluis.disclosure.cells import compute_cells
+from kluis.disclosure.person_stats import several_records as _several
 from kluis.disclosure.spec import TableSpec
 
 PART = {"r1": "N", "r2": "N", "r3": "S"}

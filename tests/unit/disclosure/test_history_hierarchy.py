@@ -7,8 +7,13 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from kluis.cli import app
+from kluis.disclosure.against_history import REASON
 from kluis.disclosure.api import crosstab, run
 from kluis.disclosure.cells import compute_cells
+from kluis.disclosure.history import History
+from kluis.disclosure.incidence import cell_name
+from kluis.disclosure.protect import protect
+from kluis.disclosure.record import record_of
 from kluis.disclosure.spec import TableSpec
 
 from .attacker import attacker_intervals
@@ -75,15 +80,18 @@ def test_linked_release_that_reveals_an_old_suppression_is_flagged(tmp_path):
     df = _micro(2)
     first = run(df, _hier_spec(name="by_region_sector"), history=tmp_path)
     assert first.ok and first.hidden.any()
-    # a second table publishes the region x sector leaves without protection (threshold 1):
-    # everything the first release hid becomes public
-    second = run(
-        df,
-        _hier_spec(name="again", rules={"min_frequency": 1, "group_disclosure": False}),
-        history=tmp_path,
+    # a table that publishes the region x sector leaves without protection (threshold 1, only
+    # possible through the engine, never through run/the CLI): everything the first release
+    # hid becomes public, and the history's audit says so
+    weak = protect(
+        df, _hier_spec(name="again", rules={"min_frequency": 1, "group_disclosure": False})
     )
-    assert not second.ok
-    assert any(f["kind"] == "linked" for f in second.history_findings)
+    assert not weak.hidden.any()
+    findings = History(tmp_path).audit(weak)
+    flagged = {f["cell"] for f in findings if f["kind"] == "linked"}
+    rec = record_of(first)
+    small = np.flatnonzero(first.primary.unsafe)
+    assert small.size and flagged == {f"by_region_sector: {cell_name(rec, c)}" for c in small}
 
 
 def test_linked_release_that_keeps_the_pattern_passes(tmp_path):
@@ -93,7 +101,7 @@ def test_linked_release_that_keeps_the_pattern_passes(tmp_path):
     assert again.ok and not again.history_findings
 
 
-def test_differencing_between_two_populations_is_flagged(tmp_path):
+def test_differencing_between_two_populations_is_hidden_or_refused(tmp_path):
     df = _micro(4)
     df["foreign"] = df["person"] < 4  # a small group of 4 persons
     all_people = crosstab(
@@ -101,15 +109,20 @@ def test_differencing_between_two_populations_is_flagged(tmp_path):
     )
     assert all_people.ok
     small = df[~df.foreign]
-    assert 0 < df.foreign.sum() < 10
     other = crosstab(
         small, "region", "sector", person="person", history=tmp_path, population="not foreign"
     )
-    kinds = {f["kind"] for f in other.result.history_findings}
-    assert "differencing" in kinds and not other.ok
+    # the two tables differ by 4 persons: the second hides what would show where they are
+    status = other.status
+    assert (status["reason"] == REASON).any()
+    published = other.cells
+    first = all_people.cells
+    both = published["persons"].notna() & first["persons"].notna()
+    diff = (first.loc[both, "persons"] - published.loc[both, "persons"]).to_numpy()
+    assert ((diff == 0) | (diff >= 10)).all()
 
 
-def test_cli_protect_writes_three_files_and_rejects_bad_specs(tmp_path):
+def test_cli_protect_writes_public_and_internal_apart_and_rejects_bad_specs(tmp_path):
     df = _micro(5)
     data = tmp_path / "micro.csv"
     df.to_csv(data, index=False)
@@ -124,11 +137,19 @@ def test_cli_protect_writes_three_files_and_rejects_bad_specs(tmp_path):
         app, ["tables", "protect", str(data), "--spec", str(spec), "--out", str(out)]
     )
     assert res.exit_code == 0, res.output
-    table = pd.read_csv(out / "jobs.csv", dtype={"region": str})
-    assert set(table["status"]) >= {"safe", "primary"}
-    assert table.loc[table.status != "safe", "persons"].isna().all()
-    assert "Small cell risk analysis" in (out / "jobs.report.html").read_text()
-    assert (out / "jobs.status.csv").exists()
+    assert "no --deliberation: checked with the default output rules" in res.output
+    assert sorted(p.name for p in (out / "public").iterdir()) == ["jobs.csv"]
+    table = pd.read_csv(out / "public" / "jobs.csv", dtype={"region": str})
+    # the public table says what is hidden, not which hidden cells are the small ones
+    assert set(table["status"]) == {"published", "suppressed"}
+    assert table.loc[table.status != "published", "persons"].isna().all()
+    internal = out / "internal"
+    assert "NOT FOR RELEASE" in (internal / "NOT-FOR-RELEASE.txt").read_text()
+    report = (internal / "jobs.internal-report.html").read_text()
+    assert "Small cell risk analysis" in report and "NOT FOR RELEASE" in report
+    status = pd.read_csv(internal / "jobs.internal-status.csv", dtype={"region": str})
+    assert set(status["status"]) >= {"safe", "primary"}
+    assert (internal / "record" / "meta.json").exists()
     spec.write_text("dimensions:\n  - column: region\nperson_id: person\nmethod: magic\n")
     res = CliRunner().invoke(app, ["tables", "protect", str(data), "--spec", str(spec)])
     assert res.exit_code == 2
