@@ -10,8 +10,6 @@ every page is tested against them.
 from __future__ import annotations
 
 import hashlib
-import inspect
-import shutil
 import struct
 import zlib
 from pathlib import Path
@@ -21,6 +19,7 @@ import pandas as pd
 import pytest
 
 from kluis.disclosure.api import crosstab, write_outputs
+from kluis.disclosure.history import write_record
 from kluis.enclave.request import Extract, Output, OutputRequest
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -53,6 +52,33 @@ CODE = {
 
 def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def hashes(d: Path, paths) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """sha256 of every file named, a directory's files each (as the enclave records them)."""
+    out = {}
+    for rel in paths:
+        p = d / rel
+        for f in sorted(x for x in p.rglob("*") if x.is_file()) if p.is_dir() else [p]:
+            out[f.relative_to(d).as_posix()] = sha(f)
+    return out
+
+
+def enclave_ran(d: Path) -> None:
+    """The audit record `kluis enclave run` ends with, naming the request.json it wrote (the
+    review honours only requests an enclave run wrote)."""
+    from kluis.audit import AuditLog, default_log_path
+
+    AuditLog(default_log_path()).append(
+        "enclave run",
+        event="end",
+        actor="rita",
+        account="rita",
+        role="researcher",
+        request=str(d),
+        request_sha256=sha(d / "request.json"),
+        exit_code=0,
+    )
 
 
 def png(width: int = 48, height: int = 24) -> bytes:
@@ -91,27 +117,10 @@ def microdata(seed: int, n: int = 600) -> pd.DataFrame:
 def _table_output(d: Path, seed: int) -> Output:
     pt = crosstab(microdata(seed), index="province", columns="sex", person="person", name=TABLE)
     public, internal = d / "outputs", d / "internal"
-    params = inspect.signature(write_outputs).parameters
-    if "internal_dir" in params:  # the disclosure contract: what may leave / checker only
-        files = write_outputs(pt.result, public, internal)
-    else:  # before it lands: one directory, moved into place here
-        tmp = d / ".table-tmp"
-        written = write_outputs(pt.result, tmp)
-        files = {}
-        for role, path in written.items():
-            target = (public if role == "table" else internal) / path.name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(path, target)
-            files[role] = target
-        shutil.rmtree(tmp)
+    files = write_outputs(pt.result, public, internal)
     roles = {("output" if role == "table" else role): Path(p) for role, p in files.items()}
-    try:
-        from kluis.disclosure.history import write_record  # type: ignore[attr-defined]
-    except ImportError:
-        write_record = None
-    if write_record is not None:
-        write_record(pt.result, internal / "history" / TABLE)
-        roles["history"] = internal / "history" / TABLE  # a directory: the release record
+    write_record(pt.result, internal / "history" / TABLE)
+    roles["history"] = internal / "history" / TABLE  # a directory: the release record
     rel = {role: str(p.relative_to(d)) for role, p in roles.items()}
     return Output(
         name=TABLE,
@@ -120,7 +129,7 @@ def _table_output(d: Path, seed: int) -> Output:
         reason="cells below 10 persons hidden, with complementary cells",
         source="analysis.py:4",
         files=rel,
-        sha256={p: sha(d / p) for role, p in rel.items() if role != "history"},
+        sha256=hashes(d, rel.values()),
         findings=[],
     )
 
@@ -208,8 +217,10 @@ def make_request(
     seed: int = 1,
     rules: dict | None = None,
     created: str = "2026-11-20T10:00:00+00:00",
+    logged: bool = True,
 ) -> Path:
-    """Write a request directory `root/rid` and return it."""
+    """Write a request directory `root/rid` and return it (with the audit record of the
+    enclave run that wrote it, unless `logged` is False)."""
     d = root / rid
     (d / "outputs").mkdir(parents=True)
     (d / "internal").mkdir()
@@ -249,6 +260,8 @@ def make_request(
         outputs=outputs,
     )
     (d / "request.json").write_text(request.model_dump_json(indent=1), encoding="utf-8")
+    if logged:
+        enclave_ran(d)
     return d
 
 

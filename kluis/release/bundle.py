@@ -24,12 +24,12 @@ import secrets
 import shutil
 from pathlib import Path
 
-from kluis.access import User
+from kluis.access import User, Users
 from kluis.atomic import locked, publish_dir, remove_stale, staging_dir, write_text
 from kluis.enclave.request import load_request, resolve
 from kluis.errors import BadInput, Refused
 from kluis.pseudonym.signing import SigningKey, public_pem
-from kluis.release.history import add_to_history
+from kluis.release.history import add_to_history, check_records, recording
 from kluis.review import trail
 from kluis.review.decisions import Decision, ReleaseRecord, append_record, decisions_path
 from kluis.review.store import OutputState, ReviewRequest, open_request, sha256_file
@@ -65,7 +65,12 @@ def _check_approval(rr: ReviewRequest, st: OutputState, d: Decision) -> None:
         raise ReleaseRefused(f"{name}: request.json changed after {d.checker} approved it")
     if d.files != st.releasable:
         raise ReleaseRefused(f"{name}: its files changed after {d.checker} approved them")
-    if d.checker in {rr.request.run_by, *rr.request.researchers}:
+    now = Users().get(d.checker)  # roles come from users.yaml, as it is now
+    if now is None or now.role != "checker":
+        raise ReleaseRefused(
+            f"{name}: approved by {d.checker}, who is no longer a checker in {Users().path}"
+        )
+    if rr.involves(now):
         raise ReleaseRefused(f"{name}: approved by {d.checker}, who is one of its researchers")
 
 
@@ -97,8 +102,8 @@ def _approved(rr: ReviewRequest) -> list[OutputState]:
     approved = [s for s in rr.states.values() if s.state == "approved"]
     if not approved:
         raise ReleaseRefused(f"request {rr.id}: no output is approved; nothing may leave")
-    if rr.code_problems:
-        raise ReleaseRefused(f"request {rr.id}: {'; '.join(rr.code_problems)}")
+    if rr.problems:
+        raise ReleaseRefused(f"request {rr.id}: {'; '.join(rr.problems)}")
     for st in approved:
         if st.problems:
             raise ReleaseRefused(f"{st.output.name}: {'; '.join(st.problems)}")
@@ -107,6 +112,7 @@ def _approved(rr: ReviewRequest) -> list[OutputState]:
             raise ReleaseRefused(f"{st.output.name}: needs {st.needed} distinct checkers")
         for d in st.approvals:
             _check_approval(rr, st, d)
+    check_records(rr, [st.output.name for st in approved])
     return approved
 
 
@@ -219,8 +225,13 @@ class _Journal:
         self.state.update(changes)
         write_text(self.path, json.dumps(self.state, indent=1, sort_keys=True) + "\n", mode=0o600)
 
+    def adding(self, output: str, digest: str, before: list[str]) -> None:
+        self.state.setdefault("pending", {})[output] = {"digest": digest, "before": before}
+        self.save()
+
     def added(self, output: str, entry: Path) -> None:
         self.state["history"][output] = str(entry)
+        self.state.setdefault("pending", {}).pop(output, None)
         self.save()
 
     def published_bundle(self) -> Path | None:
@@ -308,18 +319,18 @@ def release_request(request_dir: Path | str, out: Path | str, user: User, key: S
                 staging, f"release {rr.id}", deliberation=rr.request.deliberation, request=rr.id
             )
             manifest = _manifest(rr, approved, files, user, key)
-            if head is not None:  # the log's signed head leaves with the bundle
-                manifest["files"][head[0].name] = sha256_file(head[0])
-                manifest["audit_head"] = head[1]
+            manifest["files"][head[0].name] = sha256_file(head[0])  # the log's signed head
+            manifest["audit_head"] = head[1]
             data = json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
             manifest_bytes = data.encode("utf-8")
             (staging / RELEASE_FILE).write_bytes(manifest_bytes)
             (staging / SIGNATURE_FILE).write_bytes(sign(key, manifest_bytes))
-            # the history first: a table is never out without being recorded
-            add_to_history(rr, [st.output.name for st in approved], journal)
-            digest = hashlib.sha256(manifest_bytes).hexdigest()
-            journal.save(bundle=str(out), release_sha256=digest)
-            publish_dir(staging, out)
+            with recording(rr) as history:  # the history's lock, until the bundle is out
+                # the history first: a table is never out without being recorded
+                add_to_history(rr, [st.output.name for st in approved], journal, history)
+                digest = hashlib.sha256(manifest_bytes).hexdigest()
+                journal.save(bundle=str(out), release_sha256=digest)
+                publish_dir(staging, out)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise

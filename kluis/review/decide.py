@@ -61,10 +61,10 @@ def _check_output(user: User, rr: ReviewRequest, st: OutputState, verdict: str) 
         raise DecisionRefused(f"{name}: already has the {st.needed} approval(s) it needs")
     if st.problems:
         raise DecisionRefused(f"{name}: cannot be approved: {'; '.join(st.problems)}")
-    if rr.code_problems:
+    if rr.problems:
         raise DecisionRefused(
-            f"{name}: cannot be approved: the code copy does not match the run: "
-            + "; ".join(rr.code_problems)
+            f"{name}: cannot be approved: the request is not as the enclave wrote it: "
+            + "; ".join(rr.problems)
         )
     if not st.releasable:
         raise DecisionRefused(f"{name}: has no file under outputs/ that could leave")

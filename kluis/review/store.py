@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -109,6 +110,14 @@ class ReviewRequest:
     records: tuple[Record, ...]
     needed: int
     code_problems: tuple[str, ...] = field(default=())
+    #: the request as a whole cannot be trusted: not written by an enclave run, links, files
+    #: added after the run
+    integrity: tuple[str, ...] = field(default=())
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """Everything that stops any output of this request from being approved or released."""
+        return (*self.integrity, *self.code_problems)
 
     @property
     def id(self) -> str:
@@ -179,6 +188,9 @@ class ReviewRequest:
         releasable: dict[str, str] = {}
         problems: list[str] = []
         files = [p for role, p in o.files.items() if role not in DIRECTORY_ROLES]
+        for role in DIRECTORY_ROLES:
+            if role in o.files:
+                problems.extend(_directory_problems(self.path, o.files[role], o.sha256))
         for rel in dict.fromkeys([*files, *o.sha256]):
             try:
                 target = resolve(self.path, rel)
@@ -195,6 +207,46 @@ class ReviewRequest:
             if _is_under(target, outputs_dir) and recorded is not None:
                 releasable[rel] = recorded
         return releasable, tuple(problems)
+
+
+def _directory_problems(request_dir: Path, rel: str, recorded: dict[str, str]) -> list[str]:
+    """A directory an output names (its history record): there, and holding only the files the
+    run hashed (their hashes are checked with the output's other files)."""
+    try:
+        target = resolve(request_dir, rel)
+    except RequestError as exc:
+        return [str(exc)]
+    if not target.is_dir():
+        return [f"{rel}: missing"]
+    base = request_dir.resolve()
+    inside = [p.relative_to(base).as_posix() for p in target.rglob("*") if not p.is_dir()]
+    added = sorted(p for p in inside if p not in recorded)
+    return [f"{p}: added after the run (the request records no sha256 for it)" for p in added]
+
+
+def _integrity(path: Path, request: OutputRequest, digest: str) -> tuple[str, ...]:
+    """What makes the whole request untrustworthy: a request.json no enclave run wrote (its
+    hash is in no `kluis enclave run` record of the audit log), a symbolic link anywhere in the
+    request, a file under outputs/ that no output names."""
+    from kluis.review.trail import enclave_requests
+
+    out = []
+    if digest not in enclave_requests():
+        out.append(
+            f"{REQUEST_FILE}: no `kluis enclave run` in the audit log wrote it (sha256 "
+            f"{digest[:12]}…): it was edited or made by hand"
+        )
+    named = {rel for o in request.outputs for rel in [*o.files.values(), *o.sha256]}
+    for folder, dirs, files in os.walk(path):
+        here = Path(folder)
+        for name in sorted([*dirs, *files]):
+            p = here / name
+            rel = p.relative_to(path).as_posix()
+            if p.is_symlink():
+                out.append(f"{rel}: a symbolic link (a request holds only plain files)")
+            elif rel.startswith("outputs/") and p.is_file() and rel not in named:
+                out.append(f"{rel}: added after the run (no output names it)")
+    return tuple(out)
 
 
 def _code_problems(path: Path, request: OutputRequest) -> tuple[str, ...]:
@@ -226,6 +278,7 @@ def open_request(directory: Path | str) -> ReviewRequest:
         records=records,
         needed=required_approvals(request),
         code_problems=_code_problems(path, request),
+        integrity=_integrity(path, request, digest),
     )
 
 

@@ -6,18 +6,20 @@ release looks that record up, so a decision that was never logged is never honou
 carries the log's signed head (`audit-head.json`), so a log cut or rolled back behind it is
 caught by `kluis audit verify`.
 
-The audit stage's newer API (`record_event`, `write_head`) is used when it is there; the plain
-`AuditLog.append` otherwise.
+A request is reviewed only if the audit log holds the enclave run that wrote it (its
+request.json's sha256, noted by `kluis enclave run`): a request.json written or edited by
+anyone else (to claim the checks passed, to drop a researcher) is refused.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
 
-from kluis import audit
-from kluis.audit import AuditLog, default_log_path
+from kluis.audit import AuditLog, default_log_path, record_event
+from kluis.audit import write_head as _write_head
 
 
 def log() -> AuditLog:
@@ -27,10 +29,7 @@ def log() -> AuditLog:
 def append(action: str, actor: str, role: str | None = None, **details: Any) -> str:
     """Append a record of `actor` (a signed-in user, not this process's account); returns its
     hash."""
-    record_event = getattr(audit, "record_event", None)
-    if record_event is not None:
-        return record_event(action, actor=actor, role=role, **details)["hash"]
-    return log().append(action, actor=actor, role=role, **details)["hash"]
+    return record_event(action, actor=actor, role=role, **details)["hash"]
 
 
 def role_of(entry: dict) -> str | None:
@@ -65,11 +64,34 @@ def head() -> str:
     return last
 
 
-def write_head(directory: Path, label: str, **details: Any) -> tuple[Path, str] | None:
-    """Record the publication of `directory` and put the log's signed head inside it; returns
-    (the head file, the head's hash), or None when this kluis cannot sign heads."""
-    writer = getattr(audit, "write_head", None)
-    if writer is None:
-        return None
-    path = Path(writer(directory, label, **details))
+def write_head(directory: Path, label: str, **details: Any) -> tuple[Path, str]:
+    """Record the publication of `directory` and put the log's signed head inside it
+    (`audit-head.json`); returns (the head file, the head's hash)."""
+    path = Path(_write_head(directory, label, **details))
     return path, json.loads(path.read_text(encoding="utf-8"))["hash"]
+
+
+def enclave_requests() -> frozenset[str]:
+    """sha256 of every request.json a finished `kluis enclave run` wrote (from the audit log;
+    read once per version of the log)."""
+    path = default_log_path()
+    try:
+        st = path.stat()
+    except OSError:
+        return frozenset()
+    return _enclave_requests(str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4)
+def _enclave_requests(path: str, _ino: int, _size: int, _mtime: int) -> frozenset[str]:
+    found = set()
+    for e in AuditLog(Path(path)).entries():
+        details = e.get("details", {})
+        if (
+            str(e.get("action", "")).startswith("enclave")
+            and e.get("event") == "end"
+            and details.get("exit_code") == 0
+            and isinstance(details.get("request_sha256"), str)
+        ):
+            found.add(details["request_sha256"])
+    return frozenset(found)

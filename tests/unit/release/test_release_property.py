@@ -17,7 +17,16 @@ from kluis.pseudonym.signing import load_signing_key
 from kluis.release.bundle import release_request
 from kluis.release.verify import verify_bundle
 from kluis.review import decide, open_request
-from tests.review_requests import FIGURE, PSPP, REFUSED, REGRESSION, TABLE, make_request, user
+from tests.review_requests import (
+    FIGURE,
+    PSPP,
+    REFUSED,
+    REGRESSION,
+    TABLE,
+    enclave_ran,
+    make_request,
+    user,
+)
 
 OUTPUTS = (TABLE, FIGURE, REGRESSION, PSPP, REFUSED)
 PEOPLE = ("anna", "bert", "rita", "steward")
@@ -80,6 +89,7 @@ def test_only_what_enough_checkers_approved_leaves(templates, tmp_path_factory, 
     # each example is its own installation: the audit log would otherwise hold the decisions
     # made on earlier copies of the same request, which the release rightly refuses
     os.environ["KLUIS_AUDIT_LOG"] = str(work / "audit.jsonl")
+    enclave_ran(d)
     accepted = []
     for who, output, verdict, comment in tries:
         u = user(current_account() if who == "steward" else who)

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from kluis.review import open_request
 from kluis.review.web import create_app
-from tests.review_requests import FIGURE, PASSWORDS, PSPP, TABLE, make_request
+from tests.review_requests import FIGURE, PASSWORDS, PSPP, TABLE, enclave_ran, make_request
 
 SECRET = "s" * 64
 
@@ -173,6 +173,7 @@ def test_the_same_checker_cannot_give_both_approvals(two):
     (two / "r-rita" / "request.json").write_text(
         (two / "r-rita" / "request.json").read_text().replace('"checkers": 1', '"checkers": 2')
     )
+    enclave_ran(two / "r-rita")  # as if the enclave had written it so
     client = _client(two)
     token = sign_in(client, "anna")
     url = f"/requests/r-rita/outputs/{TABLE}/decide"
