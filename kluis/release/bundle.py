@@ -92,6 +92,8 @@ def _check_complete(rr: ReviewRequest) -> None:
 
 def _approved(rr: ReviewRequest) -> list[OutputState]:
     _check_complete(rr)
+    if rr.problems:  # first: nothing else this request says can be trusted
+        raise ReleaseRefused(f"request {rr.id}: {'; '.join(rr.problems)}")
     if rr.releases:
         raise ReleaseRefused(f"request {rr.id} was already released to {rr.releases[0].bundle}")
     pending = [n for n, s in rr.states.items() if s.state in ("waiting", "partly approved")]
@@ -102,8 +104,6 @@ def _approved(rr: ReviewRequest) -> list[OutputState]:
     approved = [s for s in rr.states.values() if s.state == "approved"]
     if not approved:
         raise ReleaseRefused(f"request {rr.id}: no output is approved; nothing may leave")
-    if rr.problems:
-        raise ReleaseRefused(f"request {rr.id}: {'; '.join(rr.problems)}")
     for st in approved:
         if st.problems:
             raise ReleaseRefused(f"{st.output.name}: {'; '.join(st.problems)}")

@@ -55,17 +55,17 @@ def _check_output(user: User, rr: ReviewRequest, st: OutputState, verdict: str) 
         raise DecisionRefused(f"{name}: already rejected by {who}")
     if verdict == "reject":
         return
+    if rr.problems:  # first: nothing else this request says can be trusted
+        raise DecisionRefused(
+            f"{name}: cannot be approved: the request is not as the enclave wrote it: "
+            + "; ".join(rr.problems)
+        )
     if any(d.checker == user.name for d in st.approvals):
         raise DecisionRefused(f"{name}: {user.name} has already approved it")
     if st.state == "approved":
         raise DecisionRefused(f"{name}: already has the {st.needed} approval(s) it needs")
     if st.problems:
         raise DecisionRefused(f"{name}: cannot be approved: {'; '.join(st.problems)}")
-    if rr.problems:
-        raise DecisionRefused(
-            f"{name}: cannot be approved: the request is not as the enclave wrote it: "
-            + "; ".join(rr.problems)
-        )
     if not st.releasable:
         raise DecisionRefused(f"{name}: has no file under outputs/ that could leave")
     errors = [f for f in st.output.findings if f.get("severity") == "error"]
