@@ -89,6 +89,9 @@ def verify_bundle(bundle: Path | str, public: Ed25519PublicKey) -> Verification:
     bundle = Path(bundle)
     v = Verification(bundle)
     manifest_path = bundle / RELEASE_FILE
+    for name in (RELEASE_FILE, SIGNATURE_FILE):
+        if (bundle / name).is_symlink():
+            v.problems.append(f"{name}: a link (not allowed)")
     try:
         manifest_bytes = manifest_path.read_bytes()
     except OSError:

@@ -331,3 +331,17 @@ def test_released_tables_enter_the_release_history_and_nothing_else(review_env, 
     assert len(entries) == 1 and entries[0].name.endswith(TABLE)
     m = json.loads((tmp_path / "bundle" / "release.json").read_text())
     assert TABLE in [o["name"] for o in m["outputs"]]
+
+
+def test_verify_refuses_a_release_json_replaced_by_a_link(bundle, tmp_path):
+    moved = tmp_path / "elsewhere.json"
+    (bundle / "release.json").rename(moved)
+    (bundle / "release.json").symlink_to(moved)  # same bytes, same signature: still refused
+    r = _verify(bundle)
+    assert r.exit_code == 1 and "release.json: a link" in r.output
+
+
+def test_verify_names_a_garbled_signature(bundle):
+    (bundle / "release.sig").write_text("{not json")
+    r = _verify(bundle)
+    assert r.exit_code == 1 and "release.sig: not a kluis signature file" in r.output

@@ -291,3 +291,51 @@ def test_requests_for_another_host_name_are_refused(two):
     )
     assert client.get("/login").status_code == 200
     assert client.get("/login", headers={"host": "evil.example"}).status_code == 400
+
+
+def test_actions_are_never_taken_by_a_get_or_a_cross_site_form(two):
+    client = _client(two)
+    token = sign_in(client, "anna")
+    url = f"/requests/r-rita/outputs/{TABLE}/decide"
+    assert client.get(f"{url}?verdict=approve&csrf={token}").status_code == 405
+    assert client.get(f"/requests/r-rita/release?csrf={token}").status_code == 405
+    # a form from another site carries no cookie (SameSite=Strict) and no token
+    stranger = _client(two)
+    r = stranger.post(url, data={"verdict": "approve", "csrf": token}, follow_redirects=False)
+    assert r.status_code == 403
+    assert "samesite=strict" in _client(two).get("/login").headers["set-cookie"].lower()
+    assert open_request(two / "r-rita").decisions == []
+
+
+def test_signing_in_again_ends_the_earlier_session(two):
+    client = _client(two)
+    old_token = sign_in(client, "anna")
+    old_cookie = dict(client.cookies)
+    sign_in(client, "bert")  # a new session id: a cookie planted or copied before is worthless
+    planted = _client(two)
+    planted.cookies.update(old_cookie)
+    assert planted.get("/", follow_redirects=False).status_code == 303
+    url = f"/requests/r-rita/outputs/{TABLE}/decide"
+    r = planted.post(url, data={"verdict": "approve", "csrf": old_token}, follow_redirects=False)
+    assert r.status_code == 403
+    assert open_request(two / "r-rita").decisions == []
+
+
+def test_a_role_taken_away_takes_effect_in_a_running_session(two):
+    from kluis.access import Users
+
+    client = _client(two)
+    token = sign_in(client, "anna")
+    users = Users()
+    users.remove("anna")
+    users.add("anna", "researcher", PASSWORDS["anna"])  # the steward changes her role
+    url = f"/requests/r-rita/outputs/{TABLE}/decide"
+    r = client.post(url, data={"verdict": "approve", "csrf": token}, follow_redirects=False)
+    assert r.status_code in (403, 404)  # a researcher: not her project, and no checker
+    assert open_request(two / "r-rita").decisions == []
+    # the role comes from users.yaml; a form field naming one changes nothing
+    r = client.post(
+        url, data={"verdict": "approve", "csrf": token, "role": "checker"}, follow_redirects=False
+    )
+    assert r.status_code in (403, 404)
+    assert open_request(two / "r-rita").decisions == []
