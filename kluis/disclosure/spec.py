@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from kluis.disclosure.linear import Dimension
 from kluis.errors import BadInput
-from kluis.yamlfile import YamlFileError, parse_yaml, read_bytes
+from kluis.yamlfile import YamlDocument, YamlFileError, parse_yaml, read_bytes
 
 
 class SpecError(BadInput, ValueError):
@@ -172,6 +172,11 @@ def parse_spec(text: str | bytes, source: str = "<spec>") -> TableSpec:
         doc = parse_yaml(text, source, what="the spec")
     except YamlFileError as e:
         raise SpecError(str(e)) from None
+    return spec_from_document(doc)
+
+
+def spec_from_document(doc: YamlDocument) -> TableSpec:
+    """The spec a checked YAML document holds; a model error is reported at its line."""
     try:
         return TableSpec.model_validate(doc.data)
     except ValidationError as e:
@@ -180,7 +185,7 @@ def parse_spec(text: str | bytes, source: str = "<spec>") -> TableSpec:
             loc = tuple(err["loc"])
             line = doc.line(loc) or 1
             field = ".".join(str(x) for x in loc) or "(top)"
-            lines.append(f"{source}:{line}: {field}: {err['msg']}")
+            lines.append(f"{doc.source}:{line}: {field}: {err['msg']}")
         raise SpecError("\n".join(lines)) from None
 
 

@@ -103,7 +103,7 @@ def test_truncated_parquet(tmp_path, files):
 def test_spec_that_is_not_utf8(tmp_path, files):
     files["spec"].write_bytes(SPEC.encode() + b"population: caf\xe9\n")
     out = _protect(tmp_path, files["data"], "--spec", files["spec"])
-    assert f"{files['spec']}:6: not UTF-8 text" in out
+    assert f"{files['spec']}:6: byte 0xe9" in out and "is not UTF-8" in out
 
 
 def test_spec_of_binary_garbage(tmp_path, files):
@@ -115,7 +115,10 @@ def test_spec_of_binary_garbage(tmp_path, files):
 def test_spec_with_a_duplicate_key(tmp_path, files):
     files["spec"].write_text(SPEC + "rules:\n  min_frequency: 12\n  min_frequency: 10\n")
     out = _protect(tmp_path, files["data"], "--spec", files["spec"])
-    assert f"{files['spec']}:8: duplicate key 'min_frequency' (first on line 7)" in out
+    assert (
+        f"{files['spec']}:8: rules.min_frequency: duplicate key 'min_frequency' (first on line 7)"
+        in out
+    )
 
 
 def test_spec_alias_bomb_is_refused_quickly(tmp_path, files):
@@ -125,7 +128,10 @@ def test_spec_alias_bomb_is_refused_quickly(tmp_path, files):
         lines.append(f"a{i}: &a{i} [{', '.join([prev] * 9)}]")
     files["spec"].write_text(SPEC + "\n".join(lines) + "\n")
     out = _protect(tmp_path, files["data"], "--spec", files["spec"])
-    assert "expands to more than" in out and str(files["spec"]) in out
+    assert (
+        "more than 100,000 values (counting each use of an alias)" in out
+        and str(files["spec"]) in out
+    )
 
 
 def test_spec_nested_too_deeply(tmp_path, files):
