@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from kluis.cli import app
 from kluis.disclosure.history import History
+from kluis.errors import Refused
 from kluis.pseudonym.keystore import KeyStore
 from kluis.pseudonym.signing import PUBLIC, load_signing_key
 from kluis.release.bundle import release_request
@@ -345,3 +347,33 @@ def test_verify_names_a_garbled_signature(bundle):
     (bundle / "release.sig").write_text("{not json")
     r = _verify(bundle)
     assert r.exit_code == 1 and "release.sig: not a kluis signature file" in r.output
+
+
+def test_the_history_is_catalogued_and_a_table_without_its_record_never_leaves(
+    review_env, tmp_path
+):
+    from kluis.audit.catalogue import entries
+    from kluis.release.history import history_dir
+
+    d = _decided(review_env)
+    key = load_signing_key(KeyStore())
+    release_request(d, tmp_path / "bundle", _steward(), key)
+    kinds = {(e.kind, Path(e.path).name) for e in entries()}
+    assert ("history", "26-104") in kinds and ("release", "bundle") in kinds
+
+    other = make_request(review_env, "r2", seed=5, logged=False)
+    data = json.loads((other / "request.json").read_text())
+    for o in data["outputs"]:
+        if o["name"] == TABLE:  # the enclave's record of the table is gone from the request
+            o["files"].pop("history")
+            o["sha256"] = {p: h for p, h in o["sha256"].items() if "history" not in p}
+    (other / "request.json").write_text(json.dumps(data))
+    shutil.rmtree(other / "internal" / "history")
+    enclave_ran(other)
+    for name in (TABLE, FIGURE, REGRESSION, PSPP):
+        decide(other, name, user("anna"), "approve")
+    before = History(history_dir("26/104")).releases()
+    with pytest.raises(Refused, match="without its release-history record"):
+        release_request(other, tmp_path / "b2", _steward(), key)
+    assert not (tmp_path / "b2").exists()
+    assert History(history_dir("26/104")).releases() == before
