@@ -104,10 +104,11 @@ def recording(rr: ReviewRequest) -> Iterator[History | None]:
         return
     history = History(history_dir(rr.request.deliberation))
     try:
-        with history.lock():
-            yield history
+        history.path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise HistoryError(f"{history.path}: {exc}") from None
+        raise HistoryError(f"{history.path}: cannot make the release history: {exc}") from None
+    with history.lock():
+        yield history
 
 
 def _added_before(history: History, pending: dict | None, digest: str) -> Path | None:
