@@ -15,35 +15,16 @@ that cell's own LP).
 
 from __future__ import annotations
 
-import os
-import sys
 from dataclasses import dataclass
 
-import highspy
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
 from scipy.sparse.csgraph import connected_components
 
+from kluis.highs import highspy
+
 INF = highspy.kHighsInf
-
-
-def _silence_banner() -> None:
-    """HiGHS prints a licence banner from C++ on the first solver object of a process, before any
-    option can be set; build that first object with file descriptor 1 pointed at /dev/null so the
-    banner does not land in CLI output or in the reports a checker reads."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
-_silence_banner()
 
 
 @dataclass

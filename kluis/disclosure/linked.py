@@ -19,7 +19,6 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-import highspy
 import numpy as np
 import scipy.sparse as sp
 
@@ -27,6 +26,7 @@ from kluis.disclosure.atoms import Space, TooLarge, build_space, linked_componen
 from kluis.disclosure.attacker import check_protection
 from kluis.disclosure.incidence import cell_name, incidence, zero_leaves
 from kluis.disclosure.record import Record
+from kluis.highs import highspy
 
 
 @dataclass

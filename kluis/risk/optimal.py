@@ -17,17 +17,15 @@ Deterministic: a fixed seed and a node limit (the time limit is a safety net onl
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
-import highspy
 import numpy as np
 import scipy.sparse as sp
 
+from kluis.highs import highspy
 from kluis.risk.sql import cost_sql, klist, masked, same_keys
 
 #: largest model (candidate pattern-mask pairs) handed to the MIP, per stratum
@@ -36,23 +34,6 @@ MAX_PAIRS = 60_000
 AUTO_PAIRS = 25_000
 MAX_NODES = 5_000
 TIME_LIMIT = 300.0
-
-
-def _silence_banner() -> None:
-    """HiGHS prints a banner from C++ on the first solver object of a process, before any
-    option can be set: build that object with stdout pointed at /dev/null."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
-_silence_banner()
 
 
 @dataclass(frozen=True)
