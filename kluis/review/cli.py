@@ -27,7 +27,8 @@ def queue(
     for r in find_requests(requests):
         if isinstance(r, ReviewRequest):
             q = r.request
-            row = [r.id, q.project, q.deliberation, q.phase, q.run_by, q.created[:16], r.state]
+            state = r.state + (" (changed after the run)" if r.integrity else "")
+            row = [r.id, q.project, q.deliberation, q.phase, q.run_by, q.created[:16], state]
         else:
             row = [r.path.name, "", "", "", "", "", f"cannot be read: {r.error}"]
         table.add_row(*(Text(v) for v in row))  # researcher text is never rich markup

@@ -172,3 +172,30 @@ def test_a_path_leaving_the_request_is_refused(review_env, tmp_path):
     with pytest.raises(KluisError, match="leaves the request directory"):
         decide(d, REGRESSION, user("anna"), "approve")
     assert read_records(d) == []
+
+
+def test_the_queue_marks_a_request_changed_after_the_run(review_env):
+    from fastapi.testclient import TestClient
+    from typer.testing import CliRunner
+
+    from kluis.cli import app
+    from kluis.review.web import create_app
+    from tests.review_requests import PASSWORDS
+
+    make_request(review_env, "r-good")
+    make_request(review_env, "r-bad", seed=2, logged=False)
+    r = CliRunner().invoke(
+        app, ["review", "queue", "--requests", str(review_env)], env={"COLUMNS": "300"}
+    )
+    assert r.exit_code == 0, r.output
+    lines = {line.split()[1]: line for line in r.output.splitlines() if "r-" in line}
+    assert "changed after the run" in lines["r-bad"]
+    assert "changed after the run" not in lines["r-good"]
+    client = TestClient(create_app(review_env, secret="s" * 64))
+    import re
+
+    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
+    client.post("/login", data={"name": "anna", "password": PASSWORDS["anna"], "csrf": token})
+    assert client.get("/").text.count("changed after the run") == 1
+    page = client.get("/requests/r-bad").text
+    assert "not as the enclave wrote it" in page and "no `kluis enclave run`" in page
