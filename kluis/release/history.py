@@ -30,7 +30,7 @@ from kluis.disclosure.history import History
 from kluis.disclosure.record import read_record
 from kluis.enclave.request import resolve
 from kluis.errors import KluisError, Refused
-from kluis.review.store import ReviewRequest
+from kluis.review.store import ReviewRequest, sha256_file
 
 #: output kinds the enclave makes with the disclosure engine: each has a history record
 TABLE_KINDS = ("table", "histogram", "sql")
@@ -81,7 +81,7 @@ def tree_digest(directory: Path) -> str:
     for p in sorted(directory.rglob("*")):
         if p.is_file():
             h.update(p.relative_to(directory).as_posix().encode() + b"\0")
-            h.update(hashlib.sha256(p.read_bytes()).digest())
+            h.update(bytes.fromhex(sha256_file(p)))
     return h.hexdigest()
 
 
