@@ -24,6 +24,7 @@ from kluis.enclave.request import Extract, Output, OutputRequest
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 TABLE = "persons_by_province_sex"
+TABLE2 = "persons_by_sex_province"  # only with make_request(second_table=True)
 FIGURE = "age_figure"
 PSPP = "pspp_crosstabs"
 REGRESSION = "wage_regression"
@@ -114,16 +115,17 @@ def microdata(seed: int, n: int = 600) -> pd.DataFrame:
     )
 
 
-def _table_output(d: Path, seed: int) -> Output:
-    pt = crosstab(microdata(seed), index="province", columns="sex", person="person", name=TABLE)
+def _table_output(d: Path, seed: int, name: str = TABLE) -> Output:
+    index, columns = ("province", "sex") if name == TABLE else ("sex", "province")
+    pt = crosstab(microdata(seed), index=index, columns=columns, person="person", name=name)
     public, internal = d / "outputs", d / "internal"
     files = write_outputs(pt.result, public, internal)
     roles = {("output" if role == "table" else role): Path(p) for role, p in files.items()}
-    write_record(pt.result, internal / "history" / TABLE)
-    roles["history"] = internal / "history" / TABLE  # a directory: the release record
+    write_record(pt.result, internal / "history" / name)
+    roles["history"] = internal / "history" / name  # a directory: the release record
     rel = {role: str(p.relative_to(d)) for role, p in roles.items()}
     return Output(
-        name=TABLE,
+        name=name,
         kind="table",
         status="suppressed" if pt.result.hidden.any() else "safe",
         reason="cells below 10 persons hidden, with complementary cells",
@@ -218,6 +220,7 @@ def make_request(
     rules: dict | None = None,
     created: str = "2026-11-20T10:00:00+00:00",
     logged: bool = True,
+    second_table: bool = False,
 ) -> Path:
     """Write a request directory `root/rid` and return it (with the audit record of the
     enclave run that wrote it, unless `logged` is False)."""
@@ -235,6 +238,7 @@ def make_request(
         _regression_output(d, seed),
         _figure_output(d),
         _pspp_output(d),
+        *([_table_output(d, seed, TABLE2)] if second_table else []),
         Output(
             name=REFUSED,
             kind="sql",

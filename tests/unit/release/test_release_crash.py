@@ -20,7 +20,7 @@ from kluis.release.bundle import JOURNAL, release_request
 from kluis.release.history import history_dir
 from kluis.release.verify import verify_bundle
 from kluis.review import decide, open_request
-from tests.review_requests import FIGURE, PSPP, REGRESSION, TABLE, make_request, user
+from tests.review_requests import FIGURE, PSPP, REGRESSION, TABLE, TABLE2, make_request, user
 
 DRIVER = textwrap.dedent(
     """
@@ -33,11 +33,17 @@ DRIVER = textwrap.dedent(
 
     where, when = sys.argv[3], sys.argv[4]
     owner = bundle
+    nth = 2 if where == "add_record2" else 1  # the second table of a release
+    where = where.rstrip("2")
     if where == "add_record":  # inside the history: the record in place, the journal not told
         from kluis.disclosure.history import History as owner
     original = getattr(owner, where, None)
+    calls = []
 
     def crashing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) < nth:
+            return original(*args, **kwargs)
         if when == "before":
             os._exit(9)
         result = original(*args, **kwargs)
@@ -52,8 +58,10 @@ DRIVER = textwrap.dedent(
 )
 
 
-def _approved(requests):
-    d = make_request(requests)
+def _approved(requests, second_table=False):
+    d = make_request(requests, second_table=second_table)
+    if second_table:
+        decide(d, TABLE2, user("anna"), "approve")
     decide(d, TABLE, user("anna"), "approve")
     decide(d, FIGURE, user("anna"), "approve")
     decide(d, REGRESSION, user("anna"), "reject", "no")
@@ -61,13 +69,12 @@ def _approved(requests):
     return d
 
 
-def _recorded_once(bundle) -> None:  # type: ignore[no-untyped-def]
-    """The released table is in the deliberation's history exactly once, and nothing else."""
+def _recorded_once(bundle, tables=(TABLE,)) -> None:  # type: ignore[no-untyped-def]
+    """The released tables are in the deliberation's history exactly once, and nothing else."""
     entries = History(history_dir("26/104")).releases()
-    assert [e.name.split("-", 1)[1] for e in entries] == [TABLE]
-    assert TABLE in {
-        o["name"] for o in json.loads((bundle / "release.json").read_text())["outputs"]
-    }
+    assert sorted(e.name.split("-", 1)[1] for e in entries) == sorted(tables)
+    released = {o["name"] for o in json.loads((bundle / "release.json").read_text())["outputs"]}
+    assert set(tables) <= released
 
 
 @pytest.mark.parametrize(
@@ -153,3 +160,26 @@ def test_kill_9_at_a_random_moment_never_publishes_unrecorded_or_records_twice(
     assert open_request(d).state == "released" and len(open_request(d).releases) == 1
     _recorded_once(result)
     assert not (out.exists() and (tmp_path / "again").exists())
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_a_release_of_two_tables_killed_at_the_second_records_each_once(review_env, tmp_path, when):
+    d = _approved(review_env, second_table=True)
+    out = tmp_path / "bundle"
+    run = subprocess.run(
+        [sys.executable, "-c", DRIVER, str(d), str(out), "add_record2", when],
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 9, run.stderr
+    assert not out.exists()  # the bundle never appears before every table is recorded
+    recorded = len(History(history_dir("26/104")).releases())
+    assert recorded == (1 if when == "before" else 2)
+    from kluis.access import current_account
+
+    key = load_signing_key(KeyStore())
+    result = release_request(d, tmp_path / "again", user(current_account()), key)
+    assert verify_bundle(result, key.public).ok
+    _recorded_once(result, (TABLE, TABLE2))
