@@ -33,6 +33,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "users": ("kluis.access.cli:app", "Who may use kluis, and in which role."),
     "retention": ("kluis.retention.cli:app", "What is kept until when; destroy at the date."),
     "enclave": ("kluis.enclave.cli:app", "Run researcher projects in the sandbox, checked."),
+    "review": ("kluis.release.cli:review", "Review output requests: the checkers' web app."),
+    "release": (
+        "kluis.release.cli:app",
+        "Signed bundles of approved outputs: REQUEST_DIR --out DIR; verify DIR.",
+    ),
 }
 
 #: commands that examine the audit log itself: they run when the log is damaged, and are

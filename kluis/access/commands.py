@@ -31,7 +31,10 @@ COMMAND_ACTIONS: dict[str, str] = {
     "review": "review.serve",
     "review serve": "review.serve",
     "review decide": "review.decide",
+    "review queue": "review.serve",  # the output requests and their states
+    "review policy": "registry",  # more checkers than the deliberation asks: the steward's
     "release": "release",
+    "release create": "release",
     "release verify": "public",  # anyone may check a bundle's signature
     "retention status": "retention.status",
     "retention enforce": "retention",

@@ -171,6 +171,9 @@ class OutputRules(_Strict):
     min_cell: int = Field(10, ge=1)
     dominance: Dominance = Dominance()
     protection: float = Field(0.15, gt=0, lt=1, description="relative protection interval")
+    checkers: int = Field(
+        1, ge=1, le=2, description="distinct output checkers who must approve each output"
+    )
 
 
 class RiskSettings(_Strict):
