@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("kluis.audit.cli:app", "The tamper-evident log of every kluis action."),
     "users": ("kluis.access.cli:app", "Who may use kluis, and in which role."),
     "retention": ("kluis.retention.cli:app", "What is kept until when; destroy at the date."),
+    "enclave": ("kluis.enclave.cli:app", "Run researcher projects in the sandbox, checked."),
     "review": ("kluis.release.cli:review", "Review output requests: the checkers' web app."),
     "release": (
         "kluis.release.cli:app",

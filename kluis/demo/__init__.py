@@ -21,6 +21,7 @@ STAGES = (
     "kluis.demo.extracts",  # warehouse, keys, both deliberations, both phases
     "kluis.demo.risk",  # re-identification risk of the 26/104 development extract
     "kluis.demo.disclosure",  # small cell risk analysis of result tables
+    "kluis.demo.enclave",  # both example projects on both phases, in the sandbox
     "kluis.demo.review",  # checkers review the enclave's requests; signed, verified releases
     "kluis.demo.audit:verify",  # LAST: kluis audit verify, kluis retention status
 )

@@ -53,7 +53,9 @@ class Output(_Model):
     note: str = Field("", description="the researcher's note (file outputs)")
     files: dict[str, str] = Field(
         default_factory=dict,
-        description="role -> path: 'output' (may leave), 'status', 'report' (internal)",
+        description="role -> path. Paths under outputs/ may leave once approved ('output', and "
+        "'fit' of a model, 'html' of PSPP output); paths under internal/ never leave ('status', "
+        "'report', 'query', 'checks', and 'history': the release record directory)",
     )
     sha256: dict[str, str] = Field(default_factory=dict, description="path -> sha256")
     findings: list[dict] = Field(default_factory=list, description="history / differencing")
@@ -87,6 +89,13 @@ class OutputRequest(_Model):
     log: str = "run.log"
     audit_head: str = ""
     outputs: list[Output]
+    events: list[dict] = Field(
+        default_factory=list,
+        description="what happened during the run that a checker must know: entry files that "
+        "failed or were stopped at a sandbox limit (kind failed/stopped), attempts to set rules "
+        "(tamper), sandbox requests that were not valid (rejected), outputs the enclave could "
+        "not check (error), a development run without the sandbox (warning)",
+    )
 
     def output(self, name: str) -> Output:
         for o in self.outputs:
