@@ -115,9 +115,10 @@ def microdata(seed: int, n: int = 600) -> pd.DataFrame:
     )
 
 
-def _table_output(d: Path, seed: int, name: str = TABLE) -> Output:
+def _table_output(d: Path, seed: int, name: str = TABLE, without: int = 0) -> Output:
     index, columns = ("province", "sex") if name == TABLE else ("sex", "province")
-    pt = crosstab(microdata(seed), index=index, columns=columns, person="person", name=name)
+    data = microdata(seed).iloc[without:]  # `without`: the first persons left out
+    pt = crosstab(data, index=index, columns=columns, person="person", name=name)
     public, internal = d / "outputs", d / "internal"
     files = write_outputs(pt.result, public, internal)
     roles = {("output" if role == "table" else role): Path(p) for role, p in files.items()}
@@ -221,6 +222,7 @@ def make_request(
     created: str = "2026-11-20T10:00:00+00:00",
     logged: bool = True,
     second_table: bool = False,
+    without: int = 0,
 ) -> Path:
     """Write a request directory `root/rid` and return it (with the audit record of the
     enclave run that wrote it, unless `logged` is False)."""
@@ -234,7 +236,7 @@ def make_request(
         code[f"code/{name}"] = sha(d / "code" / name)  # relative to the request, as the enclave
     (d / "run.log").write_text("run ok\n", encoding="utf-8")
     outputs = [
-        _table_output(d, seed),
+        _table_output(d, seed, without=without),
         _regression_output(d, seed),
         _figure_output(d),
         _pspp_output(d),

@@ -142,6 +142,18 @@ class History:
             return []
         return audit_linked([record_of(pt), *old], 0, memo)
 
+    def audit_record(self, directory: str | Path) -> list[dict]:
+        """Findings of a written record (`write_record`) against every release in the history.
+
+        The release calls it under the lock: a table was audited against the history as it was
+        when it was made, and other releases may have been recorded since (two requests made
+        before either left are never compared otherwise)."""
+        self.check()
+        old = self.records()
+        if not old:
+            return []
+        return audit_linked([read_record(directory), *old], 0)
+
     def add_record(self, directory: str | Path) -> Path:
         """Add a release record (written by `write_record`) as the next release; returns its
         place in the history. Serialised by the history's lock; atomic."""

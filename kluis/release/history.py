@@ -111,6 +111,32 @@ def recording(rr: ReviewRequest) -> Iterator[History | None]:
         yield history
 
 
+class RevealedByHistory(Refused):
+    """Released now, a table would reveal persons together with what left since it was made."""
+
+
+def check_against_history(history: History, records: list[tuple[str, Path]]) -> None:
+    """Audit every table about to be released against the history as it is now (under its
+    lock), before any is added: a release recorded after the run was made may, together with
+    this one, reveal what each hides (differencing, recodes, linked tables). The run audited
+    its tables against each other, so each is audited against the history alone."""
+    problems = []
+    for name, record in records:
+        errors = [f for f in history.audit_record(record) if f.get("severity") == "error"]
+        if errors:
+            first = errors[0]
+            problems.append(
+                f"{name}: with release {first.get('release')} ({len(errors)} finding(s); "
+                f"first: {first.get('kind')} {first.get('cell')}: {first.get('detail')})"
+            )
+    if problems:
+        raise RevealedByHistory(
+            "not released: together with tables released since the run, these would reveal "
+            "persons they hide; run the project again (it protects against the new history): "
+            + "; ".join(problems)
+        )
+
+
 def _added_before(history: History, pending: dict | None, digest: str) -> Path | None:
     """The entry an interrupted run added for this record (not there before it, same files)."""
     if not pending or pending.get("digest") != digest:
@@ -136,6 +162,8 @@ def add_to_history(
 
     done = progress.state.setdefault("history", {})
     pending = progress.state.setdefault("pending", {})
+    # what a killed run of this release already added (or began to add) was audited then
+    check_against_history(history, [(n, r) for n, r in records if n not in {*done, *pending}])
     for name, record in records:
         if name in done and Path(done[name]).is_dir():
             continue

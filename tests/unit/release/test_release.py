@@ -335,6 +335,23 @@ def test_released_tables_enter_the_release_history_and_nothing_else(review_env, 
     assert TABLE in [o["name"] for o in m["outputs"]]
 
 
+def test_two_requests_made_before_either_left_are_audited_together(review_env, tmp_path):
+    """Each run was audited against the history as it was (empty); released one after the
+    other, the second table (everybody but 3 persons) minus the first would give those 3
+    persons away: the release audits again, under the history's lock, and refuses it."""
+    from kluis.release.history import history_dir
+
+    everybody = _decided(review_env, "r-all")
+    all_but_3 = _decided(review_env, "r-all-but-3", without=3)
+    key = load_signing_key(KeyStore())
+    release_request(everybody, tmp_path / "b1", _steward(), key)
+    with pytest.raises(Refused, match="together with tables released since the run"):
+        release_request(all_but_3, tmp_path / "b2", _steward(), key)
+    assert not (tmp_path / "b2").exists()
+    assert len(History(history_dir("26/104")).releases()) == 1  # nothing of it recorded
+    assert open_request(all_but_3).state != "released"
+
+
 def test_verify_refuses_a_release_json_replaced_by_a_link(bundle, tmp_path):
     moved = tmp_path / "elsewhere.json"
     (bundle / "release.json").rename(moved)
