@@ -10,6 +10,8 @@ every other output.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pandas as pd
 
@@ -81,12 +83,15 @@ def _why(stats: dict[str, float], rules: checks.Rules, statistic: str) -> str:
     return checks.one_cell_rules(base, rules, f"q{_QUANTILES[statistic]}")
 
 
-def _linked(ctx: BuildContext, con: duckdb.DuckDBPyConnection, name: str, col: str) -> str:
+def _linked(
+    ctx: BuildContext, con: duckdb.DuckDBPyConnection, name: str, col: str, record: Path
+) -> str:
     """Why the column's mean (and with it its standard deviation) must stay hidden because of
     the history and this run's earlier tables ('' when it may be shown): a mean over persons
     who differ by a few from a population already published gives their values away. The mean
-    is audited as a one-cell table; when shown, it is recorded in the run's scratch history
-    (later tables of the run are audited against it; the release history does not keep it)."""
+    is audited as a one-cell table; when shown, its release record is written to `record` (the
+    release adds it to the deliberation's history) and later tables of the run are audited
+    against it."""
     c = ident(col)
     rows = con.sql(
         f"SELECT __pid, 'all' AS __all, {c} FROM data WHERE {c} IS NOT NULL"
@@ -103,7 +108,7 @@ def _linked(ctx: BuildContext, con: duckdb.DuckDBPyConnection, name: str, col: s
     pt = ctx.history.protect(checks.protect(rows, spec))
     if pt.hidden.any() or not pt.ok:
         return "with earlier releases or outputs of this run it would reveal persons"
-    ctx.history.record(pt, ctx.history.view.parent / "describe" / spec.name)
+    ctx.history.record(pt, record)
     return ""
 
 
@@ -126,10 +131,12 @@ def build_describe(ctx: BuildContext, intent: DescribeIntent) -> Output:
     con.register("data", data)
     public, internal = [], []
     shown = hidden = 0
-    for col in intent.columns:
+    records = ctx.request_dir / INTERNAL / "history" / intent.name  # one record per mean shown
+    for i, col in enumerate(intent.columns):
         stats = _column_stats(con, col)
         row, why_row = {"column": col}, {"column": col}
-        linked = _linked(ctx, con, intent.name, col) if stats["mean"] is not None else ""
+        has_mean = stats["mean"] is not None
+        linked = _linked(ctx, con, intent.name, col, records / f"{i:03d}") if has_mean else ""
         for s in STATISTICS:
             why = _why(stats, ctx.rules, s) if stats[s] is not None else "no values"
             if not why and s in ("mean", "std"):
@@ -156,16 +163,15 @@ def build_describe(ctx: BuildContext, intent: DescribeIntent) -> Output:
     if strange and status != "refused":
         status = "review"
         reason += f"; constant(s) not in the project's code: {', '.join(strange)}"
+    files = {"output": ctx.rel(out_csv), "status": ctx.rel(status_csv), "query": ctx.rel(query)}
+    if records.is_dir():
+        files["history"] = ctx.rel(records)
     out = Output(
         name=intent.name,
         kind="describe",
         status=status,
         reason=reason,
         source=intent.source,
-        files={
-            "output": ctx.rel(out_csv),
-            "status": ctx.rel(status_csv),
-            "query": ctx.rel(query),
-        },
+        files=files,
     )
     return finish(ctx, out)

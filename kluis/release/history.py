@@ -62,8 +62,16 @@ def records_to_add(rr: ReviewRequest, outputs: list[str]) -> list[tuple[str, Pat
                     "(internal/history/<name>/): it cannot be released unrecorded"
                 )
             continue
-        found.append((name, resolve(rr.path, rel)))
+        found += _records_under(name, resolve(rr.path, rel))
     return found
+
+
+def _records_under(name: str, directory: Path) -> list[tuple[str, Path]]:
+    """The release records an output's `history` directory holds: itself (a table's record)
+    or, for describe(), one per mean shown (`<name>/<nnn>`); the key names each in the journal."""
+    if (directory / "meta.json").is_file() or not directory.is_dir():
+        return [(name, directory)]
+    return [(f"{name}/{sub.name}", sub) for sub in sorted(directory.iterdir()) if sub.is_dir()]
 
 
 def check_records(rr: ReviewRequest, outputs: list[str]) -> None:

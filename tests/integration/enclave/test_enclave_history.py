@@ -144,3 +144,49 @@ def test_a_mean_over_all_but_three_workers_stays_hidden(enclave_extracts, enclav
     assert hidden.loc[0, ["mean", "std"]].isna().all(), second
     why = pd.read_csv(tmp_path / "r" / second.files["status"])
     assert "earlier releases" in why.loc[0, "mean"]
+
+
+def test_a_released_mean_enters_the_history_and_holds_back_a_later_one(
+    enclave_extracts, enclave_home, tmp_path
+):
+    """describe()'s means are released like tables: their records go into the deliberation's
+    history at release, so a later run's mean over all but three of those persons stays hidden."""
+    from kluis.release.history import records_to_add
+    from kluis.review import open_request
+
+    extract = enclave_extracts["26-104-full"]
+    history = History(enclave_home / "history" / "26-104")
+    glob = (extract / "table1_next/year=2025/*.parquet").as_posix()
+    cut = duckdb.sql(
+        f"SELECT person_id FROM read_parquet('{glob}') WHERE daily_wage_decile IS NOT NULL "
+        "ORDER BY 1 LIMIT 1 OFFSET 2"
+    ).fetchall()[0][0]
+    head = (
+        "import kluis.safe as safe\n"
+        "t = safe.data('table1_next')\n"
+        "y = t.filter(t.year == 2025)\n"
+        "w = y.filter(y.daily_wage_decile.notnull()).mutate(\n"
+        "    decile=y.daily_wage_decile.substr(1).cast('int64'))\n"
+    )
+    first = write_project(
+        tmp_path / "a", "26/104", {"d.py": head + "safe.describe(w, ['decile'], name='all')\n"}
+    )
+    status, text = enclave_run(first, extract, tmp_path / "ra")
+    assert status == 0, text
+    records = records_to_add(open_request(tmp_path / "ra"), ["all"])
+    assert [key for key, _ in records] == ["all/000"]  # one record per mean shown
+    try:
+        for _, record in records:
+            history.add_record(record)  # as the release does
+        code = head + f"safe.describe(w.filter(w.person_id > {cut}), ['decile'], name='later')\n"
+        second = write_project(tmp_path / "b", "26/104", {"d.py": code})
+        status, text = enclave_run(second, extract, tmp_path / "rb")
+        assert status == 0, text
+        out = load_request(tmp_path / "rb").output("later")
+        hidden = pd.read_csv(tmp_path / "rb" / out.files["output"])
+        assert hidden.loc[0, ["mean", "std"]].isna().all(), out
+    finally:
+        import shutil
+
+        for rel in history.releases():
+            shutil.rmtree(rel)
