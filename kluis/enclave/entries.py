@@ -289,6 +289,11 @@ def run_sql(s: Session, entry: str) -> list[Output]:
         except QueryRefused as exc:
             out.append(refused(s.name(st.name or f"{stem}_{k}"), "sql", source, str(exc)))
             continue
+        except Exception as exc:  # noqa: BLE001 - a statement the planner did not foresee
+            name = s.name(st.name or f"{stem}_{k}")  # refuses that statement, not the run
+            s.events.append({"kind": "error", "output": name, "detail": f"{type(exc).__name__}"})
+            out.append(refused(name, "sql", source, "the enclave could not plan this query"))
+            continue
         for job in jobs:
             job.name = s.name(job.name)
             out.append(_guarded(s, job.name, "sql", source, lambda j=job: build_table(s.ctx, j)))
