@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import shutil
 import sys
 import time
@@ -26,7 +27,7 @@ from kluis.enclave.regression import build_regression
 from kluis.enclave.request import Output
 from kluis.enclave.safe import CONTEXT_ENV
 from kluis.enclave.sandbox import Limits, Mount, Outcome, run
-from kluis.enclave.scan import scan_pspp_csv
+from kluis.enclave.scan import scan_file, scan_pspp_csv
 from kluis.enclave.sqlcheck import QueryRefused
 from kluis.enclave.sqlfile import plan, statements
 from kluis.enclave.tables import TableJob, build_table
@@ -322,14 +323,18 @@ def run_spss(s: Session, entry: str, seq: int) -> list[Output]:
     tmp.mkdir(parents=True)
     out_dir = s.mount(OUTBOX_MOUNT, outbox)
     log = s.ctx.path("internal", f"logs/{stem}.log")
+    # PSPP writes wherever the syntax says (--safer stops HOST and ERASE, not SAVE TRANSLATE or
+    # WRITE OUTFILE): its own output files get names the syntax cannot know, so it cannot write
+    # a listing of cases over them
+    secret = secrets.token_hex(16)
     outcome = run(
         [
             "pspp",
             "--safer",
             "-o",
-            f"{out_dir}/pspp.csv",
+            f"{out_dir}/{secret}.csv",
             "-o",
-            f"{out_dir}/pspp.html",
+            f"{out_dir}/{secret}.html",
             f"{mount}/{job.name}",
         ],
         mounts=[
@@ -345,19 +350,20 @@ def run_spss(s: Session, entry: str, seq: int) -> list[Output]:
         outbox=outbox,
     )
     _record(s, entry, outcome, log)
-    produced = outbox / "pspp.csv"
+    produced = outbox / f"{secret}.csv"
     if produced.is_symlink() or not produced.is_file():
         return [refused(name, "pspp", entry, "PSPP wrote no output (see the log)")]
     files: dict[str, str] = {}
     target = s.ctx.path(OUTPUTS, f"{name}.csv")
     shutil.copyfile(produced, target, follow_symlinks=False)
     files["output"] = s.ctx.rel(target)
-    html = outbox / "pspp.html"
+    html = outbox / f"{secret}.html"
+    html_target = None
     if html.is_file() and not html.is_symlink():
-        shutil.copyfile(html, s.ctx.path(OUTPUTS, f"{name}.html"), follow_symlinks=False)
-        files["html"] = f"{OUTPUTS}/{name}.html"
-    text_out = target.read_text(encoding="utf-8", errors="replace")
-    flags = scan_pspp_csv(text_out, s.ctx.rules.min_frequency)
+        html_target = s.ctx.path(OUTPUTS, f"{name}.html")
+        shutil.copyfile(html, html_target, follow_symlinks=False)
+        files["html"] = s.ctx.rel(html_target)
+    flags = _pspp_flags(target, html_target, s.ctx.rules.min_frequency)
     reason = f"PSPP output always goes to a checker; {len(flags)} thing(s) flagged"
     if outcome.exit_code != 0 or outcome.stopped:
         reason += "; PSPP did not finish cleanly (see the log)"
@@ -371,3 +377,13 @@ def run_spss(s: Session, entry: str, seq: int) -> list[Output]:
         flagged=flags,
     )
     return [finish(s.ctx, output)]
+
+
+def _pspp_flags(csv_file: Path, html_file: Path | None, n_min: int) -> list[dict]:
+    """Flags of every PSPP file that may leave: the CSV table by table, and the HTML too (it
+    is what a reader of the release sees, so it is scanned rather than assumed to match)."""
+    text = csv_file.read_text(encoding="utf-8", errors="replace")
+    flags = scan_pspp_csv(text, n_min)
+    if html_file is not None:
+        flags += scan_file(html_file, n_min)
+    return flags

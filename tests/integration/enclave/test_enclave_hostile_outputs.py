@@ -1,0 +1,51 @@
+"""Hostile projects that try to smuggle row-level data out through what the enclave copies:
+PSPP syntax that writes over PSPP's own output files, queries the planner did not foresee,
+column names the enclave uses for itself."""
+
+from __future__ import annotations
+
+import pytest
+
+from kluis.enclave.request import load_request
+from tests.integration.enclave.conftest import enclave_run, write_project
+
+pytestmark = pytest.mark.xdist_group("enclave")
+
+# PSPP writes files wherever the syntax says (--safer stops HOST and ERASE only): this syntax
+# writes every person's sequence number over the output files PSPP is asked to produce.
+OVERWRITE = """GET FILE='sav/table1_next_2025.sav' /KEEP=person_id province.
+FREQUENCIES /VARIABLES=province.
+SAVE TRANSLATE /OUTFILE='/out/pspp.html' /TYPE=CSV /REPLACE /FIELDNAMES.
+SAVE TRANSLATE /OUTFILE='/out/pspp.csv' /TYPE=CSV /REPLACE /FIELDNAMES.
+"""
+
+
+@pytest.fixture(scope="module")
+def overwritten(enclave_extracts, enclave_home, tmp_path_factory):
+    root = tmp_path_factory.mktemp("pspp-overwrite")
+    project = write_project(root / "p", "26/104", {"rows.sps": OVERWRITE})
+    code, text = enclave_run(project, enclave_extracts["26-104-full"], root / "r")
+    return code, text, root / "r"
+
+
+def test_pspp_syntax_cannot_replace_the_output_files(overwritten):
+    code, text, request = overwritten
+    assert code == 0, text
+    out = load_request(request).output("rows")
+    assert out.kind == "pspp" and out.status == "review"
+    for role in ("output", "html"):
+        shown = (request / out.files[role]).read_text(encoding="utf-8")
+        assert "person_id" not in shown, role  # what PSPP made, not the syntax's listing
+        assert "Frequency" in shown  # the FREQUENCIES table PSPP made
+
+
+def test_every_pspp_file_that_leaves_is_scanned(tmp_path):
+    """Defence behind the names: whatever sits in the HTML file is flagged like the CSV."""
+    from kluis.enclave.entries import _pspp_flags
+
+    csv = tmp_path / "a.csv"
+    html = tmp_path / "a.html"
+    csv.write_text("Table: x\n,Frequency\nA,20\n", encoding="utf-8")
+    html.write_text("person_id,province\n" + "".join(f"{i},B\n" for i in range(300)))
+    flags = _pspp_flags(csv, html, 10)
+    assert any(f["table"] == "a.html" and "identifier" in f["reason"] for f in flags), flags
