@@ -21,6 +21,7 @@ from pathlib import Path
 from kluis.enclave import spss
 from kluis.enclave.describe import build_describe
 from kluis.enclave.files import build_file
+from kluis.enclave.formula import parse_formula
 from kluis.enclave.intents import read_intents
 from kluis.enclave.outputs import OUTPUTS, BuildContext, finish, refused
 from kluis.enclave.regression import build_regression
@@ -223,7 +224,34 @@ def run_python(s: Session, entry: str, seq: int) -> list[Output]:
     return out
 
 
+#: columns the trusted side adds to an output's rows (the person `__pid`, the value `__value`,
+#: persons per row `__n`, SQL dimensions `__d0`...): a researcher's column may not be one
+RESERVED_PREFIX = "__"
+
+
+def _columns_named(intent) -> list[str]:
+    """The columns of the query an intent names (dimensions, value, formula terms)."""
+    if intent.kind == "table":
+        return [*intent.dimensions, *([intent.values] if intent.values else [])]
+    if intent.kind == "histogram":
+        return [intent.column]
+    if intent.kind == "describe":
+        return list(intent.columns)
+    if intent.kind == "regression":
+        return parse_formula(intent.formula).columns
+    return []
+
+
 def _build(s: Session, intent, outbox: Path) -> Output:
+    reserved = [c for c in _columns_named(intent) if c.startswith(RESERVED_PREFIX)]
+    if reserved:  # two columns of one name: the statistic could be of the person numbers
+        return refused(
+            intent.name,
+            intent.kind,
+            intent.source,
+            f"column name(s) {', '.join(reserved)}: names starting with {RESERVED_PREFIX} are "
+            "reserved for the enclave's own columns; rename them",
+        )
     if intent.kind == "table":
         job = TableJob(
             name=intent.name,

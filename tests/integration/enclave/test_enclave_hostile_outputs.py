@@ -49,3 +49,31 @@ def test_every_pspp_file_that_leaves_is_scanned(tmp_path):
     html.write_text("person_id,province\n" + "".join(f"{i},B\n" for i in range(300)))
     flags = _pspp_flags(csv, html, 10)
     assert any(f["table"] == "a.html" and "identifier" in f["reason"] for f in flags), flags
+
+
+RESERVED = """import kluis.safe as safe
+t = safe.data("table1_next")
+t = t.filter(t.year == 2025)
+safe.crosstab(t.mutate(__pid=t.province), "__pid", name="dim_pid")
+safe.crosstab(t.mutate(__value=t.age), "sex", values="__value", aggfunc="max", name="val")
+safe.histogram(t.mutate(__pid=t.nr_registration_year), "__pid", edges=[1990, 2030], name="hist")
+safe.describe(t.mutate(__pid=t.nr_registration_year), ["__pid"], name="desc")
+safe.crosstab(t, "sex", name="control")
+"""
+
+
+def test_the_enclaves_own_column_names_are_refused_by_name(
+    enclave_extracts, enclave_home, tmp_path
+):
+    """A dimension or value called like a column the enclave adds (`__pid`, the person) made
+    two columns of one name in the trusted query; it failed closed with an internal error.
+    Now it is refused with its reason and the run has no error."""
+    project = write_project(tmp_path / "p", "26/104", {"a.py": RESERVED})
+    code, text = enclave_run(project, enclave_extracts["26-104-full"], tmp_path / "r")
+    assert code == 0, text
+    req = load_request(tmp_path / "r")
+    for name in ("dim_pid", "val", "hist", "desc"):
+        out = req.output(name)
+        assert out.status == "refused" and "__" in out.reason and "reserved" in out.reason, out
+    assert req.output("control").status in ("safe", "suppressed")
+    assert not [e for e in req.events if e["kind"] == "error"]
