@@ -21,7 +21,6 @@ from pathlib import Path
 from kluis.enclave import spss
 from kluis.enclave.describe import build_describe
 from kluis.enclave.files import build_file
-from kluis.enclave.formula import parse_formula
 from kluis.enclave.intents import read_intents
 from kluis.enclave.outputs import OUTPUTS, BuildContext, finish, refused
 from kluis.enclave.regression import build_regression
@@ -32,6 +31,7 @@ from kluis.enclave.scan import scan_file, scan_pspp_csv
 from kluis.enclave.sqlcheck import QueryRefused
 from kluis.enclave.sqlfile import plan, statements
 from kluis.enclave.tables import TableJob, build_table
+from kluis.enclave.written import columns_named, unwritten
 from kluis.errors import KluisError
 
 PROJECT_MOUNT, EXTRACT_MOUNT, OUTBOX_MOUNT, CONTEXT_MOUNT = (
@@ -215,13 +215,31 @@ def run_python(s: Session, entry: str, seq: int) -> list[Output]:
                 {"kind": "tamper", "entry": entry, "source": intent.source, "detail": intent.detail}
             )
             continue
+        asked = intent
         intent = intent.model_copy(update={"name": s.name(intent.name)})
-        out.append(
-            _guarded(
-                s, intent.name, intent.kind, intent.source, lambda i=intent: _build(s, i, outbox)
-            )
+        built = _guarded(
+            s, intent.name, intent.kind, intent.source, lambda i=intent: _build(s, i, outbox)
         )
+        out.append(_unwritten_to_review(s, asked, entry, built))
     return out
+
+
+def _unwritten_to_review(s: Session, asked, entry: str, built: Output) -> Output:
+    """An output that would pass, but publishes a name or number the code does not hold (it
+    may have been computed from the data), goes to a checker instead."""
+    if built.status not in ("safe", "suppressed"):
+        return built
+    try:
+        missing = unwritten(s.ctx, asked, entry)
+    except KluisError as exc:
+        return refused(built.name, built.kind, built.source, str(exc))
+    if not missing:
+        return built
+    reason = (
+        f"{built.reason}; {', '.join(missing)} not written in the project's code: it may have "
+        "been computed from the data, so a checker must confirm it"
+    )
+    return built.model_copy(update={"status": "review", "reason": reason})
 
 
 #: columns the trusted side adds to an output's rows (the person `__pid`, the value `__value`,
@@ -229,21 +247,8 @@ def run_python(s: Session, entry: str, seq: int) -> list[Output]:
 RESERVED_PREFIX = "__"
 
 
-def _columns_named(intent) -> list[str]:
-    """The columns of the query an intent names (dimensions, value, formula terms)."""
-    if intent.kind == "table":
-        return [*intent.dimensions, *([intent.values] if intent.values else [])]
-    if intent.kind == "histogram":
-        return [intent.column]
-    if intent.kind == "describe":
-        return list(intent.columns)
-    if intent.kind == "regression":
-        return parse_formula(intent.formula).columns
-    return []
-
-
 def _build(s: Session, intent, outbox: Path) -> Output:
-    reserved = [c for c in _columns_named(intent) if c.startswith(RESERVED_PREFIX)]
+    reserved = [c for c in columns_named(intent) if c.startswith(RESERVED_PREFIX)]
     if reserved:  # two columns of one name: the statistic could be of the person numbers
         return refused(
             intent.name,
