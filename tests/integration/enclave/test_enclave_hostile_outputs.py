@@ -110,3 +110,23 @@ def test_values_computed_in_the_sandbox_go_to_a_checker_by_any_route(
         assert out.status == "review" and "not written in the project" in out.reason, out
     for name in ("plain", "grid", "a_table_007"):  # written out, or named by kluis.safe
         assert req.output(name).status in ("safe", "suppressed"), req.output(name)
+
+
+NEAR_UNIQUE = """-- output: by_incapacity_start
+SELECT incapacity_start, count(*) AS n FROM table1_next WHERE year = 2025 GROUP BY 1;
+-- output: by_nationality
+SELECT nationality, count(*) AS n FROM table1_next WHERE year = 2025 GROUP BY 1;
+"""
+
+
+def test_grouping_by_a_near_unique_column_is_refused(enclave_extracts, enclave_home, tmp_path):
+    """GROUP BY a month of incapacity (most months held by one or two persons) was 'suppressed':
+    every count hidden, but its labels listed the months in which someone fell ill."""
+    project = write_project(tmp_path / "p", "26/104", {"q.sql": NEAR_UNIQUE})
+    code, text = enclave_run(project, enclave_extracts["26-104-full"], tmp_path / "r")
+    assert code == 0, text
+    req = load_request(tmp_path / "r")
+    out = req.output("by_incapacity_start")
+    assert out.status == "refused" and "labels would list individual values" in out.reason, out
+    assert not (tmp_path / "r" / "outputs" / "by_incapacity_start.csv").exists()
+    assert req.output("by_nationality").status in ("safe", "suppressed")  # a few rare codes
