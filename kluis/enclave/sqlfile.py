@@ -160,6 +160,14 @@ def plan(
             )
     if not dims:
         raise QueryRefused("no GROUP BY: a single total is a table with one cell; group it")
+    shown_names = [shown for _, shown in dims]
+    for shown in shown_names:
+        if shown.startswith("__"):
+            raise QueryRefused(
+                f"{shown}: names starting with __ are reserved for the enclave's own columns"
+            )
+        if shown_names.count(shown) > 1:
+            raise QueryRefused(f"{shown}: two dimensions have this name; name them apart")
     from_ = tree.args.get("from_")
     if from_ is None or not isinstance(from_.this, exp.Table | exp.Subquery):
         raise QueryRefused("a query needs FROM one of the extract's tables")

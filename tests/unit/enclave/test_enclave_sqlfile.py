@@ -164,3 +164,20 @@ def test_malformed_queries_are_refused_not_crashed(sql, why):
     with pytest.raises(QueryRefused, match=why):
         for job in plan(st, CATALOG, "q", 1, "q.sql"):
             gate(job, CATALOG)
+
+
+@pytest.mark.parametrize(
+    ("sql", "why"),
+    [
+        # a dimension called like the enclave's person column made two columns of one name
+        ("SELECT province AS __pid, count(*) AS n FROM table1_next GROUP BY 1", "reserved"),
+        (
+            "SELECT province AS a, sex AS a, count(*) AS n FROM table1_next GROUP BY 1, 2",
+            "two dimensions",
+        ),
+    ],
+)
+def test_dimension_names_the_enclave_cannot_publish_are_refused(sql, why):
+    [st] = statements(sql)
+    with pytest.raises(QueryRefused, match=why):
+        plan(st, CATALOG, "q", 1, "q.sql")
