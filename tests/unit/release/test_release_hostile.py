@@ -89,3 +89,24 @@ def test_a_damaged_release_journal_fails_closed(review_env, tmp_path, journal):
     assert code == 1 and err.count("\n") == 1, err
     assert JOURNAL in err and "interrupted release" in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("name", ["release.json", "release.sig"])
+def test_verify_names_a_deeply_nested_manifest_or_signature(review_env, tmp_path, name):
+    d = _approved(review_env)
+    bundle = tmp_path / "bundle"
+    code, err = _run("release", d, "--out", bundle)
+    assert code == 0, err
+    (bundle / name).write_bytes(NESTED)
+    code, err = _run("release", "verify", bundle)
+    assert code == 1 and name in err, err
+
+
+def test_a_deeply_nested_history_record_fails_closed(review_env, tmp_path):
+    from kluis.disclosure.record import RecordError, read_record
+
+    d = make_request(review_env, "r1")
+    record = d / "internal" / "history" / TABLE
+    (record / "meta.json").write_bytes(NESTED)
+    with pytest.raises(RecordError, match="not a readable kluis release record"):
+        read_record(record)
