@@ -217,6 +217,20 @@ def _refuse_unreadable_catalogue() -> None:
         )
 
 
+def _refuse_foreign(p: Plan) -> None:
+    """Nothing is destroyed while a due item does not look like what its record says it is
+    (retention.marks): the record may have been edited to name something else."""
+    from kluis.retention.marks import foreign
+
+    found = [why for item in p.to_destroy if (why := foreign(item.kind, item.path))]
+    if found:
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise Refused(
+            f"{found[0]}{more}: the catalogue names it, but kluis did not write it there; "
+            "nothing is destroyed until the record is fixed or removed"
+        )
+
+
 _JOURNAL_SHAPE = {
     "id": str,
     "started": str,
@@ -306,6 +320,7 @@ def enforce(today: dt.date, deliberations: Path | None = None, *, dry_run: bool 
             p = plan(today, deliberations)
             if not p.due:
                 return Outcome(False, None, [], [], {})
+            _refuse_foreign(p)
             journal = _new_journal(p)
             _write_journal(journal)
         for number in journal["deliberations"]:
