@@ -130,3 +130,29 @@ def test_grouping_by_a_near_unique_column_is_refused(enclave_extracts, enclave_h
     assert out.status == "refused" and "labels would list individual values" in out.reason, out
     assert not (tmp_path / "r" / "outputs" / "by_incapacity_start.csv").exists()
     assert req.output("by_nationality").status in ("safe", "suppressed")  # a few rare codes
+
+
+# the researcher's program writes terminal escape sequences (set the window title, write the
+# clipboard) into what the steward's terminal shows: its last log line and a forged source
+ESCAPES = r"""import json, sys
+import kluis.safe as safe
+import kluis.enclave.safe as impl
+t = safe.data("table1_next")
+safe.crosstab(t.filter(t.year == 2025), "sex", name="plain")
+box = impl._context().outbox / "intents"
+forged = json.loads(open(sorted(box.glob("*.json"))[-1]).read())
+forged.update(name="forged", source="a.py:1\x1b]52;c;ZWNobyBwd25lZA==\x07")
+open(box / "99999.json", "w").write(json.dumps(forged))
+print("\x1b]0;pwned\x07\x1b[2J", file=sys.stderr)
+sys.exit(3)
+"""
+
+
+def test_control_characters_from_the_sandbox_never_reach_the_terminal(
+    enclave_extracts, enclave_home, tmp_path
+):
+    project = write_project(tmp_path / "p", "26/104", {"a.py": ESCAPES})
+    code, text = enclave_run(project, enclave_extracts["26-104-full"], tmp_path / "r")
+    assert code == 1  # the entry failed
+    assert "forged" in text and "pwned" in text  # shown, but defused
+    assert "\x1b" not in text and "\x07" not in text, repr(text)
