@@ -27,11 +27,11 @@ from kluis.enclave.regression import build_regression
 from kluis.enclave.request import Output
 from kluis.enclave.safe import CONTEXT_ENV
 from kluis.enclave.sandbox import Limits, Mount, Outcome, run
-from kluis.enclave.scan import scan_file, scan_pspp_csv
+from kluis.enclave.scan import scan_pspp_files
 from kluis.enclave.sqlcheck import QueryRefused
 from kluis.enclave.sqlfile import plan, statements
 from kluis.enclave.tables import TableJob, build_table
-from kluis.enclave.written import columns_named, unwritten
+from kluis.enclave.written import columns_named, unwritten_to_review
 from kluis.errors import KluisError
 
 PROJECT_MOUNT, EXTRACT_MOUNT, OUTBOX_MOUNT, CONTEXT_MOUNT = (
@@ -220,26 +220,8 @@ def run_python(s: Session, entry: str, seq: int) -> list[Output]:
         built = _guarded(
             s, intent.name, intent.kind, intent.source, lambda i=intent: _build(s, i, outbox)
         )
-        out.append(_unwritten_to_review(s, asked, entry, built))
+        out.append(unwritten_to_review(s.ctx, asked, entry, built))
     return out
-
-
-def _unwritten_to_review(s: Session, asked, entry: str, built: Output) -> Output:
-    """An output that would pass, but publishes a name or number the code does not hold (it
-    may have been computed from the data), goes to a checker instead."""
-    if built.status not in ("safe", "suppressed"):
-        return built
-    try:
-        missing = unwritten(s.ctx, asked, entry)
-    except KluisError as exc:
-        return refused(built.name, built.kind, built.source, str(exc))
-    if not missing:
-        return built
-    reason = (
-        f"{built.reason}; {', '.join(missing)} not written in the project's code: it may have "
-        "been computed from the data, so a checker must confirm it"
-    )
-    return built.model_copy(update={"status": "review", "reason": reason})
 
 
 #: columns the trusted side adds to an output's rows (the person `__pid`, the value `__value`,
@@ -360,6 +342,11 @@ def run_spss(s: Session, entry: str, seq: int) -> list[Output]:
     # WRITE OUTFILE): its own output files get names the syntax cannot know, so it cannot write
     # a listing of cases over them
     secret = secrets.token_hex(16)
+    opened = {}  # PSPP writes into these files in place; syntax that replaces one changes it
+    for suffix in (".csv", ".html"):
+        made = outbox / f"{secret}{suffix}"
+        made.touch()
+        opened[suffix] = made.stat().st_ino
     outcome = run(
         [
             "pspp",
@@ -386,6 +373,20 @@ def run_spss(s: Session, entry: str, seq: int) -> list[Output]:
     produced = outbox / f"{secret}.csv"
     if produced.is_symlink() or not produced.is_file():
         return [refused(name, "pspp", entry, "PSPP wrote no output (see the log)")]
+    for suffix, inode in opened.items():
+        made = outbox / f"{secret}{suffix}"
+        if made.is_symlink() or not made.is_file() or made.stat().st_ino != inode:
+            return [
+                refused(
+                    name,
+                    "pspp",
+                    entry,
+                    f"PSPP's {suffix[1:].upper()} output file was replaced by the syntax (a "
+                    "SAVE TRANSLATE or WRITE over it); nothing of this output can be trusted",
+                )
+            ]
+    if produced.stat().st_size == 0:
+        return [refused(name, "pspp", entry, "PSPP wrote no output (see the log)")]
     files: dict[str, str] = {}
     target = s.ctx.path(OUTPUTS, f"{name}.csv")
     shutil.copyfile(produced, target, follow_symlinks=False)
@@ -396,7 +397,7 @@ def run_spss(s: Session, entry: str, seq: int) -> list[Output]:
         html_target = s.ctx.path(OUTPUTS, f"{name}.html")
         shutil.copyfile(html, html_target, follow_symlinks=False)
         files["html"] = s.ctx.rel(html_target)
-    flags = _pspp_flags(target, html_target, s.ctx.rules.min_frequency)
+    flags = scan_pspp_files(target, html_target, s.ctx.rules.min_frequency)
     reason = f"PSPP output always goes to a checker; {len(flags)} thing(s) flagged"
     if outcome.exit_code != 0 or outcome.stopped:
         reason += "; PSPP did not finish cleanly (see the log)"
@@ -410,13 +411,3 @@ def run_spss(s: Session, entry: str, seq: int) -> list[Output]:
         flagged=flags,
     )
     return [finish(s.ctx, output)]
-
-
-def _pspp_flags(csv_file: Path, html_file: Path | None, n_min: int) -> list[dict]:
-    """Flags of every PSPP file that may leave: the CSV table by table, and the HTML too (it
-    is what a reader of the release sees, so it is scanned rather than assumed to match)."""
-    text = csv_file.read_text(encoding="utf-8", errors="replace")
-    flags = scan_pspp_csv(text, n_min)
-    if html_file is not None:
-        flags += scan_file(html_file, n_min)
-    return flags

@@ -18,7 +18,9 @@ import re
 from pathlib import Path
 
 from kluis.enclave.formula import parse_formula
-from kluis.enclave.outputs import BuildContext
+from kluis.enclave.outputs import BuildContext, refused
+from kluis.enclave.request import Output
+from kluis.errors import KluisError
 
 _KINDS = "table|describe|histogram|ols|logit|probit|file"
 
@@ -72,3 +74,21 @@ def unwritten(ctx: BuildContext, intent, entry: str) -> list[str]:
     if q is not None and not _number_written(ctx, float(q)):
         out.append(f"quantile {q:g}")
     return out
+
+
+def unwritten_to_review(ctx: BuildContext, asked, entry: str, built: Output) -> Output:
+    """An output that would pass, but publishes a name or number the code does not hold (it
+    may have been computed from the data), goes to a checker instead."""
+    if built.status not in ("safe", "suppressed"):
+        return built
+    try:
+        missing = unwritten(ctx, asked, entry)
+    except KluisError as exc:
+        return refused(built.name, built.kind, built.source, str(exc))
+    if not missing:
+        return built
+    reason = (
+        f"{built.reason}; {', '.join(missing)} not written in the project's code: it may have "
+        "been computed from the data, so a checker must confirm it"
+    )
+    return built.model_copy(update={"status": "review", "reason": reason})

@@ -41,13 +41,13 @@ def test_pspp_syntax_cannot_replace_the_output_files(overwritten):
 
 def test_every_pspp_file_that_leaves_is_scanned(tmp_path):
     """Defence behind the names: whatever sits in the HTML file is flagged like the CSV."""
-    from kluis.enclave.entries import _pspp_flags
+    from kluis.enclave.scan import scan_pspp_files
 
     csv = tmp_path / "a.csv"
     html = tmp_path / "a.html"
     csv.write_text("Table: x\n,Frequency\nA,20\n", encoding="utf-8")
     html.write_text("person_id,province\n" + "".join(f"{i},B\n" for i in range(300)))
-    flags = _pspp_flags(csv, html, 10)
+    flags = scan_pspp_files(csv, html, 10)
     assert any(f["table"] == "a.html" and "identifier" in f["reason"] for f in flags), flags
 
 
@@ -156,3 +156,20 @@ def test_control_characters_from_the_sandbox_never_reach_the_terminal(
     assert code == 1  # the entry failed
     assert "forged" in text and "pwned" in text  # shown, but defused
     assert "\x1b" not in text and "\x07" not in text, repr(text)
+
+
+def test_pspp_output_files_replaced_by_the_syntax_are_refused(
+    enclave_extracts, enclave_home, tmp_path, monkeypatch
+):
+    """Syntax that learns the output files' names anyway (they are on PSPP's command line, in
+    /proc/self/cmdline) and writes a listing over them: the files are no longer the ones PSPP
+    opened, and the output is refused."""
+    from kluis.enclave import entries
+
+    monkeypatch.setattr(entries.secrets, "token_hex", lambda n: "known")
+    syntax = OVERWRITE.replace("pspp.html", "known.html").replace("pspp.csv", "known.csv")
+    project = write_project(tmp_path / "p", "26/104", {"rows.sps": syntax})
+    code, text = enclave_run(project, enclave_extracts["26-104-full"], tmp_path / "r")
+    out = load_request(tmp_path / "r").output("rows")
+    assert out.status == "refused" and "replaced" in out.reason, out
+    assert not list((tmp_path / "r" / "outputs").glob("rows*"))
