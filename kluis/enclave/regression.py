@@ -7,6 +7,10 @@ Checks before a model may leave:
   the patterns' means);
 - each category of a categorical regressor (C(x), text or true/false columns), and each
   combination in an interaction of categoricals, has at least the minimum of persons;
+- a numeric regressor is a dummy in effect when it is constant for all but a few persons (a
+  0/1 column for a tiny group: `y ~ tiny` publishes that group's mean as intercept + slope):
+  the persons off its most common value must be none or at least the minimum; a numeric
+  column of two values counts as a category in the interaction check and the logit check;
 - logit/probit: a 0/1 outcome with at least the minimum of persons on each side, and no category
   where every person has the same outcome (that coefficient would say so).
 """
@@ -70,9 +74,23 @@ def check_model(frame: pd.DataFrame, f: Formula, model: str, n_min: int) -> dict
         small = per[per < n_min]
         if len(small):
             raise ModelRefused(f"{len(small)} category(ies) of {c} with fewer than {n_min} persons")
+    dummies = []
+    for c in f.columns[1:]:
+        if c in cats:
+            continue
+        values = frame[c].value_counts()
+        if len(values) <= 2:
+            dummies.append(c)
+        off = int(frame.loc[frame[c] != values.index[0], "__pid"].nunique()) if len(values) else 0
+        if 0 < off < n_min:
+            raise ModelRefused(
+                f"{c} is the same for all but {off} person(s) (fewer than {n_min}): a dummy "
+                "for a small group"
+            )
+    facts["dummies"] = dummies
     for term in f.terms:
         names = [x[2:-1].strip() if x.startswith("C(") else x for x in term]
-        both = [x for x in names if x in cats]
+        both = [x for x in names if x in cats or x in dummies]
         if len(both) > 1 and (_persons(frame, both) < n_min).any():
             raise ModelRefused(
                 f"interaction {':'.join(term)}: a combination with fewer than {n_min} persons"
@@ -88,7 +106,7 @@ def check_model(frame: pd.DataFrame, f: Formula, model: str, n_min: int) -> dict
         per = frame.groupby(f.response)["__pid"].nunique()
         if len(per) < 2 or (per < n_min).any():
             raise ModelRefused(f"{model}: each outcome needs at least {n_min} persons")
-        for c in cats:
+        for c in cats + dummies:
             share = frame.groupby(c, observed=True)[f.response].mean()
             if ((share == 0) | (share == 1)).any():
                 raise ModelRefused(
