@@ -13,6 +13,10 @@ Checks before a model may leave:
   column of two values counts as a category in the interaction check and the logit check;
 - logit/probit: a 0/1 outcome with at least the minimum of persons on each side, and no category
   where every person has the same outcome (that coefficient would say so).
+- its persons do not differ by a few from a population already published (earlier releases and
+  this run's earlier outputs): two models, or a model and a table, over everybody and everybody
+  but one person give that person away. The model's persons are audited as a one-cell table
+  against the history, and recorded with the model (the release adds the record).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from kluis.enclave import checks
 from kluis.enclave.formula import Formula, FormulaError, parse_formula
 from kluis.enclave.intents import RegressionIntent
 from kluis.enclave.outputs import (
@@ -160,6 +165,27 @@ def _tables(res, model: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     return coef, fit_frame
 
 
+def linked_population(ctx: BuildContext, frame: pd.DataFrame, name: str):
+    """The model's persons as a one-cell count table protected against the history and this
+    run's earlier outputs, or ModelRefused when they would reveal persons (differencing)."""
+    rows = pd.DataFrame({"__pid": pd.unique(frame["__pid"])})
+    rows["__all"] = "all"
+    spec = checks.TableSpec(
+        name=f"{name}.persons",
+        population=f"persons in the model {name}",
+        dimensions=[checks.DimensionSpec(column="__all")],
+        person_id="__pid",
+        rules=ctx.rules,
+    )
+    pt = ctx.history.protect(checks.protect(rows, spec))
+    if pt.hidden.any() or not pt.ok:
+        raise ModelRefused(
+            "its persons differ by a few from a population already published (earlier releases "
+            "or outputs of this run): with them it would reveal persons"
+        )
+    return pt
+
+
 def build_regression(ctx: BuildContext, intent: RegressionIntent) -> Output:
     n_min = ctx.rules.min_frequency
     watch = ctx.stopwatch(intent.name)
@@ -195,6 +221,8 @@ def build_regression(ctx: BuildContext, intent: RegressionIntent) -> Output:
             raise ModelRefused("some standard errors are not finite (separation or collinearity)")
         coef, fit_frame = _tables(res, intent.model)
         watch.lap("fit")
+        persons = linked_population(ctx, frame, intent.name)
+        watch.lap("history")
     except (KluisError, FormulaError) as exc:
         return refused(intent.name, "regression", intent.source, str(exc))
     except (ValueError, np.linalg.LinAlgError) as exc:  # statsmodels on degenerate data
@@ -219,6 +247,7 @@ def build_regression(ctx: BuildContext, intent: RegressionIntent) -> Output:
     if strange:
         status = "review"
         reason += f"; constant(s) not in the project's code: {', '.join(strange)}"
+    record = ctx.history.record(persons, ctx.request_dir / INTERNAL / "history" / intent.name)
     out = Output(
         name=intent.name,
         kind="regression",
@@ -230,6 +259,7 @@ def build_regression(ctx: BuildContext, intent: RegressionIntent) -> Output:
             "fit": ctx.rel(out_fit),
             "checks": ctx.rel(checks_file),
             "query": ctx.rel(query),
+            "history": ctx.rel(record),
         },
     )
     return finish(ctx, out)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from kluis.deliberation.model import OutputRules
+from kluis.enclave import checks
 from kluis.enclave.formula import parse_formula
-from kluis.enclave.regression import ModelRefused, check_model, fit
+from kluis.enclave.regression import ModelRefused, check_model, fit, linked_population
 
 
 def _frame(seed: int = 3, n: int = 200) -> pd.DataFrame:
@@ -60,3 +64,34 @@ def test_ordinary_numeric_regressors_pass():
     frame["d1"] = (frame["__pid"] < 60).astype(float)
     facts = check_model(frame, parse_formula("wage ~ age + d1 + C(sex)"), "ols", 10)
     assert facts["dummies"] == ["d1"]
+
+
+class _Context:
+    """What linked_population uses of a run's BuildContext."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.rules = checks.rules_from_deliberation(OutputRules())
+        self.history = checks.RunHistory(tmp_path / "history", tmp_path / "view")
+
+
+def test_a_model_over_everybody_but_two_after_a_table_over_everybody_is_refused(tmp_path):
+    """Differencing: a table of everybody by sex, then a model over everybody but two persons
+    (its n, and with a second model its sums of squares, say who was left out and how much)."""
+    ctx = _Context(tmp_path)
+    frame = _frame()
+    spec = checks.TableSpec(
+        name="by_sex",
+        dimensions=[checks.DimensionSpec(column="sex")],
+        person_id="__pid",
+        rules=ctx.rules,
+    )
+    table = ctx.history.protect(checks.protect(frame[["__pid", "sex"]], spec))
+    assert table.ok and not table.hidden.any()
+    ctx.history.record(table, tmp_path / "req" / "by_sex")
+    with pytest.raises(ModelRefused, match="differ by a few"):
+        linked_population(ctx, frame.iloc[2:], "all_but_two")
+    same = linked_population(ctx, frame, "everybody")  # the same persons: nothing new
+    assert same.ok
+    ctx.history.record(same, tmp_path / "req" / "everybody")
+    with pytest.raises(ModelRefused, match="differ by a few"):  # and against the model itself
+        linked_population(ctx, frame.iloc[:-3], "all_but_three")
