@@ -132,6 +132,10 @@ class RunHistory:
             self._records = History(self.view).records()
         return _View(self.view, self._records)
 
+    def records(self) -> list[Record]:
+        """The records of the deliberation's releases and of this run's tables so far."""
+        return self._history().records()
+
     def protect(self, pt: Protected) -> Protected:
         """`pt` with the cells hidden that the history and this run's earlier tables make
         revealing; its `history_findings` say what still is (an error: not releasable)."""
