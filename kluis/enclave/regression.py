@@ -66,8 +66,36 @@ def _persons(frame: pd.DataFrame, by: list[str]) -> pd.Series:
     return frame.groupby(by, observed=True, dropna=False)["__pid"].nunique()
 
 
-def check_model(frame: pd.DataFrame, f: Formula, model: str, n_min: int) -> dict:
-    """The facts the checks rest on (for the checker), or ModelRefused with the reason."""
+def _dominated(frame: pd.DataFrame, f: Formula, groups: list[str], rules: checks.Rules) -> None:
+    """OLS: the outcome of the whole model and of each category of a categorical regressor (or
+    dummy) passes the p% and (n,k) rules on each person's total, as a mean table's cell must: a
+    category's coefficient is, nearly, its mean outcome, so one top earner among ten shows."""
+    y = frame.assign(__y=frame[f.response].astype(float).abs())
+    for c in [None, *groups]:
+        keys = ["__pid"] if c is None else [c, "__pid"]
+        per = y.groupby(keys, observed=True)["__y"].sum()
+        parts = [("all", per)] if c is None else per.groupby(level=0, observed=True)
+        for code, values in parts:
+            top = np.sort(values.to_numpy())[::-1]
+            stats = {
+                "persons": float(len(top)),
+                "total": float(top.sum()),
+                "top1_p": float(top[0]) if len(top) else 0.0,
+                "top2_p": float(top[1]) if len(top) > 1 else 0.0,
+                "vmin": None,
+                "vmax": None,
+            }
+            why = checks.one_cell_rules(stats, rules, "magnitude")
+            if why and not why.startswith("all contributors"):
+                where = "the model" if c is None else f"category {code} of {c}"
+                raise ModelRefused(f"the outcome {f.response} in {where} fails the {why}")
+
+
+def check_model(
+    frame: pd.DataFrame, f: Formula, model: str, n_min: int, rules: checks.Rules | None = None
+) -> dict:
+    """The facts the checks rest on (for the checker), or ModelRefused with the reason. With
+    `rules`, an OLS outcome must also pass the dominance rules per category."""
     persons = int(frame["__pid"].nunique())
     if persons < n_min:
         raise ModelRefused(f"{persons} persons: fewer than {n_min}")
@@ -117,6 +145,8 @@ def check_model(frame: pd.DataFrame, f: Formula, model: str, n_min: int) -> dict
                 raise ModelRefused(
                     f"{model}: in a category of {c} every person has the same outcome"
                 )
+    if rules is not None and model == "ols":
+        _dominated(frame, f, cats + dummies, rules)
     return facts
 
 
@@ -205,7 +235,7 @@ def build_regression(ctx: BuildContext, intent: RegressionIntent) -> Output:
         check_rowwise(sql, ctx.catalog)
         frame = ctx.executor.arrow(sql).to_pandas()
         watch.lap("query")
-        facts = check_model(frame, f, intent.model, n_min)
+        facts = check_model(frame, f, intent.model, n_min, ctx.rules)
         watch.lap("checks")
         for c in facts["categorical"]:  # patsy looks at each value of a text column otherwise
             frame[c] = frame[c].astype("category")

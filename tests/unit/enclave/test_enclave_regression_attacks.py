@@ -95,3 +95,19 @@ def test_a_model_over_everybody_but_two_after_a_table_over_everybody_is_refused(
     ctx.history.record(same, tmp_path / "req" / "everybody")
     with pytest.raises(ModelRefused, match="differ by a few"):  # and against the model itself
         linked_population(ctx, frame.iloc[:-3], "all_but_three")
+
+
+def test_a_category_dominated_by_one_top_earner_is_refused():
+    """wage ~ C(province) + age: province X holds 12 persons, one earning a million. Its
+    coefficient is nearly X's mean wage, which the p% rule hides in a mean table."""
+    frame = _frame()
+    frame["province"] = np.where(frame["__pid"] < 12, "X", np.where(frame["__pid"] % 2, "Y", "Z"))
+    rules = checks.rules_from_deliberation(OutputRules())
+    f = parse_formula("wage ~ C(province) + age")
+    assert check_model(frame, f, "ols", 10, rules)["persons"] == 200  # the control
+    frame.loc[3, "wage"] = 1_000_000.0
+    res, _ = fit(frame.drop(columns="__pid").astype({"province": "category"}), f, "ols")
+    # the coefficient gives the top earner's wage within a few percent
+    assert res.params["C(province)[T.Y]"] == pytest.approx(-1_000_000 / 12, rel=0.05)
+    with pytest.raises(ModelRefused, match=r"category X of province fails the p% rule"):
+        check_model(frame, f, "ols", 10, rules)
