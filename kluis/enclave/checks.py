@@ -30,6 +30,7 @@ from kluis.disclosure.history import History, write_record
 from kluis.disclosure.protect import Protected, protect
 from kluis.disclosure.record import Record, read_record
 from kluis.disclosure.rules import rules_from_deliberation
+from kluis.disclosure.slices import bin_label
 from kluis.disclosure.spec import DimensionSpec, Rules, TableSpec
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "Rules",
     "TableSpec",
     "audit_violations",
+    "bin_label",
     "one_cell_rules",
     "protect",
     "rules_from_deliberation",
@@ -131,10 +133,6 @@ class RunHistory:
         if self._records is None:
             self._records = History(self.view).records()
         return _View(self.view, self._records)
-
-    def records(self) -> list[Record]:
-        """The records of the deliberation's releases and of this run's tables so far."""
-        return self._history().records()
 
     def protect(self, pt: Protected) -> Protected:
         """`pt` with the cells hidden that the history and this run's earlier tables make

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from kluis.disclosure.against_history import REASON as HISTORY_REASON
-from kluis.enclave import bins, checks
+from kluis.enclave import checks
 from kluis.enclave.outputs import (
     INTERNAL,
     OUTPUTS,
@@ -60,41 +60,8 @@ class TableJob:
 def _bins(edges: list[float]) -> list[tuple[float, float, str]]:
     out = []
     for k, (lo, hi) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
-        out.append((lo, hi, bins.label(lo, hi, k == len(edges) - 2)))
+        out.append((lo, hi, checks.bin_label(lo, hi, k == len(edges) - 2)))
     return out
-
-
-def _refuse_slices(ctx: BuildContext, job: TableJob, who: Identity) -> None:
-    """A histogram whose bins overlap those of an earlier one of the same column (this run's or
-    a released one) so that a slice between their edges holds 1..n-1 persons is refused."""
-    assert job.edges is not None and job.value is not None
-    earlier = []
-    for rec in ctx.history.records():
-        for d in rec.structure.dims:
-            edges = bins.edges_of(d.codes) if d.name == job.value else None
-            if edges is not None:
-                earlier.append((rec.name, edges))
-    if not earlier:
-        return
-    v = f"CAST(src.{ident(job.value)} AS DOUBLE)"
-    sql = (
-        f"SELECT {', '.join(who.select())}, {v} AS __value FROM ({job.sql}) AS src "
-        f"WHERE {v} IS NOT NULL"
-    )
-    check_rowwise(sql, ctx.catalog)
-    rows = ctx.executor.arrow(sql)
-    pid = rows.column("__pid").to_numpy()
-    value = rows.column("__value").to_numpy()
-    n = ctx.rules.min_frequency
-    for name, edges in earlier:
-        small = bins.small_slices(pid, value, job.edges, edges, n)
-        if small:
-            a, b, _ = small[0]
-            raise QueryRefused(
-                f"its bins and those of {name} ({job.value}) differ by {len(small)} slice(s) of "
-                f"fewer than {n} persons (e.g. {bins.label(a, b, False)}): the difference of two "
-                "bins would publish it; use the same edges or a coarsening of them"
-            )
 
 
 def _microdata_sql(job: TableJob, who: Identity) -> tuple[str, list[str] | None]:
@@ -214,8 +181,6 @@ def build_table(ctx: BuildContext, job: TableJob) -> Output:
         sql, codes = _microdata_sql(job, who)
         check_rowwise(sql, ctx.catalog)  # what runs is checked, not only its parts
         watch.lap("gate")
-        if job.edges is not None:
-            _refuse_slices(ctx, job, who)
         data = ctx.executor.arrow(sql)
         if data.num_rows == 0:
             raise QueryRefused("the query selects no rows")
