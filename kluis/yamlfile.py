@@ -45,6 +45,7 @@ class Limits:
     max_depth: int = 64
     max_nodes: int = 100_000
     max_scalar: int = 1 << 16
+    aliases: bool = True  # False for files that have no use for them (users.yaml)
 
 
 LIMITS = Limits()
@@ -249,6 +250,10 @@ def _prescan(text: str, source: str, limits: Limits) -> None:
                     f"a value of {len(event.value):,} characters: kluis reads values of at "
                     f"most {limits.max_scalar:,}",
                 )
+        elif isinstance(event, yaml.AliasEvent) and not limits.aliases:
+            raise YamlFileError(
+                source, event.start_mark.line + 1, "aliases are not allowed in this file"
+            )
         else:
             continue
         nodes += 1

@@ -27,19 +27,8 @@ from kluis.errors import BadInput, Refused
 
 ROLES = ("steward", "checker", "researcher")
 MAX_BYTES = 1 << 20
+FIELDS = ("name", "role", "account", "password")
 _hasher = PasswordHasher()
-
-
-class _NoAliases(yaml.SafeLoader):
-    """A users file has no use for YAML aliases; refusing them stops an alias bomb."""
-
-    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.composer.ComposerError(
-                None, None, "aliases are not allowed in the users file", event.start_mark
-            )
-        return super().compose_node(parent, index)
 
 
 def _valid_name(text: str) -> bool:
@@ -89,31 +78,61 @@ class Users:
         return os.path.lexists(self.path)
 
     def all(self) -> list[User]:
+        """Every user; UsersError (exit 2) naming the file, line and field of the first
+        problem: the file decides who may do what, so nothing in it is guessed."""
         if not self.exists():
             return []
-        if not self.path.is_file():
-            raise UsersError(f"{self.path}: the users file is not a regular file")
+        from kluis.yamlfile import Limits, YamlFileError, read_yaml
+
         try:
-            if self.path.stat().st_size > MAX_BYTES:
-                raise UsersError(f"{self.path}: the users file is larger than {MAX_BYTES} bytes")
-            data = yaml.load(self.path.read_text(encoding="utf-8"), Loader=_NoAliases) or {}
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise UsersError(f"{self.path}: cannot read the users file: {first}") from None
-        rows = data.get("users") if isinstance(data, dict) else None
-        if not isinstance(rows, list):
-            raise UsersError(f"{self.path}: expected a mapping with a list `users`")
-        out = []
-        for i, row in enumerate(rows):
-            if not isinstance(row, dict) or row.get("role") not in ROLES or not row.get("name"):
-                raise UsersError(
-                    f"{self.path}: users[{i}]: needs a name and a role ({', '.join(ROLES)})"
-                )
-            name = str(row["name"])
-            out.append(
-                User(name, row["role"], str(row.get("account") or name), row.get("password", ""))
+            doc = read_yaml(
+                self.path, limits=Limits(max_bytes=MAX_BYTES, aliases=False), what="users.yaml"
             )
+        except YamlFileError as exc:
+            where = f"{exc.source}:{exc.line}" if exc.line is not None else exc.source
+            field_ = "" if exc.field == "(file)" else f"{exc.field}: "
+            raise UsersError(
+                f"{where}: cannot read the users file: {field_}{exc.message}"
+            ) from None
+        rows = doc.data.get("users")
+        if not isinstance(rows, list):
+            raise UsersError(
+                f"{self.path}:{doc.line(('users',)) or 1}: expected a mapping with a list `users`"
+            )
+        out: list[User] = []
+        for i, row in enumerate(rows):
+            user = self._row(doc, i, row)
+            for other in out:
+                same = "name" if other.name == user.name else "account"
+                if getattr(other, same) == getattr(user, same):
+                    raise UsersError(
+                        f"{self.path}:{doc.line(('users', i))}: users[{i}]: {same} "
+                        f"{getattr(user, same)!r} is already users[{out.index(other)}]"
+                    )
+            out.append(user)
         return out
+
+    def _row(self, doc, i: int, row: object) -> User:  # type: ignore[no-untyped-def]
+        def fail(field_: str | None, message: str) -> UsersError:
+            path = ("users", i) if field_ is None else ("users", i, field_)
+            where = f"users[{i}]" + ("" if field_ is None else f".{field_}")
+            return UsersError(f"{self.path}:{doc.line(path)}: {where}: {message}")
+
+        if not isinstance(row, dict):
+            raise fail(None, "needs a name and a role (" + ", ".join(ROLES) + ")")
+        for key in row:
+            if key not in FIELDS:
+                raise fail(str(key), f"unknown field (a user has {', '.join(FIELDS)})")
+        if row.get("role") not in ROLES or "name" not in row:
+            raise fail(None, "needs a name and a role (" + ", ".join(ROLES) + ")")
+        for key in ("name", "account"):
+            value = row.get(key)
+            if key in row and not (isinstance(value, str) and _valid_name(value)):
+                raise fail(key, "letters, digits, '-', '_' and '.' only")
+        password = row.get("password") or ""
+        if not isinstance(password, str):
+            raise fail("password", "must be an argon2 hash (text)")
+        return User(row["name"], row["role"], row.get("account") or row["name"], password)
 
     def get(self, name: str) -> User | None:
         return next((u for u in self.all() if u.name == name), None)
@@ -140,6 +159,18 @@ class Users:
             raise UsersError(f"account {account!r}: letters, digits, '-', '_' and '.' only")
         if not password:
             raise UsersError(f"user {name!r}: the password is empty")
+        with self._locked():
+            return self._add(name, role, password, account)
+
+    def _locked(self):  # type: ignore[no-untyped-def]
+        """Adds and removes one at a time: two at once would each write the file as they read
+        it, and one user would be lost."""
+        from kluis.atomic import locked
+
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return locked(self.path, remove=True)
+
+    def _add(self, name: str, role: str, password: str, account: str) -> User:
         users = self.all()
         if any(u.name == name for u in users):
             raise UsersError(f"{self.path}: a user {name!r} already exists")
@@ -152,6 +183,10 @@ class Users:
 
     def remove(self, name: str) -> User:
         """Remove a user; refuses to remove the last steward (nobody could add one again)."""
+        with self._locked():
+            return self._remove(name)
+
+    def _remove(self, name: str) -> User:
         users = self.all()
         user = next((u for u in users if u.name == name), None)
         if user is None:
@@ -163,15 +198,15 @@ class Users:
         return user
 
     def _write(self, users: list[User]) -> None:
+        """Atomically (a killed run leaves the old file whole, and a temporary that the next
+        write removes), mode 0600."""
+        from kluis.atomic import remove_stale, write_bytes
+
         rows = [
             {"name": u.name, "role": u.role, "account": u.account, "password": u.password_hash}
             for u in users
         ]
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            yaml.safe_dump({"users": rows}, fh, sort_keys=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
+        remove_stale(self.path)
+        text = yaml.safe_dump({"users": rows}, sort_keys=False)
+        write_bytes(self.path, text.encode("utf-8"), mode=0o600)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kluis.audit.record import AuditError
+from kluis.jsonfile import loads
 
 SIZE = 512
 
@@ -55,7 +56,7 @@ def _parse(raw: bytes, path: Path) -> HeadState | None:
     if not raw.strip():
         return None  # missing, or created empty by an append that then stopped
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = loads(raw, str(path))
         return HeadState(_pos(data["last"]), _pos(data.get("pending")))
     except (UnicodeDecodeError, ValueError, KeyError, TypeError):
         raise AuditError(

@@ -25,6 +25,7 @@ from kluis.atomic import write_text
 from kluis.audit.log import AuditLog, default_log_path
 from kluis.audit.record import AuditError, checkpoint_message
 from kluis.errors import BadInput
+from kluis.jsonfile import read_json
 
 HEAD_FILE = "audit-head.json"
 FORMAT = 1
@@ -134,7 +135,7 @@ def read_head(path: Path | str, *, explicit: bool = False) -> Head:
     if p.is_dir():
         file = p / HEAD_FILE if (p / HEAD_FILE).is_file() else receipt_path(p)
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
+        data = read_json(file)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise BadInput(f"{file}: cannot read an audit head ({exc})") from None
     if isinstance(data, dict) and "head" in data and "kluis_audit_head" not in data:
@@ -168,7 +169,7 @@ def certificate_heads(file: Path, public_key: Any = None) -> list[Head]:
     from kluis.audit.record import canonical
 
     try:
-        cert = json.loads(file.read_text(encoding="utf-8"))
+        cert = read_json(file)
         assert isinstance(cert, dict) and "head" in cert
     except (OSError, UnicodeDecodeError, ValueError, AssertionError):
         raise AuditError(

@@ -90,6 +90,8 @@ def parse_line(raw: bytes) -> dict:
         rec = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:  # 100,000 nested brackets: no record, and no traceback either
+        raise ValueError("not JSON (nested too deeply)") from None
     if not isinstance(rec, dict):
         raise ValueError("not a JSON object")
     missing = [f for f in FIELDS if f not in rec]

@@ -3,6 +3,7 @@ phases, through the same CLI a data steward uses."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from kluis.demo.context import Demo
@@ -123,6 +124,9 @@ def steps(out: Path, persons: int, seed: int) -> list[tuple[str, list[str]]]:
 
 def run(demo: Demo) -> list[str]:
     """Run every step; return the 'where to look' lines."""
+    # the demo's own keys: a re-run starts afresh like its home (`keys create` never replaces
+    # a key, and the old one is catalogued in the home the setup stage wiped)
+    shutil.rmtree(demo.out / "keystore", ignore_errors=True)
     for title, argv in steps(demo.out, demo.persons, demo.seed):
         demo.kluis(title, argv)
     out = demo.out

@@ -30,6 +30,7 @@ from kluis.disclosure.linked import audit_linked
 from kluis.disclosure.record import Record, read_record, record_of, write_record
 from kluis.disclosure.slices import slice_findings
 from kluis.errors import BadInput
+from kluis.jsonfile import read_json
 
 __all__ = ["History", "HistoryError", "PUBLICATION_MARK", "publication_id", "write_record"]
 
@@ -47,7 +48,7 @@ class HistoryError(BadInput):
 def publication_id(directory: Path) -> str | None:
     """The run that published `directory` (from its mark), or None when it is not one."""
     try:
-        return json.loads((Path(directory) / PUBLICATION_MARK).read_text())["publication"]
+        return read_json(Path(directory) / PUBLICATION_MARK)["publication"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -207,7 +208,7 @@ class History:
         if not jp.exists():
             return None
         try:
-            j = json.loads(jp.read_text())
+            j = read_json(jp)
             staged, final = Path(j["staged"]), Path(j["final"])
             rec_final, rec_tmp = self.path / j["record"], self.path / j["record_tmp"]
             ident = j["publication"]

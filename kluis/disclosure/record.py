@@ -24,6 +24,7 @@ import pandas as pd
 from kluis import atomic
 from kluis.disclosure.linear import Dimension, TableStructure
 from kluis.errors import BadInput
+from kluis.jsonfile import read_json
 
 FORMAT = 2
 NOTICE = (
@@ -190,7 +191,7 @@ def read_record(directory: str | Path) -> Record:
     """Read a record written by `write_record`; RecordError when it is not one."""
     d = Path(directory)
     try:
-        meta = json.loads((d / "meta.json").read_text(encoding="utf-8"))
+        meta = read_json(d / "meta.json")
         dims = tuple(
             Dimension(
                 name=x["name"],

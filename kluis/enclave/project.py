@@ -21,7 +21,6 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from kluis.enclave.request import NAME_PATTERN
@@ -72,34 +71,21 @@ class Project:
         return [(e, KINDS[Path(e).suffix.lower()]) for e in self.spec.entry]
 
 
-def _line(node: yaml.Node | None, key: str | int | None) -> int:
-    if isinstance(node, yaml.MappingNode):
-        for k, _v in node.value:
-            if k.value == key:
-                return k.start_mark.line + 1
-    return node.start_mark.line + 1 if node is not None else 1
-
-
 def _parse(path: Path) -> ProjectFile:
+    """project.yaml through the one YAML reader (size, UTF-8, nesting, aliases, duplicate keys
+    refused with their line), then the model; every error names the file and line."""
+    from kluis.yamlfile import read_yaml
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProjectError(f"{path}: cannot read: {exc}") from None
+        doc = read_yaml(path, what="project.yaml")
+    except BadInput as exc:
+        raise ProjectError(str(exc)) from None
     try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ProjectError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    if not isinstance(data, dict):
-        raise ProjectError(f"{path}:1: project.yaml must be a mapping")
-    try:
-        return ProjectFile.model_validate(data)
+        return ProjectFile.model_validate(doc.data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        loc = first["loc"]
-        line = _line(node, loc[0] if loc else None)
+        loc = tuple(first["loc"])
+        line = doc.line(loc) or 1
         field = ".".join(str(x) for x in loc) or "(file)"
         raise ProjectError(f"{path}:{line}: {field}: {first['msg']}") from None
 

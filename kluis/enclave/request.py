@@ -18,7 +18,6 @@ which refuses anything that would leave the directory.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Literal
 
@@ -117,12 +116,14 @@ def resolve(directory: Path, relative: str) -> Path:
 
 def load_request(directory: Path | str) -> OutputRequest:
     """Read and validate `directory/request.json`."""
+    from kluis.jsonfile import JsonFileError, read_json
+
     d = Path(directory)
     path = d / REQUEST_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise RequestError(f"{path}: cannot read the output request: {exc}") from None
+    try:  # the researcher's directory: nesting, duplicate keys, size are all refused here
+        data = read_json(path)
+    except JsonFileError as exc:
+        raise RequestError(f"{exc} (the output request)") from None
     try:
         request = OutputRequest.model_validate(data)
     except ValidationError as exc:

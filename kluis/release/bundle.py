@@ -214,12 +214,38 @@ class _Journal:
     bundle published but not yet recorded is recorded, not made again)."""
 
     def __init__(self, request_dir: Path) -> None:
+        from kluis.jsonfile import JsonFileError, read_json
+
         self.path = request_dir / JOURNAL
+        self.state: dict = {"history": {}}
+        if not self.path.exists() and not self.path.is_symlink():
+            return
         try:
-            self.state = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            self.state = {}
+            state = read_json(self.path)
+        except JsonFileError as exc:
+            raise self._damaged(str(exc)) from None
+        shapes = {"target": str, "bundle": str, "release_sha256": str, "history": dict}
+        shapes["pending"] = dict
+        if not isinstance(state, dict):
+            raise self._damaged(f"{self.path}: not a JSON object")
+        for key, kind in shapes.items():
+            if key in state and not isinstance(state[key], kind):
+                raise self._damaged(f"{self.path}: {key} is not a {kind.__name__}")
+        for key, kind in (("history", str), ("pending", dict)):
+            if not all(isinstance(v, kind) for v in state.get(key, {}).values()):
+                raise self._damaged(f"{self.path}: an entry of {key} is not a {kind.__name__}")
+        self.state = state
         self.state.setdefault("history", {})
+
+    def _damaged(self, what: str) -> ReleaseRefused:
+        """A journal kluis did not write this way (it is written atomically, so no crash
+        leaves it so): what an interrupted release did cannot be known; nothing is guessed."""
+        return ReleaseRefused(
+            f"{what}: the journal of an interrupted release ({JOURNAL}) is damaged; whether a "
+            "bundle was published and its tables recorded in the history cannot be known: "
+            "check the audit log (`kluis audit show --action release`) and the history, then "
+            "move the journal away"
+        )
 
     def save(self, **changes: object) -> None:
         self.state.update(changes)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+from kluis.jsonfile import loads, read_json
 from kluis.pseudonym.signing import public_fingerprint, verify_signature
 from kluis.release.bundle import RELEASE_FILE, SIGNATURE_FILE
 from kluis.review.store import sha256_file
@@ -39,7 +39,7 @@ def _signature(bundle: Path, manifest_bytes: bytes, expected: Ed25519PublicKey) 
     if not path.is_file():
         return [f"{SIGNATURE_FILE}: missing (the bundle is not signed)"]
     try:
-        sig = json.loads(path.read_text(encoding="utf-8"))
+        sig = read_json(path)
         signature = base64.b64decode(sig["signature"], validate=True)
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, binascii.Error):
         return [f"{SIGNATURE_FILE}: not a kluis signature file"]
@@ -99,7 +99,7 @@ def verify_bundle(bundle: Path | str, public: Ed25519PublicKey) -> Verification:
         return v
     v.problems += _signature(bundle, manifest_bytes, public)
     try:
-        v.manifest = json.loads(manifest_bytes.decode("utf-8"))
+        v.manifest = loads(manifest_bytes, RELEASE_FILE)
         listed = v.manifest["files"]
         if not isinstance(listed, dict):
             raise TypeError

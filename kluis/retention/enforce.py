@@ -202,6 +202,94 @@ def _new_journal(p: Plan) -> dict:
     }
 
 
+def _refuse_unreadable_catalogue() -> None:
+    """A record retention cannot read may be an extract it would never destroy: a certificate
+    saying the deliberation's data is gone would then be false. Nothing is destroyed until the
+    steward fixes or removes it."""
+    from kluis.audit.catalogue import problems
+
+    found = problems()
+    if found:
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise Refused(
+            f"{found[0]}{more}: a catalogue record retention cannot read; nothing is destroyed "
+            "until it is fixed or removed (`kluis retention status` lists them)"
+        )
+
+
+def _refuse_foreign(p: Plan) -> None:
+    """Nothing is destroyed while a due item does not look like what its record says it is
+    (retention.marks): the record may have been edited to name something else."""
+    from kluis.retention.marks import foreign
+
+    found = [why for item in p.to_destroy if (why := foreign(item.kind, item.path))]
+    if found:
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise Refused(
+            f"{found[0]}{more}: the catalogue names it, but kluis did not write it there; "
+            "nothing is destroyed until the record is fixed or removed"
+        )
+
+
+_JOURNAL_SHAPE = {
+    "id": str,
+    "started": str,
+    "today": str,
+    "by": dict,
+    "deliberations": dict,
+    "items": list,
+    "kept": list,
+}
+_ROLES = ("item", "leftover", "receipt", "absent")
+
+
+def _journal_problem(journal: object) -> str | None:
+    """What makes `journal` one kluis did not write, or None: its shape, and every path it
+    would destroy or forget (a journal naming the home directory must not destroy it)."""
+    from kluis.audit.catalogue import unsafe_path
+    from kluis.home import catalogue_dir
+
+    if not isinstance(journal, dict):
+        return "not a JSON object"
+    for key, kind in _JOURNAL_SHAPE.items():
+        if not isinstance(journal.get(key), kind):
+            return f"{key} is missing or not a {kind.__name__}"
+    if journal.get("head") is not None and not isinstance(journal["head"], dict):
+        return "head is not an object"
+    for n, item in enumerate(journal["items"]):
+        if not isinstance(item, dict) or item.get("role") not in _ROLES:
+            return f"items[{n}] is not an item"
+        if not isinstance(item.get("kind"), str) or not isinstance(item.get("done"), bool):
+            return f"items[{n}]: kind or done missing"
+        why = unsafe_path(item.get("path"))
+        if why is not None:
+            return f"items[{n}].path: {why}"
+        record = item.get("catalogue")
+        if record is not None and (
+            not isinstance(record, str)
+            or Path(record).absolute().parent != catalogue_dir().absolute()
+        ):
+            return f"items[{n}].catalogue is not a record of the catalogue"
+    return None
+
+
+def _read_journal(path: Path) -> dict:
+    from kluis.jsonfile import JsonFileError, read_json
+
+    try:
+        journal = read_json(path)
+        problem = _journal_problem(journal)
+    except JsonFileError as exc:
+        problem = str(exc)
+    if problem is not None:
+        raise Refused(
+            f"{path}: the journal of an interrupted destruction cannot be used ({problem}); "
+            "the destruction it describes may be half done: compare it with the audit log "
+            "and the catalogue, then restore it or move it away"
+        )
+    return journal  # type: ignore[return-value]
+
+
 def enforce(today: dt.date, deliberations: Path | None = None, *, dry_run: bool = False) -> Outcome:
     """Destroy everything due on `today` (finishing an interrupted run first)."""
     from kluis.access.signing import SigningKeyError, load
@@ -224,19 +312,15 @@ def enforce(today: dt.date, deliberations: Path | None = None, *, dry_run: bool 
 
     private_dir(journal_path.parent)
     with locked(journal_path):
-        resumed = journal_path.is_file()
+        resumed = journal_path.exists() or journal_path.is_symlink()
         if resumed:
-            try:
-                journal = json.loads(journal_path.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
-                raise Refused(
-                    f"{journal_path}: the journal of an interrupted destruction cannot be "
-                    f"read ({exc}); the destruction it describes may be half done"
-                ) from None
+            journal = _read_journal(journal_path)
         else:
+            _refuse_unreadable_catalogue()
             p = plan(today, deliberations)
             if not p.due:
                 return Outcome(False, None, [], [], {})
+            _refuse_foreign(p)
             journal = _new_journal(p)
             _write_journal(journal)
         for number in journal["deliberations"]:

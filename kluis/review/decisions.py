@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kluis.enclave.request import DECISIONS_FILE, RequestError
+from kluis.jsonfile import JsonFileError, loads
 
 GENESIS = "0" * 64
 VERDICTS = ("approve", "reject")
@@ -77,9 +78,9 @@ def decisions_path(request_dir: Path) -> Path:
 
 def _parse(path: Path, number: int, line: str, prev: str) -> tuple[Record, str]:
     try:
-        data = json.loads(line)
-    except ValueError:
-        raise RequestError(f"{path}:{number}: not a JSON record") from None
+        data = loads(line, str(path), line=number)
+    except JsonFileError as exc:
+        raise RequestError(str(exc)) from None
     if not isinstance(data, dict):
         raise RequestError(f"{path}:{number}: not a JSON object")
     stated = data.pop("hash", None)

@@ -68,15 +68,21 @@ def risk(
         help="auto (MIP when small) | mip (MIP per year when it fits) | greedy.",
     ),
     memory_limit: str = typer.Option("4GB", "--memory-limit", help="DuckDB memory limit."),
-    threads: int = typer.Option(2, "--threads", help="DuckDB threads."),
+    threads: int = typer.Option(2, "--threads", min=1, help="DuckDB threads."),
 ) -> None:
     """Measure the re-identification risk of a table (and lower it) before it leaves."""
     from kluis.risk import recode as recoding
     from kluis.risk.run import Options, run_risk
 
     # who may run it is checked centrally (kluis.access.commands: `risk` -> action "risk")
+    from kluis.warehouse.resources import memory_limit as checked_memory
+
     if optimise not in ("auto", "mip", "greedy"):
         raise BadInput(f"--optimise {optimise!r}: choose auto, mip or greedy")
+    try:  # before DuckDB sees it (it answered with a traceback)
+        memory_limit = checked_memory(memory_limit)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--memory-limit") from None
     opts = Options(
         table=table,
         out=out,

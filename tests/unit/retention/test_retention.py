@@ -50,9 +50,13 @@ def store(home, tmp_path):
         ("extract", "24-074-full", "24/074"),
     ]:
         d = data / name
-        (d / "sub").mkdir(parents=True)
-        (d / "sub" / "part-0.parquet").write_bytes(os.urandom(64))
-        (d / "manifest.json").write_text(json.dumps({"name": name}))
+        sub = "00001-table" if kind == "history" else "sub"  # a history holds numbered releases
+        (d / sub).mkdir(parents=True)
+        (d / sub / "part-0.parquet").write_bytes(os.urandom(64))
+        mark = {"request": "request.json", "release": "release.json"}.get(kind, "manifest.json")
+        (d / sub / "meta.json" if kind == "history" else d / mark).write_text(
+            json.dumps({"name": name})
+        )
         register(kind, d, deliberation=number)
         items[name] = d
     # a killed extract run left its scratch directory beside the full extract
@@ -65,6 +69,19 @@ def store(home, tmp_path):
         keys.create(number)
         register("key", keys.path(number), deliberation=number)
     return {"registry": registry, "items": items, "keys": keys, "data": data}
+
+
+def test_a_record_naming_something_kluis_did_not_write_destroys_nothing(home, store, tmp_path):
+    """A catalogue record edited to name another directory (a document folder, a source
+    tree): it carries no mark of a kluis extract, so nothing at all is destroyed."""
+    mine = tmp_path / "documents" / "thesis"
+    mine.mkdir(parents=True)
+    (mine / "chapter-1.txt").write_text("years of work")
+    register("extract", mine, deliberation="26/104")
+    code, out = _enforce(home, "2032-12-31")
+    assert code == 1 and f"{mine}: not a kluis extract (no manifest.json)" in out
+    assert (mine / "chapter-1.txt").read_text() == "years of work"
+    assert all(p.exists() for p in store["items"].values())  # nothing else went either
 
 
 def _status(home, today: str) -> dict:
