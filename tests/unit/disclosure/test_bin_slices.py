@@ -88,3 +88,33 @@ def test_the_same_edges_or_a_coarsening_pass(tmp_path):
     # a slice of many persons may be published
     wide = protect_against_history(_histogram(df, "wide", [0, 20, 50, 100]), history.audit)
     assert not [f for f in wide.history_findings if f["kind"] == "slice"]
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    st.lists(st.integers(1, 99), min_size=1, max_size=4, unique=True),
+    st.lists(st.integers(1, 99), min_size=1, max_size=4, unique=True),
+    st.integers(0, 1000),
+)
+def test_what_passes_never_differences_to_a_small_slice(tmp_path_factory, cuts1, cuts2, seed):
+    """Any two binnings over [0, 100]: if the second passes the audit against the first, no
+    two of their bins meet in a slice (neither bin) of 1..9 persons, counted on the values."""
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"pid": np.arange(300), "w": rng.integers(0, 100, 300).astype(float)})
+    tmp = tmp_path_factory.mktemp("h")
+    history = History(tmp / "history")
+    e1, e2 = [0.0, *sorted(map(float, cuts1)), 100.0], [0.0, *sorted(map(float, cuts2)), 100.0]
+    first = _histogram(df, "h1", e1)
+    _released(tmp, history, first)
+    second = protect_against_history(_histogram(df, "h2", e2), history.audit)
+    if any(f["kind"] == "slice" for f in second.history_findings):
+        assert not second.ok
+        return
+    w = df["w"].to_numpy()
+    for a0, a1 in zip(e1[:-1], e1[1:], strict=True):
+        for b0, b1 in zip(e2[:-1], e2[1:], strict=True):
+            lo, hi = max(a0, b0), min(a1, b1)
+            if lo >= hi or (lo, hi) in ((a0, a1), (b0, b1)):
+                continue
+            inside = int(((w >= lo) & ((w <= hi) if hi == 100.0 else (w < hi))).sum())
+            assert inside == 0 or inside >= 10, (lo, hi, inside)
