@@ -28,6 +28,7 @@ from typing import Any
 from kluis import atomic
 from kluis.disclosure.linked import audit_linked
 from kluis.disclosure.record import Record, read_record, record_of, write_record
+from kluis.disclosure.slices import slice_findings
 from kluis.errors import BadInput
 from kluis.jsonfile import read_json
 
@@ -141,7 +142,8 @@ class History:
         old = self.records()
         if not old:
             return []
-        return audit_linked([record_of(pt), *old], 0, memo)
+        new = record_of(pt)
+        return audit_linked([new, *old], 0, memo) + slice_findings(new, old)
 
     def audit_record(self, directory: str | Path) -> list[dict]:
         """Findings of a written record (`write_record`) against every release in the history.
@@ -153,7 +155,8 @@ class History:
         old = self.records()
         if not old:
             return []
-        return audit_linked([read_record(directory), *old], 0)
+        new = read_record(directory)
+        return audit_linked([new, *old], 0) + slice_findings(new, old)
 
     def add_record(self, directory: str | Path) -> Path:
         """Add a release record (written by `write_record`) as the next release; returns its

@@ -146,6 +146,10 @@ def primary(ct: CellTable) -> Primary:
         checks.append((extreme(s, spec.statistic, n), why, False))
     if spec.statistic == "quantile":
         checks.append((quantile(s, spec.quantile, n), "percentile of a small group", False))
+    if spec.statistic in ("min", "max", "quantile") and r.group_disclosure:
+        # a minimum and a maximum table of the same cells (or two percentiles) that agree say
+        # that everybody in the cell has that value: hidden like the mean of such a cell
+        checks.append((same_value(s), "all contributors have the same value", False))
     zeros_beside = np.zeros(ct.n_cells, dtype=bool)
     if r.group_disclosure:
         names = [d.name for d in ts.dims]

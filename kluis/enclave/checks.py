@@ -30,6 +30,7 @@ from kluis.disclosure.history import History, write_record
 from kluis.disclosure.protect import Protected, protect
 from kluis.disclosure.record import Record, read_record
 from kluis.disclosure.rules import rules_from_deliberation
+from kluis.disclosure.slices import bin_label
 from kluis.disclosure.spec import DimensionSpec, Rules, TableSpec
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "Rules",
     "TableSpec",
     "audit_violations",
+    "bin_label",
     "one_cell_rules",
     "protect",
     "rules_from_deliberation",

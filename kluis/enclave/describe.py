@@ -3,13 +3,16 @@
 Per column the trusted side computes, over the query's rows, the distinct persons, the mean and
 standard deviation (a magnitude: frequency and dominance rules on each person's total), the
 minimum and maximum (one person's value unless enough persons share it) and the quartiles (the
-engine's percentile rule). A statistic that fails is left empty, with its reason for the
-checker. No count is published: counts leave through crosstab, where they are audited against
-every other output.
+engine's percentile rule, counted in distinct persons on each side of the value: the quartiles
+are over rows, so one person with many rows could otherwise *be* the median). When every person
+has the same value, every statistic is that value, so none is shown (group disclosure). A
+statistic that fails is left empty, with its reason for the checker. No count is published:
+counts leave through crosstab, where they are audited against every other output.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import duckdb
@@ -54,6 +57,7 @@ def _column_stats(con: duckdb.DuckDBPyConnection, col: str) -> dict[str, float]:
     persons, total, tops, mean, std, lo, hi, qs, lo_ties, hi_ties = row
     tops = list(tops or []) + [0.0, 0.0]
     qs = list(qs or [None, None, None])
+    sides = _persons_beside(con, c, qs)
     return {
         "persons": float(persons or 0),
         "total": float(total or 0.0),
@@ -70,7 +74,24 @@ def _column_stats(con: duckdb.DuckDBPyConnection, col: str) -> dict[str, float]:
         "p25": qs[0],
         "median": qs[1],
         "p75": qs[2],
+        "sides": sides,
     }
+
+
+def _persons_beside(con: duckdb.DuckDBPyConnection, c: str, qs: list) -> dict[str, float]:
+    """Per quartile, the fewest distinct persons on one side of it (value <= q, value >= q):
+    a quartile with fewer than ceil(n/2) persons at or below it is, in effect, their value."""
+    out = {}
+    for name, q in zip(_QUANTILES, qs, strict=True):
+        if q is None:
+            continue
+        below, above = con.execute(
+            f"SELECT count(DISTINCT __pid) FILTER ({c} <= $q), "
+            f"count(DISTINCT __pid) FILTER ({c} >= $q) FROM data",
+            {"q": float(q)},
+        ).fetchall()[0]
+        out[name] = float(min(below or 0, above or 0))
+    return out
 
 
 def _why(stats: dict[str, float], rules: checks.Rules, statistic: str) -> str:
@@ -78,9 +99,16 @@ def _why(stats: dict[str, float], rules: checks.Rules, statistic: str) -> str:
     base |= {k: stats[k] for k in ("ext_min_ties", "ext_max_ties")}
     if statistic in ("mean", "std"):
         return checks.one_cell_rules(base, rules, "magnitude")
+    if stats["persons"] > 1 and stats["vmin"] == stats["vmax"]:
+        # min = max = every quartile = everybody's value: as the mean, none is shown
+        return "all contributors have the same value"
     if statistic in ("min", "max"):
         return checks.one_cell_rules(base, rules, statistic)
-    return checks.one_cell_rules(base, rules, f"q{_QUANTILES[statistic]}")
+    why = checks.one_cell_rules(base, rules, f"q{_QUANTILES[statistic]}")
+    side = math.ceil(rules.min_frequency / 2)
+    if not why and stats["sides"].get(statistic, 0.0) < side:
+        why = f"fewer than {side} persons on one side of the percentile"
+    return why
 
 
 def _linked(

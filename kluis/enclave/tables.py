@@ -60,8 +60,7 @@ class TableJob:
 def _bins(edges: list[float]) -> list[tuple[float, float, str]]:
     out = []
     for k, (lo, hi) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
-        last = k == len(edges) - 2
-        out.append((lo, hi, f"[{lo:g}, {hi:g}{']' if last else ')'}"))
+        out.append((lo, hi, checks.bin_label(lo, hi, k == len(edges) - 2)))
     return out
 
 
