@@ -87,6 +87,13 @@ def run_cmd(
         )
 
 
+def _shown(text: object) -> str:
+    """`text` with control characters written out (`\\x1b`): names, reasons and log lines come
+    from researcher code, which must not drive the steward's terminal (escape sequences can
+    retitle it, write its clipboard or hide lines)."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in str(text))
+
+
 def summary(request, path: Path) -> str:
     """A readable summary of a request: its outputs and their statuses, and its events."""
     lines = [
@@ -96,8 +103,8 @@ def summary(request, path: Path) -> str:
     ]
     width = max((len(o.name) for o in request.outputs), default=4)
     for o in request.outputs:
-        lines.append(f"  {o.name:<{width}}  {o.kind:<10} {o.status:<10} {o.reason}")
+        lines.append(f"  {o.name:<{width}}  {o.kind:<10} {o.status:<10} {_shown(o.reason)}")
     for e in request.events:
-        where = e.get("entry") or e.get("output") or ""
-        lines.append(f"  ! {e['kind']} {where}: {e.get('detail', '')}")
+        where = _shown(e.get("entry") or e.get("output") or "")
+        lines.append(f"  ! {_shown(e['kind'])} {where}: {_shown(e.get('detail', ''))}")
     return "\n".join(lines)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import shutil
 import sys
 import time
@@ -26,10 +27,11 @@ from kluis.enclave.regression import build_regression
 from kluis.enclave.request import Output
 from kluis.enclave.safe import CONTEXT_ENV
 from kluis.enclave.sandbox import Limits, Mount, Outcome, run
-from kluis.enclave.scan import scan_pspp_csv
+from kluis.enclave.scan import scan_pspp_files
 from kluis.enclave.sqlcheck import QueryRefused
 from kluis.enclave.sqlfile import plan, statements
 from kluis.enclave.tables import TableJob, build_table
+from kluis.enclave.written import columns_named, unwritten_to_review
 from kluis.errors import KluisError
 
 PROJECT_MOUNT, EXTRACT_MOUNT, OUTBOX_MOUNT, CONTEXT_MOUNT = (
@@ -213,16 +215,30 @@ def run_python(s: Session, entry: str, seq: int) -> list[Output]:
                 {"kind": "tamper", "entry": entry, "source": intent.source, "detail": intent.detail}
             )
             continue
+        asked = intent
         intent = intent.model_copy(update={"name": s.name(intent.name)})
-        out.append(
-            _guarded(
-                s, intent.name, intent.kind, intent.source, lambda i=intent: _build(s, i, outbox)
-            )
+        built = _guarded(
+            s, intent.name, intent.kind, intent.source, lambda i=intent: _build(s, i, outbox)
         )
+        out.append(unwritten_to_review(s.ctx, asked, entry, built))
     return out
 
 
+#: columns the trusted side adds to an output's rows (the person `__pid`, the value `__value`,
+#: persons per row `__n`, SQL dimensions `__d0`...): a researcher's column may not be one
+RESERVED_PREFIX = "__"
+
+
 def _build(s: Session, intent, outbox: Path) -> Output:
+    reserved = [c for c in columns_named(intent) if c.startswith(RESERVED_PREFIX)]
+    if reserved:  # two columns of one name: the statistic could be of the person numbers
+        return refused(
+            intent.name,
+            intent.kind,
+            intent.source,
+            f"column name(s) {', '.join(reserved)}: names starting with {RESERVED_PREFIX} are "
+            "reserved for the enclave's own columns; rename them",
+        )
     if intent.kind == "table":
         job = TableJob(
             name=intent.name,
@@ -289,6 +305,11 @@ def run_sql(s: Session, entry: str) -> list[Output]:
         except QueryRefused as exc:
             out.append(refused(s.name(st.name or f"{stem}_{k}"), "sql", source, str(exc)))
             continue
+        except Exception as exc:  # noqa: BLE001 - a statement the planner did not foresee
+            name = s.name(st.name or f"{stem}_{k}")  # refuses that statement, not the run
+            s.events.append({"kind": "error", "output": name, "detail": f"{type(exc).__name__}"})
+            out.append(refused(name, "sql", source, "the enclave could not plan this query"))
+            continue
         for job in jobs:
             job.name = s.name(job.name)
             out.append(_guarded(s, job.name, "sql", source, lambda j=job: build_table(s.ctx, j)))
@@ -317,14 +338,23 @@ def run_spss(s: Session, entry: str, seq: int) -> list[Output]:
     tmp.mkdir(parents=True)
     out_dir = s.mount(OUTBOX_MOUNT, outbox)
     log = s.ctx.path("internal", f"logs/{stem}.log")
+    # PSPP writes wherever the syntax says (--safer stops HOST and ERASE, not SAVE TRANSLATE or
+    # WRITE OUTFILE): its own output files get names the syntax cannot know, so it cannot write
+    # a listing of cases over them
+    secret = secrets.token_hex(16)
+    opened = {}  # PSPP writes into these files in place; syntax that replaces one changes it
+    for suffix in (".csv", ".html"):
+        made = outbox / f"{secret}{suffix}"
+        made.touch()
+        opened[suffix] = made.stat().st_ino
     outcome = run(
         [
             "pspp",
             "--safer",
             "-o",
-            f"{out_dir}/pspp.csv",
+            f"{out_dir}/{secret}.csv",
             "-o",
-            f"{out_dir}/pspp.html",
+            f"{out_dir}/{secret}.html",
             f"{mount}/{job.name}",
         ],
         mounts=[
@@ -340,19 +370,34 @@ def run_spss(s: Session, entry: str, seq: int) -> list[Output]:
         outbox=outbox,
     )
     _record(s, entry, outcome, log)
-    produced = outbox / "pspp.csv"
+    produced = outbox / f"{secret}.csv"
     if produced.is_symlink() or not produced.is_file():
+        return [refused(name, "pspp", entry, "PSPP wrote no output (see the log)")]
+    for suffix, inode in opened.items():
+        made = outbox / f"{secret}{suffix}"
+        if made.is_symlink() or not made.is_file() or made.stat().st_ino != inode:
+            return [
+                refused(
+                    name,
+                    "pspp",
+                    entry,
+                    f"PSPP's {suffix[1:].upper()} output file was replaced by the syntax (a "
+                    "SAVE TRANSLATE or WRITE over it); nothing of this output can be trusted",
+                )
+            ]
+    if produced.stat().st_size == 0:
         return [refused(name, "pspp", entry, "PSPP wrote no output (see the log)")]
     files: dict[str, str] = {}
     target = s.ctx.path(OUTPUTS, f"{name}.csv")
     shutil.copyfile(produced, target, follow_symlinks=False)
     files["output"] = s.ctx.rel(target)
-    html = outbox / "pspp.html"
+    html = outbox / f"{secret}.html"
+    html_target = None
     if html.is_file() and not html.is_symlink():
-        shutil.copyfile(html, s.ctx.path(OUTPUTS, f"{name}.html"), follow_symlinks=False)
-        files["html"] = f"{OUTPUTS}/{name}.html"
-    text_out = target.read_text(encoding="utf-8", errors="replace")
-    flags = scan_pspp_csv(text_out, s.ctx.rules.min_frequency)
+        html_target = s.ctx.path(OUTPUTS, f"{name}.html")
+        shutil.copyfile(html, html_target, follow_symlinks=False)
+        files["html"] = s.ctx.rel(html_target)
+    flags = scan_pspp_files(target, html_target, s.ctx.rules.min_frequency)
     reason = f"PSPP output always goes to a checker; {len(flags)} thing(s) flagged"
     if outcome.exit_code != 0 or outcome.stopped:
         reason += "; PSPP did not finish cleanly (see the log)"

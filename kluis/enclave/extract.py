@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -62,6 +63,11 @@ class ExtractInfo:
     @property
     def slug(self) -> str:
         return str(self.manifest.get("deliberation_slug") or self.deliberation.replace("/", "-"))
+
+    def category_values(self) -> frozenset[str]:
+        """Every category value of the extract's codebook (datapackage.json): labels that are
+        public codes, not values read from the data."""
+        return _category_values(self.path / "datapackage.json")
 
     def table(self, name: str) -> TableInfo:
         try:
@@ -147,3 +153,17 @@ def check_verifies(path: Path | str) -> None:
             + "; ".join(problems[:3])
             + more
         )
+
+
+@cache
+def _category_values(path: Path) -> frozenset[str]:
+    try:
+        pkg = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return frozenset()
+    out: set[str] = set()
+    for res in pkg.get("resources", []) if isinstance(pkg, dict) else []:
+        for f in res.get("schema", {}).get("fields", []):
+            for c in f.get("categories") or []:
+                out.add(str(c.get("value")) if isinstance(c, dict) else str(c))
+    return frozenset(out)

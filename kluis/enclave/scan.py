@@ -158,3 +158,13 @@ def scan_file(path: Path, n_min: int) -> list[dict]:
         return _capped(scan_rows(path.name, rows, n_min))
     rows = [re.findall(r"[-+]?\d+(?:\.\d+)?|[^\s\d]+", line) for line in text.splitlines()]
     return _capped(scan_rows(path.name, rows, n_min))
+
+
+def scan_pspp_files(csv_file: Path, html_file: Path | None, n_min: int) -> list[dict]:
+    """Flags of every PSPP file that may leave: the CSV table by table, and the HTML too (it
+    is what a reader of the release sees, so it is scanned rather than assumed to match)."""
+    text = csv_file.read_text(encoding="utf-8", errors="replace")
+    flags = scan_pspp_csv(text, n_min)
+    if html_file is not None:
+        flags += scan_file(html_file, n_min)
+    return flags

@@ -135,8 +135,8 @@ def plan(
     elif group is not None:
         by_alias = {p.alias: p for p in projections if isinstance(p, exp.Alias)}
         for g in group.expressions:
-            if isinstance(g, exp.Literal) and not g.is_string:
-                group_exprs.append(projections[int(g.this) - 1])
+            if _is_number(g):
+                group_exprs.append(_by_position(g, projections))
             elif isinstance(g, exp.Column) and not g.table and g.name in by_alias:
                 group_exprs.append(by_alias[g.name])
             else:
@@ -160,6 +160,14 @@ def plan(
             )
     if not dims:
         raise QueryRefused("no GROUP BY: a single total is a table with one cell; group it")
+    shown_names = [shown for _, shown in dims]
+    for shown in shown_names:
+        if shown.startswith("__"):
+            raise QueryRefused(
+                f"{shown}: names starting with __ are reserved for the enclave's own columns"
+            )
+        if shown_names.count(shown) > 1:
+            raise QueryRefused(f"{shown}: two dimensions have this name; name them apart")
     from_ = tree.args.get("from_")
     if from_ is None or not isinstance(from_.this, exp.Table | exp.Subquery):
         raise QueryRefused("a query needs FROM one of the extract's tables")
@@ -198,20 +206,45 @@ def plan(
     return jobs
 
 
+def _is_number(g: exp.Expression) -> bool:
+    inner = g.this if isinstance(g, exp.Neg) else g
+    return isinstance(inner, exp.Literal) and not inner.is_string
+
+
+def _by_position(g: exp.Expression, projections: list[exp.Expression]) -> exp.Expression:
+    """The projection `GROUP BY <n>` names (1-based), or QueryRefused."""
+    text = g.sql(dialect="duckdb")
+    if not (isinstance(g, exp.Literal) and text.isdigit() and 1 <= int(text) <= len(projections)):
+        raise QueryRefused(
+            f"GROUP BY position {text}: the SELECT has {len(projections)} column(s), numbered "
+            "from 1"
+        )
+    return projections[int(text) - 1]
+
+
+def _from_of(node: exp.Expression | None) -> exp.Expression | None:
+    """The first FROM item of a SELECT (None for anything else: a UNION, a VALUES list)."""
+    from_ = node.args.get("from_") if isinstance(node, exp.Select) else None
+    return from_.this if from_ is not None else None
+
+
 def _first_table(tree: exp.Select, catalog: dict[str, TableInfo]) -> TableInfo:
     """The extract table the query's rows are (its first FROM item, through CTEs/subqueries)."""
-    node = tree.args["from_"].this
+    node = _from_of(tree)
     ctes = {
         c.alias: c.this
         for c in (tree.args.get("with_").expressions if tree.args.get("with_") else [])
     }
     for _ in range(20):
         if isinstance(node, exp.Subquery):
-            node = node.this.args["from_"].this
+            node = _from_of(node.this)
         elif isinstance(node, exp.Table) and node.name in ctes:
-            node = ctes[node.name].args["from_"].this
+            node = _from_of(ctes[node.name])
         elif isinstance(node, exp.Table) and node.name in catalog:
             return catalog[node.name]
         else:
             break
-    raise QueryRefused("the first FROM item must be a table of the extract (or a CTE of one)")
+    raise QueryRefused(
+        "the first FROM item must be a table of the extract, or a SELECT (CTE or subquery) "
+        "whose first FROM item is one (no UNION or VALUES)"
+    )

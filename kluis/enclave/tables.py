@@ -158,6 +158,23 @@ def _refuse_huge(data, dims: list[str]) -> None:
             )
 
 
+def _refuse_listed_values(data, dims: list[str], n_min: int, codes: frozenset[str]) -> None:
+    """A dimension most of whose values are held by fewer than `n_min` contributors is a
+    near-unique column (a date, a wage, a registration number): its labels alone list
+    individual values, even where every count beside them is hidden. Refused; recode first.
+    Labels that are codes of the extract's codebook are public and do not count."""
+    for d in dims:
+        per = data.group_by(d).aggregate([("__pid", "count_distinct")])
+        labels = per.column(d).to_pylist()
+        counts = per.column("__pid_count_distinct").to_pylist()
+        rare = sum(c < n_min and v not in codes for v, c in zip(labels, counts, strict=True))
+        if rare >= 2 and 2 * rare >= len(counts):
+            raise QueryRefused(
+                f"{d}: {rare} of its {len(counts)} values are each held by fewer than {n_min}: "
+                "its labels would list individual values; recode it into bands or categories"
+            )
+
+
 def gate(job: TableJob, catalog: dict) -> Checked:
     """The table's rows pass the row-wise gate, and nothing it publishes (a dimension, the
     column of its statistic) is made from a sequence number."""
@@ -185,6 +202,12 @@ def build_table(ctx: BuildContext, job: TableJob) -> Output:
         if data.num_rows == 0:
             raise QueryRefused("the query selects no rows")
         _refuse_huge(data, [shown for _, shown in job.dims] if job.edges is None else [])
+        _refuse_listed_values(
+            data,
+            [shown for _, shown in job.dims],
+            ctx.rules.min_frequency,
+            ctx.extract.category_values(),
+        )
         watch.lap("query")
         what = "persons" if who.unit == "person" else "employers"
         population = f"{what} in the rows of {job.source}"

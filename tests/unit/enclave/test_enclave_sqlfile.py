@@ -126,3 +126,58 @@ def test_grouping_by_an_ordinary_column_passes_the_gate():
     sql = "SELECT province, max(age) AS m FROM table1_next WHERE person_id > 5 GROUP BY 1"
     (job,) = plan(statements(sql)[0], CATALOG, "q", 1, "q.sql")
     assert gate(job, CATALOG).rel.identity == "table1_next"
+
+
+@pytest.mark.parametrize(
+    ("sql", "why"),
+    [
+        # GROUP BY positions that name no column of the SELECT (a crash, not a refusal, before)
+        ("SELECT province, count(*) AS n FROM table1_next GROUP BY 99", "position 99"),
+        ("SELECT province, count(*) AS n FROM table1_next GROUP BY 1.5", "position 1.5"),
+        ("SELECT province, count(*) AS n FROM table1_next GROUP BY 0", "position 0"),
+        ("SELECT province, count(*) AS n FROM table1_next GROUP BY -1", "position"),
+        # set operations hidden in the first FROM item, where the planner looks for the table
+        (
+            "SELECT p, count(*) AS n FROM (SELECT province AS p FROM table1_next UNION ALL "
+            "SELECT province FROM table1_next) GROUP BY p",
+            "first FROM item",
+        ),
+        (
+            "WITH x AS (SELECT province AS p FROM table1_next UNION ALL SELECT province FROM "
+            "table1_next) SELECT p, count(*) AS n FROM x GROUP BY p",
+            "first FROM item",
+        ),
+        (
+            "WITH x AS (FROM table1_next) SELECT province, count(*) AS n FROM x GROUP BY 1",
+            None,
+        ),
+    ],
+)
+def test_malformed_queries_are_refused_not_crashed(sql, why):
+    """Every statement of a researcher's .sql file ends as a plan or a QueryRefused with a
+    reason; never another exception (which ended the whole run with a traceback)."""
+    [st] = statements(sql)
+    if why is None:
+        [job] = plan(st, CATALOG, "q", 1, "q.sql")
+        gate(job, CATALOG)
+        return
+    with pytest.raises(QueryRefused, match=why):
+        for job in plan(st, CATALOG, "q", 1, "q.sql"):
+            gate(job, CATALOG)
+
+
+@pytest.mark.parametrize(
+    ("sql", "why"),
+    [
+        # a dimension called like the enclave's person column made two columns of one name
+        ("SELECT province AS __pid, count(*) AS n FROM table1_next GROUP BY 1", "reserved"),
+        (
+            "SELECT province AS a, sex AS a, count(*) AS n FROM table1_next GROUP BY 1, 2",
+            "two dimensions",
+        ),
+    ],
+)
+def test_dimension_names_the_enclave_cannot_publish_are_refused(sql, why):
+    [st] = statements(sql)
+    with pytest.raises(QueryRefused, match=why):
+        plan(st, CATALOG, "q", 1, "q.sql")
