@@ -9,7 +9,6 @@ Layout inside the request being built (see kluis.enclave.request):
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from sqlglot import exp
 
+from kluis.digest import sha256_file as sha256_of
 from kluis.enclave.checks import Rules, RunHistory
 from kluis.enclave.extract import ExtractInfo, TableInfo
 from kluis.enclave.query import Executor, ident
@@ -77,14 +77,6 @@ class Stopwatch:
         now = time.perf_counter()
         self.parts[part] = self.parts.get(part, 0.0) + now - self._last
         self._last = now
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def finish(ctx: BuildContext, output: Output) -> Output:

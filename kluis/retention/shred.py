@@ -17,6 +17,7 @@ import shutil
 from pathlib import Path
 
 from kluis.atomic import fsync_dir
+from kluis.digest import sha256_file as _file_sha
 
 
 def tree_digest(path: Path) -> dict:
@@ -38,14 +39,6 @@ def tree_digest(path: Path) -> dict:
             files += 1
             size += f.stat().st_size
     return {"sha256": h.hexdigest(), "files": files, "bytes": size}
-
-
-def _file_sha(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def shred_file(path: Path) -> None:

@@ -9,13 +9,13 @@ output decided, at least one approved), `rejected` (nothing may leave) or `relea
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 from kluis.access import User
+from kluis.digest import sha256_file
 from kluis.enclave.request import (
     REQUEST_FILE,
     Output,
@@ -30,14 +30,6 @@ from kluis.review.policy import required_approvals
 
 OUTPUT_STATES = ("refused", "waiting", "partly approved", "approved", "rejected", "released")
 REQUEST_STATES = ("waiting", "partly reviewed", "approved", "rejected", "released")
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def checked_sha256(path: Path) -> str:

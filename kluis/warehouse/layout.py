@@ -12,6 +12,7 @@ import json
 import re
 from pathlib import Path
 
+from kluis.digest import sha256_file
 from kluis.errors import BadInput
 from kluis.schema import table as schema_table
 
@@ -109,11 +110,7 @@ def file_digests(directory: Path | str) -> dict[str, str]:
     root = Path(directory)
     out = {}
     for path in sorted(root.rglob("*.parquet")):
-        h = hashlib.sha256()
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 22), b""):
-                h.update(block)
-        out[path.relative_to(root).as_posix()] = h.hexdigest()
+        out[path.relative_to(root).as_posix()] = sha256_file(path)
     return out
 
 

@@ -23,7 +23,7 @@ ORDER = (
     "retention",
 )
 RANK = {name: i for i, names in enumerate(ORDER) for name in names.split()}
-BESIDE = {"errors", "home", "atomic", "yamlfile", "jsonfile", "highs", "audit", "access"}
+BESIDE = {"errors", "home", "atomic", "yamlfile", "jsonfile", "highs", "digest", "audit", "access"}
 IMPORT = re.compile(r"^\s*(?:from|import) kluis\.(\w+)", re.M)
 
 

@@ -13,7 +13,6 @@ Layout of OUT:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import queue
 import shutil
@@ -28,6 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kluis.atomic import publish_dir, staging_dir
+from kluis.digest import sha256_file
 from kluis.errors import BadInput, Refused
 from kluis.extract.context import ExtractContext, OutputTable
 from kluis.extract.delivery.describe import codebook, datapackage
@@ -52,14 +52,6 @@ class PublishError(BadInput):
 class Published:
     out: Path
     manifest: dict[str, Any]
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def workdir_for(out: Path) -> Path:
