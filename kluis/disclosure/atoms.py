@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from kluis.disclosure.persons import dense_persons, memberships, profiles
 from kluis.disclosure.record import Record
 
 #: more unknowns than this and the linked audit refuses rather than run for hours
@@ -39,17 +40,21 @@ class TooLarge(Exception):
 class Variable:
     name: str
     codes: tuple[str, ...]
-    values: np.ndarray  # per person: code index, -1 when unknown (not in a release using it)
+    values: np.ndarray  # per profile: code index, -1 when unknown (not in a release using it)
 
 
 @dataclass
 class Space:
-    """The linked releases' persons, pieces, variables, families and atoms."""
+    """The linked releases' persons, pieces, variables, families and atoms. Persons are
+    grouped into profiles (persons.py); pieces, variables and atoms are worked out per
+    profile."""
 
     records: list[Record]
     per: list[np.ndarray]  # per release: the dense index of each of its members
     n_persons: int
-    piece_of: np.ndarray  # per person
+    profile_of: np.ndarray  # per person
+    profile_count: np.ndarray  # persons per profile
+    piece_of: np.ndarray  # per profile
     covers: np.ndarray  # (n_pieces, n_releases) bool: which releases contain the piece
     variables: list[Variable]
     var_of: dict[tuple[int, int], int]  # (release, dim) -> variable
@@ -59,11 +64,18 @@ class Space:
     piece_combos: dict[tuple[int, int], pd.DataFrame] = field(default_factory=dict)
     piece_families: list[list[int]] = field(default_factory=list)
     atom_offset: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    profile_atom: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     atom_of: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # per person
 
     @property
     def n_atoms(self) -> int:
         return int(self.atom_offset[-1])
+
+    def atom_counts(self) -> np.ndarray:
+        """Persons per atom."""
+        return np.bincount(
+            self.profile_atom, weights=self.profile_count, minlength=self.n_atoms
+        ).astype(float)
 
     def piece_shape(self, p: int) -> tuple[int, ...]:
         return tuple(len(self.piece_combos[(p, f)]) for f in self.piece_families[p])
@@ -85,54 +97,44 @@ def _union_find(n: int, edges) -> np.ndarray:
     return np.array([find(a) for a in range(n)])
 
 
-def persons_and_pieces(records: list[Record]) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
-    """Dense person index over all records, each record's persons, and per person the bit
-    signature (which records contain it) as one or more int64 words."""
-    people = [r.members["person"].to_numpy(dtype=np.int64) for r in records]
-    uniq, inv = np.unique(np.concatenate(people), return_inverse=True)
-    inv = inv.ravel()
-    bounds = np.cumsum([0, *[p.size for p in people]])
-    per = [inv[bounds[i] : bounds[i + 1]] for i in range(len(records))]
-    words = np.zeros((uniq.size, (len(records) + 62) // 63), dtype=np.int64)
-    for i, idx in enumerate(per):
-        words[idx, i // 63] |= np.int64(1) << np.int64(i % 63)
-    return uniq, per, words
-
-
-def linked_component(records: list[Record], start: int = 0) -> list[int]:
-    """The records that share persons with record `start`, directly or through others."""
-    _, _, words = persons_and_pieces(records)
-    sig = np.unique(words, axis=0)
+def linked_component(
+    records: list[Record], start: int = 0, persons: tuple[list[np.ndarray], int] | None = None
+) -> list[int]:
+    """The records that share persons with record `start`, directly or through others
+    (`persons`: their dense_persons, when already known)."""
+    per, n = persons if persons is not None else dense_persons(records)
     edges = []
-    for row in sig:
-        members = [i for i in range(len(records)) if (row[i // 63] >> (i % 63)) & 1]
+    for row in memberships(records, per, n):
+        members = np.flatnonzero(row).tolist()
         edges += [(members[0], m) for m in members[1:]]
     root = _union_find(len(records), edges)
     return [i for i in range(len(records)) if root[i] == root[start]]
 
 
 def _variables(
-    records: list[Record], per: list[np.ndarray], n: int
+    records: list[Record], cells: np.ndarray
 ) -> tuple[list[Variable], dict[tuple[int, int], int]]:
     """One variable per distinct (name, codes) whose persons agree; a dimension that disagrees
-    with an earlier one of the same name and codes (another year's province) is its own."""
+    with an earlier one of the same name and codes (another year's province) is its own.
+    `cells`: the profiles' leaf cell in each record (persons.py)."""
     variables: list[Variable] = []
     var_of: dict[tuple[int, int], int] = {}
     for r, rec in enumerate(records):
-        coords = rec.structure.coords()[rec.members["cell"].to_numpy(dtype=np.int64)]
+        mine = np.flatnonzero(cells[:, r] >= 0)
+        coords = rec.structure.coords()[cells[mine, r]]
         for k, d in enumerate(rec.structure.dims):
             codes = coords[:, k].astype(np.int32)
             for v, var in enumerate(variables):
                 if var.name != d.name or var.codes != d.codes:
                     continue
-                have = var.values[per[r]]
+                have = var.values[mine]
                 if np.all((have < 0) | (have == codes)):
-                    var.values[per[r]] = codes
+                    var.values[mine] = codes
                     var_of[(r, k)] = v
                     break
             else:
-                values = np.full(n, -1, dtype=np.int32)
-                values[per[r]] = codes
+                values = np.full(cells.shape[0], -1, dtype=np.int32)
+                values[mine] = codes
                 variables.append(Variable(d.name, d.codes, values))
                 var_of[(r, k)] = len(variables) - 1
     return variables, var_of
@@ -217,37 +219,43 @@ def _combos(known: list[int], variables: list[Variable], maps) -> pd.DataFrame:
     return df[sorted(df.columns)].reset_index(drop=True)
 
 
-def build_space(records: list[Record]) -> Space:
-    """Persons, pieces, variables, families and atoms of records that share persons."""
-    _, per, words = persons_and_pieces(records)
-    n = words.shape[0]
+def build_space(
+    records: list[Record], persons: tuple[list[np.ndarray], int] | None = None
+) -> Space:
+    """Persons, pieces, variables, families and atoms of records that share persons
+    (`persons`: their dense_persons, when already known)."""
+    per, n = persons if persons is not None else dense_persons(records)
+    prof = profiles(records, per, n)
+    member = prof.members
+    words = np.zeros((member.shape[0], (len(records) + 62) // 63), dtype=np.int64)
+    for i in range(len(records)):
+        words[member[:, i], i // 63] |= np.int64(1) << np.int64(i % 63)
     sig, piece_of = np.unique(words, axis=0, return_inverse=True)
     piece_of = piece_of.ravel()
     covers = np.array(
         [[(row[i // 63] >> (i % 63)) & 1 for i in range(len(records))] for row in sig], dtype=bool
     ).reshape(len(sig), len(records))
-    variables, var_of = _variables(records, per, n)
+    variables, var_of = _variables(records, prof.cells)
     maps = _maps(records, variables, var_of)
     family_of = list(_union_find(len(variables), [e for e in maps]))
     families = sorted(set(family_of))
     family_of = [families.index(f) for f in family_of]
-    space = Space(records, per, n, piece_of, covers, variables, var_of, maps, family_of)
-    space.filters = _filters(per, variables, n)
+    space = Space(
+        records, per, n, prof.of, prof.count, piece_of, covers, variables, var_of, maps, family_of
+    )
+    space.filters = _filters(member, variables)
     _atoms(space)
     return space
 
 
-def _filters(
-    per: list[np.ndarray], variables: list[Variable], n: int
-) -> list[tuple[int, int, np.ndarray]]:
+def _filters(member: np.ndarray, variables: list[Variable]) -> list[tuple[int, int, np.ndarray]]:
     """Releases whose population is a set of codes of a variable (women: sex F; job-seekers:
     socio-economic group 1): (release, variable, codes) when everybody with one of those codes
     is in the release and nobody else. The attacker who knows the filter knows this, and it
     keeps the unknowns of each piece to the codes it can have."""
     out = []
-    for r, idx in enumerate(per):
-        member = np.zeros(n, dtype=bool)
-        member[idx] = True
+    for r in range(member.shape[1]):
+        idx = np.flatnonzero(member[:, r])
         for v, var in enumerate(variables):
             mine = var.values[idx]
             if (mine < 0).any():
@@ -257,7 +265,7 @@ def _filters(
             if codes.all():
                 continue  # every code: says nothing
             inside = (var.values >= 0) & codes[np.maximum(var.values, 0)]
-            if np.array_equal(inside, member):
+            if np.array_equal(inside, member[:, r]):
                 out.append((r, v, codes))
     return out
 
@@ -288,7 +296,7 @@ def _atoms(space: Space) -> None:
         if offsets[-1] > MAX_ATOMS:
             raise TooLarge(f"more than {MAX_ATOMS:,} unknowns")
     space.atom_offset = np.array(offsets, dtype=np.int64)
-    atom_of = np.zeros(space.n_persons, dtype=np.int64)
+    atom_of = np.zeros(space.piece_of.size, dtype=np.int64)
     for p in range(n_pieces):
         who = np.flatnonzero(space.piece_of == p)
         index = np.zeros(who.size, dtype=np.int64)
@@ -296,7 +304,8 @@ def _atoms(space: Space) -> None:
             pc = space.piece_combos[(p, f)]
             index = index * len(pc) + _combo_index(pc, space.variables, who)
         atom_of[who] = space.atom_offset[p] + index
-    space.atom_of = atom_of
+    space.profile_atom = atom_of
+    space.atom_of = atom_of[space.profile_of]
 
 
 def _combo_index(pc: pd.DataFrame, variables: list[Variable], who: np.ndarray) -> np.ndarray:

@@ -25,6 +25,7 @@ import scipy.sparse as sp
 from kluis.disclosure.atoms import Space, TooLarge, build_space, linked_component
 from kluis.disclosure.attacker import check_protection
 from kluis.disclosure.incidence import cell_name, incidence, zero_leaves
+from kluis.disclosure.persons import dense_persons
 from kluis.disclosure.record import Record
 from kluis.highs import highspy
 
@@ -48,7 +49,9 @@ def linkable(rec: Record) -> str | None:
         return "aggregated input: its persons are unknown"
     if rec.meta["count_basis"] != "persons":
         return f"its counts are {rec.meta['count_basis']}, not distinct persons"
-    if rec.members["person"].duplicated().any():
+    person = rec.members["person"].to_numpy()
+    step = np.diff(person)
+    if (step <= 0).any() and rec.members["person"].duplicated().any():  # records are sorted
         return "some persons are in several of its cells"
     return None
 
@@ -321,6 +324,24 @@ def _person_values(space: Space, group: list[int], per: list[np.ndarray]) -> np.
     return s
 
 
+def _component(usable: list[Record], new: int, memo: dict | None) -> tuple[list[Record], tuple]:
+    """The records linked to usable[new] (it first) and, when they are all of `usable` in the
+    same order, their dense persons (else None: build_space finds them). Kept in `memo` while
+    the records are the same (successive versions of one new table share its persons)."""
+    key = ("component", id(usable[new].members), tuple(str(r.path) for r in usable))
+    if memo is not None and memo.get("component", (None,))[0] == key:
+        index, persons = memo["component"][1:]
+    else:
+        persons = dense_persons(usable)
+        index = linked_component(usable, new, persons)
+        index.sort(key=lambda i: i != new)  # the new table first
+        if index != list(range(len(usable))):
+            persons = None
+        if memo is not None:
+            memo["component"] = (key, index, persons)
+    return [usable[i] for i in index], persons
+
+
 def audit_linked(records: list[Record], new: int, memo: dict | None = None) -> list[dict]:
     """Findings of record `new` audited with every record that shares persons with it.
 
@@ -346,19 +367,19 @@ def audit_linked(records: list[Record], new: int, memo: dict | None = None) -> l
     if new not in ok:
         return findings
     usable = [records[i] for i in ok]
-    comp = [usable[i] for i in linked_component(usable, ok.index(new))]
+    comp, persons = _component(usable, ok.index(new), memo)
     if len(comp) < 2:
         return findings
-    comp.sort(key=lambda r: r is not records[new])  # the new table first
     key = (id(comp[0].members), tuple(str(r.path) for r in comp[1:]))
     if memo is not None and memo.get("key") != key:
+        kept = memo.get("component")
         memo.clear()
-        memo["key"] = key
+        memo.update(key=key, component=kept)
     try:
         if memo is not None and "space" in memo:
             space = memo["space"]
         else:
-            space = build_space(comp)
+            space = build_space(comp, persons)
             if memo is not None:
                 memo["space"] = space
     except TooLarge as e:
@@ -372,7 +393,7 @@ def audit_linked(records: list[Record], new: int, memo: dict | None = None) -> l
             )
         ]
     space.records = comp  # the same persons and cells; this version's published pattern
-    counts = np.bincount(space.atom_of, minlength=space.n_atoms).astype(float)
+    counts = space.atom_counts()
     if memo is not None and "targets" in memo:
         targets = memo["targets"]
     else:

@@ -1,0 +1,107 @@
+"""The linked audit's only work per person, done once per audit and in linear time.
+
+Several release records hold millions of persons each. Every later step of the audit (pieces,
+variables, recodes, atoms: atoms.py) depends on a person only through their *profile*: which
+leaf cell of each record they are in, or that they are in none. So the persons are numbered
+densely once, grouped into profiles by hashing (no sort of millions of rows), and the rest of
+the audit works on a few thousand profiles. Groups are numbered in the lexicographic order of
+what they hold, so the same records always give the same numbering.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from kluis.disclosure.record import Record
+
+#: direct addressing of person numbers when their range is at most this many times the persons
+_SPREAD = 4
+_LIMIT = 2**62
+
+
+def dense_persons(records: list[Record]) -> tuple[list[np.ndarray], int]:
+    """Each record's persons as indices 0..n-1 over all records' persons, in the order of their
+    numbers; and n. Pseudonymised sequence numbers are addressed directly (linear), other
+    numbers (hashes of text ids) are sorted."""
+    people = [r.members["person"].to_numpy(dtype=np.int64) for r in records]
+    total = sum(p.size for p in people)
+    if total == 0:
+        return [np.zeros(0, np.int64) for _ in people], 0
+    lo = min(int(p.min()) for p in people if p.size)
+    hi = max(int(p.max()) for p in people if p.size)
+    if hi - lo < _SPREAD * total + 1024:
+        present = np.zeros(hi - lo + 1, dtype=bool)
+        for p in people:
+            present[p - lo] = True
+        dense = np.cumsum(present, dtype=np.int64) - 1
+        return [dense[p - lo] for p in people], int(dense[-1]) + 1
+    uniq, inv = np.unique(np.concatenate(people), return_inverse=True)
+    bounds = np.cumsum([0, *[p.size for p in people]])
+    return [inv.ravel()[bounds[i] : bounds[i + 1]] for i in range(len(people))], int(uniq.size)
+
+
+def _factorize(key: np.ndarray) -> tuple[np.ndarray, int]:
+    codes, uniques = pd.factorize(key, sort=True)
+    return codes.astype(np.int64, copy=False), len(uniques)
+
+
+def group_rows(n: int, columns: list[tuple[np.ndarray, np.ndarray, int]]) -> tuple:
+    """Group n persons by a row of small codes: column (idx, values, size) gives the persons
+    `idx` the codes `values` (0..size-1) and every other person 'none'. Returns each person's
+    group, numbered in the lexicographic order of the rows, and one person of each group."""
+    key = np.zeros(n, dtype=np.int64)
+    top = 1  # every key is below top
+    for idx, values, size in columns:
+        base = size + 1
+        if top * base >= _LIMIT:
+            key, top = _factorize(key)
+        key *= base
+        key[idx] += values.astype(np.int64) + 1
+        top *= base
+    group, count = _factorize(key)
+    one = np.empty(count, dtype=np.int64)
+    one[group] = np.arange(n, dtype=np.int64)
+    return group, one
+
+
+@dataclass
+class Profiles:
+    """Persons grouped by the leaf cell they are in in each record (-1: not in it)."""
+
+    of: np.ndarray  # per person: its profile
+    cells: np.ndarray  # (profiles, records): leaf cell, -1 when not in the record
+    count: np.ndarray  # persons per profile
+
+    @property
+    def members(self) -> np.ndarray:
+        """(profiles, records) bool: whether the profile's persons are in the record."""
+        return self.cells >= 0
+
+
+def _of_one(per: np.ndarray, values: np.ndarray, n: int, one: np.ndarray) -> np.ndarray:
+    """`values` of the persons `one` in a record whose persons are `per` (-1: not in it)."""
+    full = np.full(n, -1, dtype=np.int64)
+    full[per] = values
+    return full[one]
+
+
+def profiles(records: list[Record], per: list[np.ndarray], n: int) -> Profiles:
+    """The profiles of the n persons of `records` (per: their dense indices, dense_persons)."""
+    cells = [r.members["cell"].to_numpy(dtype=np.int64) for r in records]
+    sizes = [r.structure.n_cells for r in records]
+    of, one = group_rows(n, list(zip(per, cells, sizes, strict=True)))
+    table = np.stack(
+        [_of_one(p, c, n, one) for p, c in zip(per, cells, strict=True)], axis=1
+    ).reshape(one.size, len(records))
+    return Profiles(of, table, np.bincount(of, minlength=one.size))
+
+
+def memberships(records: list[Record], per: list[np.ndarray], n: int) -> np.ndarray:
+    """The distinct (records,) bool rows of which records hold a person."""
+    zeros = [np.zeros(p.size, dtype=np.int64) for p in per]
+    _, one = group_rows(n, [(p, z, 1) for p, z in zip(per, zeros, strict=True)])
+    rows = [_of_one(p, z, n, one) >= 0 for p, z in zip(per, zeros, strict=True)]
+    return np.stack(rows, axis=1).reshape(one.size, len(records))
