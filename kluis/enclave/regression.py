@@ -29,6 +29,7 @@ import pandas as pd
 
 from kluis.enclave import checks
 from kluis.enclave.formula import Formula, FormulaError, parse_formula
+from kluis.enclave.framesql import FrameSQL
 from kluis.enclave.intents import RegressionIntent
 from kluis.enclave.outputs import (
     INTERNAL,
@@ -62,24 +63,22 @@ def _categorical(frame: pd.DataFrame, f: Formula) -> list[str]:
     ]
 
 
-def _persons(frame: pd.DataFrame, by: list[str]) -> pd.Series:
-    return frame.groupby(by, observed=True, dropna=False)["__pid"].nunique()
-
-
-def _dominated(frame: pd.DataFrame, f: Formula, groups: list[str], rules: checks.Rules) -> None:
+def _dominated(q: FrameSQL, f: Formula, groups: list[str], rules: checks.Rules) -> None:
     """OLS: the outcome of the whole model and of each category of a categorical regressor (or
     dummy) passes the p% and (n,k) rules on each person's total, as a mean table's cell must: a
     category's coefficient is, nearly, its mean outcome, so one top earner among ten shows."""
-    y = frame.assign(__y=frame[f.response].astype(float).abs())
+    y = f"abs(CAST({ident(f.response)} AS DOUBLE))"
     for c in [None, *groups]:
-        keys = ["__pid"] if c is None else [c, "__pid"]
-        per = y.groupby(keys, observed=True)["__y"].sum()
-        parts = [("all", per)] if c is None else per.groupby(level=0, observed=True)
-        for code, values in parts:
-            top = np.sort(values.to_numpy())[::-1]
+        key = "'all'" if c is None else ident(c)
+        parts = q.rows(
+            f"WITH per AS (SELECT {key} AS k, __pid, sum({y}) AS s FROM m "
+            f"WHERE k IS NOT NULL GROUP BY ALL) "
+            "SELECT k, count(*), sum(s), max(s, 2) FROM per GROUP BY k ORDER BY k"
+        )
+        for code, persons, total, top in parts:
             stats = {
-                "persons": float(len(top)),
-                "total": float(top.sum()),
+                "persons": float(persons),
+                "total": float(total),
                 "top1_p": float(top[0]) if len(top) else 0.0,
                 "top2_p": float(top[1]) if len(top) > 1 else 0.0,
                 "vmin": None,
@@ -91,62 +90,96 @@ def _dominated(frame: pd.DataFrame, f: Formula, groups: list[str], rules: checks
                 raise ModelRefused(f"the outcome {f.response} in {where} fails the {why}")
 
 
-def check_model(
-    frame: pd.DataFrame, f: Formula, model: str, n_min: int, rules: checks.Rules | None = None
-) -> dict:
-    """The facts the checks rest on (for the checker), or ModelRefused with the reason. With
-    `rules`, an OLS outcome must also pass the dominance rules per category."""
-    persons = int(frame["__pid"].nunique())
-    if persons < n_min:
-        raise ModelRefused(f"{persons} persons: fewer than {n_min}")
-    cats = _categorical(frame, f)
-    facts: dict = {"persons": persons, "categorical": cats, "categories": {}}
+def _categories(q: FrameSQL, cats: list[str], n_min: int) -> dict:
+    out = {}
     for c in cats:
-        per = _persons(frame, [c])
-        facts["categories"][c] = {str(k): int(v) for k, v in per.items()}
-        small = per[per < n_min]
-        if len(small):
+        per = q.persons_by([c])
+        out[c] = {str(k[0]): n for k, n in per}
+        small = [n for _, n in per if n < n_min]
+        if small:
             raise ModelRefused(f"{len(small)} category(ies) of {c} with fewer than {n_min} persons")
+    return out
+
+
+def _dummies(q: FrameSQL, f: Formula, cats: list[str], n_min: int) -> list[str]:
+    """Numeric regressors of at most two values, after refusing one that is the same (its most
+    common value by rows; ties by the smaller value) for all but a few persons."""
     dummies = []
     for c in f.columns[1:]:
         if c in cats:
             continue
-        values = frame[c].value_counts()
-        if len(values) <= 2:
+        col = ident(c)
+        top = q.rows(
+            f"SELECT {col} AS v, count(*) AS n FROM m WHERE v IS NOT NULL GROUP BY v "
+            "ORDER BY n DESC, v LIMIT 1"
+        )
+        if q.one(f"SELECT count(DISTINCT {col}) FROM m") <= 2:
             dummies.append(c)
-        off = int(frame.loc[frame[c] != values.index[0], "__pid"].nunique()) if len(values) else 0
+        off = (
+            q.one(
+                f"SELECT count(DISTINCT __pid) FROM m WHERE {col} IS DISTINCT FROM ?", [top[0][0]]
+            )
+            if top
+            else 0
+        )
         if 0 < off < n_min:
             raise ModelRefused(
                 f"{c} is the same for all but {off} person(s) (fewer than {n_min}): a dummy "
                 "for a small group"
             )
-    facts["dummies"] = dummies
-    for term in f.terms:
-        names = [x[2:-1].strip() if x.startswith("C(") else x for x in term]
-        both = [x for x in names if x in cats or x in dummies]
-        if len(both) > 1 and (_persons(frame, both) < n_min).any():
-            raise ModelRefused(
-                f"interaction {':'.join(term)}: a combination with fewer than {n_min} persons"
-            )
-    regressors = f.columns[1:]
-    patterns = len(frame[regressors].drop_duplicates()) if regressors else 1
-    facts["covariate_patterns"] = patterns
-    if model in ("logit", "probit"):
-        y = frame[f.response]
-        values = set(pd.unique(y.astype(float)))
-        if not values <= {0.0, 1.0}:
-            raise ModelRefused(f"{model}: the outcome {f.response} must be 0/1")
-        per = frame.groupby(f.response)["__pid"].nunique()
-        if len(per) < 2 or (per < n_min).any():
-            raise ModelRefused(f"{model}: each outcome needs at least {n_min} persons")
-        for c in cats + dummies:
-            share = frame.groupby(c, observed=True)[f.response].mean()
-            if ((share == 0) | (share == 1)).any():
+    return dummies
+
+
+def _binary(q: FrameSQL, f: Formula, model: str, groups: list[str], n_min: int) -> None:
+    """logit/probit: a 0/1 outcome, enough persons on each side, no category all one way."""
+    y = f"TRY_CAST({ident(f.response)} AS DOUBLE)"
+    if q.one(f"SELECT count(*) FROM m WHERE {y} IS NULL OR {y} NOT IN (0, 1)"):
+        raise ModelRefused(f"{model}: the outcome {f.response} must be 0/1")
+    per = q.persons_by([f.response])
+    if len(per) < 2 or any(n < n_min for _, n in per):
+        raise ModelRefused(f"{model}: each outcome needs at least {n_min} persons")
+    for c in groups:
+        col = ident(c)
+        same = q.one(
+            f"SELECT count(*) FROM (SELECT avg({y}) AS share FROM m WHERE {col} IS NOT NULL "
+            "GROUP BY " + col + ") WHERE share IN (0, 1)"
+        )
+        if same:
+            raise ModelRefused(f"{model}: in a category of {c} every person has the same outcome")
+
+
+def check_model(
+    frame: pd.DataFrame, f: Formula, model: str, n_min: int, rules: checks.Rules | None = None
+) -> dict:
+    """The facts the checks rest on (for the checker), or ModelRefused with the reason. With
+    `rules`, an OLS outcome must also pass the dominance rules per category. Counted by DuckDB
+    over the frame (framesql.py)."""
+    with FrameSQL(frame) as q:
+        persons = int(q.one("SELECT count(DISTINCT __pid) FROM m"))
+        if persons < n_min:
+            raise ModelRefused(f"{persons} persons: fewer than {n_min}")
+        cats = _categorical(frame, f)
+        facts: dict = {"persons": persons, "categorical": cats}
+        facts["categories"] = _categories(q, cats, n_min)
+        dummies = _dummies(q, f, cats, n_min)
+        facts["dummies"] = dummies
+        for term in f.terms:
+            names = [x[2:-1].strip() if x.startswith("C(") else x for x in term]
+            both = [x for x in names if x in cats or x in dummies]
+            if len(both) > 1 and any(n < n_min for _, n in q.persons_by(both)):
                 raise ModelRefused(
-                    f"{model}: in a category of {c} every person has the same outcome"
+                    f"interaction {':'.join(term)}: a combination with fewer than {n_min} persons"
                 )
-    if rules is not None and model == "ols":
-        _dominated(frame, f, cats + dummies, rules)
+        regressors = ", ".join(ident(c) for c in f.columns[1:])
+        facts["covariate_patterns"] = (
+            int(q.one(f"SELECT count(*) FROM (SELECT DISTINCT {regressors} FROM m)"))
+            if regressors
+            else 1
+        )
+        if model in ("logit", "probit"):
+            _binary(q, f, model, cats + dummies, n_min)
+        if rules is not None and model == "ols":
+            _dominated(q, f, cats + dummies, rules)
     return facts
 
 
