@@ -1,8 +1,11 @@
-"""The model checks counted by DuckDB (framesql.py): the facts a checker reads are what a plain
-count over the frame gives, panels (a person on several rows) included, and each refusal the
-module docstring of regression.py names happens."""
+"""The model checks counted by DuckDB (framesql.py) and the fit on categoricals: the facts a
+checker reads are what a plain count over the frame gives, panels (a person on several rows)
+included; each refusal the module docstring of regression.py names happens; the coefficients
+are what statsmodels gives on the raw columns."""
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -11,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kluis.enclave.formula import parse_formula
-from kluis.enclave.regression import ModelRefused, check_model
+from kluis.enclave.regression import ModelRefused, check_model, fit
 
 
 def _panel(seed: int, persons: int, rows: int) -> pd.DataFrame:
@@ -92,3 +95,42 @@ def test_binary_models_need_a_0_1_outcome_on_both_sides_in_every_category(model)
     frame["job"] = ((frame["__pid"] % 2) * (frame["grp"] == "a")).astype(float)
     with pytest.raises(ModelRefused, match="in a category of grp every person has the same"):
         check_model(frame, f, model, 10)
+
+
+@pytest.mark.parametrize(
+    ("formula", "model"),
+    [
+        ("y ~ C(grp) + x", "ols"),
+        ("y ~ C(grp):C(band) + x - 1", "ols"),
+        ("y ~ C(grp) * x + C(band)", "ols"),
+        ("b ~ C(band) + x", "logit"),
+        ("b ~ C(grp) + C(band)", "probit"),
+    ],
+)
+def test_fit_on_categoricals_is_statsmodels_on_the_raw_columns(formula, model):
+    """fit() hands patsy the enclave's categoricals as they are (fast); the published
+    coefficients, their names and standard errors are what statsmodels gives on text columns."""
+    import statsmodels.formula.api as smf
+
+    rng = np.random.default_rng(11)
+    n = 3000
+    raw = pd.DataFrame(
+        {
+            "y": rng.normal(size=n),
+            "b": rng.integers(0, 2, n).astype(float),
+            "x": rng.normal(size=n),
+            "grp": rng.choice(["b", "a", "c"], n),
+            "band": rng.choice(["20-29", "30-39", "40-49", "60+"], n),
+        }
+    )
+    f = parse_formula(formula)
+    frame = raw.astype({c: "category" for c in f.categorical})
+    res, _ = fit(frame, f, model)
+    build = {"ols": smf.ols, "logit": smf.logit, "probit": smf.probit}[model]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # statsmodels on its own eval_env
+        m = build(f.text(), raw, eval_env=-1)
+        ref = m.fit() if model == "ols" else m.fit(disp=0)
+    assert list(res.params.index) == list(ref.params.index)
+    np.testing.assert_allclose(res.params.to_numpy(), ref.params.to_numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(res.bse.to_numpy(), ref.bse.to_numpy(), rtol=1e-9)
