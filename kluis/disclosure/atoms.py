@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from kluis.disclosure.persons import dense_persons, memberships, profiles
+from kluis.disclosure.persons import Persons, persons_of
 from kluis.disclosure.record import Record
 
 #: more unknowns than this and the linked audit refuses rather than run for hours
@@ -98,15 +98,16 @@ def _union_find(n: int, edges) -> np.ndarray:
 
 
 def linked_component(
-    records: list[Record], start: int = 0, persons: tuple[list[np.ndarray], int] | None = None
+    records: list[Record], start: int = 0, persons: Persons | None = None
 ) -> list[int]:
     """The records that share persons with record `start`, directly or through others
-    (`persons`: their dense_persons, when already known)."""
-    per, n = persons if persons is not None else dense_persons(records)
+    (`persons`: theirs, when already known)."""
+    persons = persons if persons is not None else persons_of(records)
     edges = []
-    for row in memberships(records, per, n):
+    for row in np.unique(persons.profiles.members, axis=0):
         members = np.flatnonzero(row).tolist()
-        edges += [(members[0], m) for m in members[1:]]
+        if members:
+            edges += [(members[0], m) for m in members[1:]]
     root = _union_find(len(records), edges)
     return [i for i in range(len(records)) if root[i] == root[start]]
 
@@ -219,13 +220,11 @@ def _combos(known: list[int], variables: list[Variable], maps) -> pd.DataFrame:
     return df[sorted(df.columns)].reset_index(drop=True)
 
 
-def build_space(
-    records: list[Record], persons: tuple[list[np.ndarray], int] | None = None
-) -> Space:
+def build_space(records: list[Record], persons: Persons | None = None) -> Space:
     """Persons, pieces, variables, families and atoms of records that share persons
-    (`persons`: their dense_persons, when already known)."""
-    per, n = persons if persons is not None else dense_persons(records)
-    prof = profiles(records, per, n)
+    (`persons`: theirs, when already known)."""
+    persons = persons if persons is not None else persons_of(records)
+    per, n, prof = persons.per, persons.n, persons.profiles
     member = prof.members
     words = np.zeros((member.shape[0], (len(records) + 62) // 63), dtype=np.int64)
     for i in range(len(records)):

@@ -25,7 +25,7 @@ import scipy.sparse as sp
 from kluis.disclosure.atoms import Space, TooLarge, build_space, linked_component
 from kluis.disclosure.attacker import check_protection
 from kluis.disclosure.incidence import cell_name, incidence, zero_leaves
-from kluis.disclosure.persons import dense_persons
+from kluis.disclosure.persons import Persons, persons_of
 from kluis.disclosure.record import Record
 from kluis.highs import highspy
 
@@ -324,7 +324,9 @@ def _person_values(space: Space, group: list[int], per: list[np.ndarray]) -> np.
     return s
 
 
-def _component(usable: list[Record], new: int, memo: dict | None) -> tuple[list[Record], tuple]:
+def _component(
+    usable: list[Record], new: int, memo: dict | None
+) -> tuple[list[Record], Persons | None]:
     """The records linked to usable[new] (it first) and, when they are all of `usable` in the
     same order, their dense persons (else None: build_space finds them). Kept in `memo` while
     the records are the same (successive versions of one new table share its persons)."""
@@ -332,7 +334,7 @@ def _component(usable: list[Record], new: int, memo: dict | None) -> tuple[list[
     if memo is not None and memo.get("component", (None,))[0] == key:
         index, persons = memo["component"][1:]
     else:
-        persons = dense_persons(usable)
+        persons = persons_of(usable)
         index = linked_component(usable, new, persons)
         index.sort(key=lambda i: i != new)  # the new table first
         if index != list(range(len(usable))):

@@ -43,6 +43,19 @@ def dense_persons(records: list[Record]) -> tuple[list[np.ndarray], int]:
     return [inv.ravel()[bounds[i] : bounds[i + 1]] for i in range(len(people))], int(uniq.size)
 
 
+def all_distinct(numbers: np.ndarray) -> bool:
+    """Whether no person number occurs twice (one row per person: then counting rows counts
+    persons). Linear for sequence numbers, a hash otherwise."""
+    numbers = np.asarray(numbers)
+    if numbers.size < 2:
+        return True
+    if numbers.dtype.kind in "iu":
+        lo, hi = int(numbers.min()), int(numbers.max())
+        if hi - lo < _SPREAD * numbers.size + 1024:
+            return int(np.bincount((numbers - lo).astype(np.int64)).max()) <= 1
+    return not pd.Series(numbers).duplicated().any()
+
+
 def _factorize(key: np.ndarray) -> tuple[np.ndarray, int]:
     codes, uniques = pd.factorize(key, sort=True)
     return codes.astype(np.int64, copy=False), len(uniques)
@@ -99,9 +112,15 @@ def profiles(records: list[Record], per: list[np.ndarray], n: int) -> Profiles:
     return Profiles(of, table, np.bincount(of, minlength=one.size))
 
 
-def memberships(records: list[Record], per: list[np.ndarray], n: int) -> np.ndarray:
-    """The distinct (records,) bool rows of which records hold a person."""
-    zeros = [np.zeros(p.size, dtype=np.int64) for p in per]
-    _, one = group_rows(n, [(p, z, 1) for p, z in zip(per, zeros, strict=True)])
-    rows = [_of_one(p, z, n, one) >= 0 for p, z in zip(per, zeros, strict=True)]
-    return np.stack(rows, axis=1).reshape(one.size, len(records))
+@dataclass
+class Persons:
+    """The persons of several records: each record's dense indices, how many, their profiles."""
+
+    per: list[np.ndarray]
+    n: int
+    profiles: Profiles
+
+
+def persons_of(records: list[Record]) -> Persons:
+    per, n = dense_persons(records)
+    return Persons(per, n, profiles(records, per, n))

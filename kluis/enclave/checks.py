@@ -27,6 +27,7 @@ from kluis.disclosure import primary as primary_rules
 from kluis.disclosure.against_history import protect_against_history
 from kluis.disclosure.api import write_outputs
 from kluis.disclosure.history import History, write_record
+from kluis.disclosure.persons import all_distinct
 from kluis.disclosure.protect import Protected, protect
 from kluis.disclosure.record import Record, read_record
 from kluis.disclosure.rules import rules_from_deliberation
@@ -39,6 +40,7 @@ __all__ = [
     "RunHistory",
     "Rules",
     "TableSpec",
+    "all_distinct",
     "audit_violations",
     "bin_label",
     "one_cell_rules",

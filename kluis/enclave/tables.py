@@ -162,11 +162,20 @@ def _refuse_listed_values(data, dims: list[str], n_min: int, codes: frozenset[st
     """A dimension most of whose values are held by fewer than `n_min` contributors is a
     near-unique column (a date, a wage, a registration number): its labels alone list
     individual values, even where every count beside them is hidden. Refused; recode first.
-    Labels that are codes of the extract's codebook are public and do not count."""
+    Labels that are codes of the extract's codebook are public and do not count. With one row
+    per person (the usual table) rows are counted, else distinct persons."""
+    import pyarrow.compute as pc
+
+    pid = data.column("__pid")
+    one_row_each = bool(dims) and pid.null_count == 0 and checks.all_distinct(pid.to_numpy())
     for d in dims:
-        per = data.group_by(d).aggregate([("__pid", "count_distinct")])
-        labels = per.column(d).to_pylist()
-        counts = per.column("__pid_count_distinct").to_pylist()
+        if one_row_each:
+            per = pc.value_counts(data.column(d)).flatten()
+            labels, counts = per[0].to_pylist(), per[1].to_pylist()
+        else:
+            per = data.group_by(d).aggregate([("__pid", "count_distinct")])
+            labels = per.column(d).to_pylist()
+            counts = per.column("__pid_count_distinct").to_pylist()
         rare = sum(c < n_min and v not in codes for v, c in zip(labels, counts, strict=True))
         if rare >= 2 and 2 * rare >= len(counts):
             raise QueryRefused(

@@ -116,6 +116,9 @@ NEAR_UNIQUE = """-- output: by_incapacity_start
 SELECT incapacity_start, count(*) AS n FROM table1_next WHERE year = 2025 GROUP BY 1;
 -- output: by_nationality
 SELECT nationality, count(*) AS n FROM table1_next WHERE year = 2025 GROUP BY 1;
+-- output: by_incapacity_start_two_years
+SELECT incapacity_start, count(DISTINCT person_id) AS n FROM table1_next
+WHERE year IN (2024, 2025) GROUP BY 1;
 """
 
 
@@ -130,6 +133,9 @@ def test_grouping_by_a_near_unique_column_is_refused(enclave_extracts, enclave_h
     assert out.status == "refused" and "labels would list individual values" in out.reason, out
     assert not (tmp_path / "r" / "outputs" / "by_incapacity_start.csv").exists()
     assert req.output("by_nationality").status in ("safe", "suppressed")  # a few rare codes
+    # persons on several rows (two years): distinct persons are counted, and it is refused too
+    panel = req.output("by_incapacity_start_two_years")
+    assert panel.status == "refused" and "labels would list individual values" in panel.reason
 
 
 # the researcher's program writes terminal escape sequences (set the window title, write the
