@@ -66,6 +66,20 @@ def person_numbers(pid: np.ndarray) -> np.ndarray:
     return pd.util.hash_array(text).view(np.int64)
 
 
+def _by_person(person: np.ndarray, cell: np.ndarray) -> np.ndarray:
+    """Row order by (person, cell): linear when every person has one row and the numbers are
+    dense (pseudonymised sequence numbers, the usual table), else a sort."""
+    if person.size:
+        lo, hi = int(person.min()), int(person.max())
+        if hi - lo < 4 * person.size + 1024:
+            slot = np.full(hi - lo + 1, -1, dtype=np.int64)
+            slot[person - lo] = np.arange(person.size)
+            order = slot[slot >= 0]
+            if order.size == person.size:  # nobody twice
+                return order
+    return np.lexsort((cell, person))
+
+
 def members(pt: Any) -> pd.DataFrame | None:
     """Distinct (person, leaf cell) of a protected table with its records, summed value and
     weight; None for aggregated input."""
@@ -76,7 +90,7 @@ def members(pt: Any) -> pd.DataFrame | None:
         return None
     person = person_numbers(units.pid)
     cell = units.cell
-    order = np.lexsort((cell, person))
+    order = _by_person(person, cell)
     p, c = person[order], cell[order]
     new = np.ones(order.size, dtype=bool)
     new[1:] = (p[1:] != p[:-1]) | (c[1:] != c[:-1])

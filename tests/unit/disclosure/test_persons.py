@@ -108,3 +108,21 @@ def test_all_distinct_is_no_number_twice(numbers, spread):
     values = np.array(numbers, dtype=np.int64) * spread
     assert all_distinct(values) == (len(set(numbers)) == len(numbers))
     assert all_distinct(values.astype(str)) == (len(set(numbers)) == len(numbers))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 40), st.integers(0, 4)), max_size=40),
+    st.sampled_from([1, 2**40]),
+    st.booleans(),
+)
+def test_members_order_is_the_sort_by_person_then_cell(rows, spread, once):
+    """record.members orders a table's rows by (person, cell) without a sort when every person
+    has one row: the same order as the sort, whatever the numbers."""
+    from kluis.disclosure.record import _by_person
+
+    if once:
+        rows = list({p: (p, c) for p, c in rows}.values())
+    person = np.array([p for p, _ in rows], dtype=np.int64) * spread
+    cell = np.array([c for _, c in rows], dtype=np.int64)
+    np.testing.assert_array_equal(_by_person(person, cell), np.lexsort((cell, person)))
