@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 
 from kluis.enclave.query import ident
+from kluis.enclave.sqlcheck import QueryRefused
 
 
 class FrameSQL:
@@ -24,13 +25,20 @@ class FrameSQL:
         )
         con.execute(f"SET threads = {int(threads)}")
         con.execute("SET enable_progress_bar = false")
-        con.register("m", frame)
+        try:
+            con.register("m", frame)
+        except duckdb.Error as exc:
+            con.close()
+            raise QueryRefused(f"its persons could not be counted: {_first(exc)}") from None
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
         self.con = con
 
     def rows(self, sql: str, params: list | None = None) -> list[tuple]:
-        return self.con.execute(sql, params or []).fetchall()
+        try:
+            return self.con.execute(sql, params or []).fetchall()
+        except duckdb.Error as exc:  # a column DuckDB cannot count: the model is refused
+            raise QueryRefused(f"its persons could not be counted: {_first(exc)}") from None
 
     def one(self, sql: str, params: list | None = None) -> Any:
         return self.rows(sql, params)[0][0]
@@ -52,3 +60,7 @@ class FrameSQL:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _first(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -72,7 +72,7 @@ def _dominated(q: FrameSQL, f: Formula, groups: list[str], rules: checks.Rules) 
         key = "'all'" if c is None else ident(c)
         parts = q.rows(
             f"WITH per AS (SELECT {key} AS k, __pid, sum({y}) AS s FROM m "
-            f"WHERE k IS NOT NULL GROUP BY ALL) "
+            f"WHERE {key} IS NOT NULL GROUP BY 1, 2) "
             "SELECT k, count(*), sum(s), max(s, 2) FROM per GROUP BY k ORDER BY k"
         )
         for code, persons, total, top in parts:
@@ -110,8 +110,8 @@ def _dummies(q: FrameSQL, f: Formula, cats: list[str], n_min: int) -> list[str]:
             continue
         col = ident(c)
         top = q.rows(
-            f"SELECT {col} AS v, count(*) AS n FROM m WHERE v IS NOT NULL GROUP BY v "
-            "ORDER BY n DESC, v LIMIT 1"
+            f"SELECT {col}, count(*) FROM m WHERE {col} IS NOT NULL GROUP BY 1 "
+            "ORDER BY 2 DESC, 1 LIMIT 1"
         )
         if q.one(f"SELECT count(DISTINCT {col}) FROM m") <= 2:
             dummies.append(c)

@@ -13,8 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kluis.deliberation.model import OutputRules
+from kluis.enclave import checks
 from kluis.enclave.formula import parse_formula
 from kluis.enclave.regression import ModelRefused, check_model, fit
+from kluis.enclave.sqlcheck import QueryRefused
 
 
 def _panel(seed: int, persons: int, rows: int) -> pd.DataFrame:
@@ -134,3 +137,41 @@ def test_fit_on_categoricals_is_statsmodels_on_the_raw_columns(formula, model):
     assert list(res.params.index) == list(ref.params.index)
     np.testing.assert_allclose(res.params.to_numpy(), ref.params.to_numpy(), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(res.bse.to_numpy(), ref.bse.to_numpy(), rtol=1e-9)
+
+
+def test_columns_named_like_the_checks_own_names_change_nothing():
+    """A researcher's columns called v, n, k, s, share, per or m (names inside the checks'
+    SQL) neither crash the checks nor let a dummy for a small group through."""
+    rng = np.random.default_rng(2)
+    n = 300
+    frame = pd.DataFrame(
+        {
+            "__pid": np.arange(n),
+            "k": rng.normal(50, 5, n),
+            "v": rng.choice(["x", "y"], n),
+            "n": rng.integers(0, 5, n).astype(float),
+            "s": rng.normal(size=n),
+            "share": (np.arange(n) % 2).astype(float),
+            "per": rng.normal(size=n),
+            "m": rng.normal(size=n),
+        }
+    )
+    rules = checks.rules_from_deliberation(OutputRules())
+    f = parse_formula("k ~ C(v) + n + s + share + per + m")
+    facts = check_model(frame, f, "ols", 10, rules)
+    assert facts["categories"]["v"] == {
+        k: int(c) for k, c in frame.groupby("v")["__pid"].nunique().items()
+    }
+    assert facts["dummies"] == ["share"]
+    assert check_model(frame, parse_formula("share ~ C(v) + n + k"), "logit", 10)["persons"] == n
+    frame["n"] = 0.0
+    frame.loc[[4, 9], "n"] = 1.0  # n: a dummy for two persons
+    with pytest.raises(ModelRefused, match="n is the same for all but 2 person"):
+        check_model(frame, f, "ols", 10, rules)
+
+
+def test_a_column_duckdb_cannot_count_refuses_the_model_with_a_reason():
+    frame = _people()
+    frame["odd"] = np.full(len(frame), 1 + 2j)  # complex numbers: DuckDB has no such type
+    with pytest.raises(QueryRefused, match="could not be counted"):
+        check_model(frame, parse_formula("age ~ C(odd)"), "ols", 10)
