@@ -11,15 +11,31 @@ what they hold, so the same records always give the same numbering.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from kluis.disclosure.record import Record
+if TYPE_CHECKING:  # record.py uses this module
+    from kluis.disclosure.record import Record
 
 #: direct addressing of person numbers when their range is at most this many times the persons
 _SPREAD = 4
 _LIMIT = 2**62
+
+
+def addressable(numbers: list[np.ndarray]) -> int | None:
+    """The smallest of integer person numbers when their range is at most a few times their
+    count (pseudonymised sequence numbers): then an array indexed by number minus it replaces a
+    sort or a hash. None otherwise."""
+    if not all(x.dtype.kind in "iu" for x in numbers):
+        return None
+    full = [x for x in numbers if x.size]
+    if not full:
+        return None
+    lo = min(int(x.min()) for x in full)
+    hi = max(int(x.max()) for x in full)
+    return lo if hi - lo < _SPREAD * sum(x.size for x in full) + 1024 else None
 
 
 def dense_persons(records: list[Record]) -> tuple[list[np.ndarray], int]:
@@ -30,10 +46,9 @@ def dense_persons(records: list[Record]) -> tuple[list[np.ndarray], int]:
     total = sum(p.size for p in people)
     if total == 0:
         return [np.zeros(0, np.int64) for _ in people], 0
-    lo = min(int(p.min()) for p in people if p.size)
-    hi = max(int(p.max()) for p in people if p.size)
-    if hi - lo < _SPREAD * total + 1024:
-        present = np.zeros(hi - lo + 1, dtype=bool)
+    lo = addressable(people)
+    if lo is not None:
+        present = np.zeros(max(int(p.max()) for p in people if p.size) - lo + 1, dtype=bool)
         for p in people:
             present[p - lo] = True
         dense = np.cumsum(present, dtype=np.int64) - 1
@@ -49,10 +64,9 @@ def all_distinct(numbers: np.ndarray) -> bool:
     numbers = np.asarray(numbers)
     if numbers.size < 2:
         return True
-    if numbers.dtype.kind in "iu":
-        lo, hi = int(numbers.min()), int(numbers.max())
-        if hi - lo < _SPREAD * numbers.size + 1024:
-            return int(np.bincount((numbers - lo).astype(np.int64)).max()) <= 1
+    lo = addressable([numbers])
+    if lo is not None:
+        return int(np.bincount((numbers - lo).astype(np.int64)).max()) <= 1
     return not pd.Series(numbers).duplicated().any()
 
 

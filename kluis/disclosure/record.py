@@ -23,6 +23,7 @@ import pandas as pd
 
 from kluis import atomic
 from kluis.disclosure.linear import Dimension, TableStructure
+from kluis.disclosure.persons import addressable
 from kluis.errors import BadInput
 from kluis.jsonfile import read_json
 
@@ -69,14 +70,13 @@ def person_numbers(pid: np.ndarray) -> np.ndarray:
 def _by_person(person: np.ndarray, cell: np.ndarray) -> np.ndarray:
     """Row order by (person, cell): linear when every person has one row and the numbers are
     dense (pseudonymised sequence numbers, the usual table), else a sort."""
-    if person.size:
-        lo, hi = int(person.min()), int(person.max())
-        if hi - lo < 4 * person.size + 1024:
-            slot = np.full(hi - lo + 1, -1, dtype=np.int64)
-            slot[person - lo] = np.arange(person.size)
-            order = slot[slot >= 0]
-            if order.size == person.size:  # nobody twice
-                return order
+    lo = addressable([person])
+    if lo is not None:
+        slot = np.full(int(person.max()) - lo + 1, -1, dtype=np.int64)
+        slot[person - lo] = np.arange(person.size)
+        order = slot[slot >= 0]
+        if order.size == person.size:  # nobody twice
+            return order
     return np.lexsort((cell, person))
 
 
