@@ -25,15 +25,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from kluis.disclosure.persons import Persons, persons_of
+from kluis.disclosure.persons import Persons, TooLarge, persons_of
 from kluis.disclosure.record import Record
 
 #: more unknowns than this and the linked audit refuses rather than run for hours
 MAX_ATOMS = 2_000_000
-
-
-class TooLarge(Exception):
-    """The linked tables need more unknowns than the audit can handle."""
 
 
 @dataclass

@@ -324,6 +324,16 @@ def _person_values(space: Space, group: list[int], per: list[np.ndarray]) -> np.
     return s
 
 
+def _too_large(e: TooLarge, name: str) -> dict:
+    return _finding(
+        "error",
+        "linked",
+        "(all cells)",
+        f"the linked releases are too large to audit together ({e}); coarsen or split",
+        name,
+    )
+
+
 def _component(
     usable: list[Record], new: int, memo: dict | None
 ) -> tuple[list[Record], Persons | None]:
@@ -369,7 +379,10 @@ def audit_linked(records: list[Record], new: int, memo: dict | None = None) -> l
     if new not in ok:
         return findings
     usable = [records[i] for i in ok]
-    comp, persons = _component(usable, ok.index(new), memo)
+    try:
+        comp, persons = _component(usable, ok.index(new), memo)
+    except TooLarge as e:
+        return findings + [_too_large(e, records[new].name)]
     if len(comp) < 2:
         return findings
     key = (id(comp[0].members), tuple(str(r.path) for r in comp[1:]))
@@ -385,15 +398,7 @@ def audit_linked(records: list[Record], new: int, memo: dict | None = None) -> l
             if memo is not None:
                 memo["space"] = space
     except TooLarge as e:
-        return findings + [
-            _finding(
-                "error",
-                "linked",
-                "(all cells)",
-                f"the linked releases are too large to audit together ({e}); coarsen or split",
-                comp[0].name,
-            )
-        ]
+        return findings + [_too_large(e, comp[0].name)]
     space.records = comp  # the same persons and cells; this version's published pattern
     counts = space.atom_counts()
     if memo is not None and "targets" in memo:

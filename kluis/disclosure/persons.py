@@ -10,6 +10,7 @@ what they hold, so the same records always give the same numbering.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,25 @@ if TYPE_CHECKING:  # record.py uses this module
 #: direct addressing of person numbers when their range is at most this many times the persons
 _SPREAD = 4
 _LIMIT = 2**62
+#: bytes the audit holds per person-row of the linked records (the records themselves, the
+#: dense indices, temporaries); half the machine's memory is the most one audit may take
+_BYTES_PER_ROW = 48
+
+
+def _memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 8 * 2**30
+
+
+#: person-rows of all linked records together beyond which the audit refuses rather than run
+#: the trusted side out of memory (24 GiB: about 36 tables of the whole population)
+MAX_ROWS = _memory() // 2 // _BYTES_PER_ROW
+
+
+class TooLarge(Exception):
+    """The linked tables need more unknowns or memory than the audit can handle."""
 
 
 def addressable(numbers: list[np.ndarray]) -> int | None:
@@ -136,5 +156,12 @@ class Persons:
 
 
 def persons_of(records: list[Record]) -> Persons:
+    """TooLarge when the records hold more person-rows together than MAX_ROWS."""
+    rows = sum(len(r.members) for r in records)
+    if rows > MAX_ROWS:
+        raise TooLarge(
+            f"{rows:,} person-rows in {len(records)} linked tables, more than the "
+            f"{MAX_ROWS:,} this machine's memory allows"
+        )
     per, n = dense_persons(records)
     return Persons(per, n, profiles(records, per, n))

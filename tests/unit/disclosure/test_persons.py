@@ -126,3 +126,34 @@ def test_members_order_is_the_sort_by_person_then_cell(rows, spread, once):
     person = np.array([p for p, _ in rows], dtype=np.int64) * spread
     cell = np.array([c for _, c in rows], dtype=np.int64)
     np.testing.assert_array_equal(_by_person(person, cell), np.lexsort((cell, person)))
+
+
+def test_linked_tables_beyond_the_memory_cap_are_refused_not_audited(tmp_path, monkeypatch):
+    """More person-rows than MAX_ROWS together: an error finding that says so (the table may
+    not be released) instead of running the trusted side out of memory."""
+    from kluis.deliberation.model import OutputRules
+    from kluis.disclosure import persons
+    from kluis.disclosure.history import History
+    from kluis.disclosure.protect import protect
+    from kluis.disclosure.record import write_record
+    from kluis.disclosure.rules import rules_from_deliberation
+    from kluis.disclosure.spec import DimensionSpec, TableSpec
+
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"pid": np.arange(400), "sex": rng.choice(["F", "M"], 400)})
+    rules = rules_from_deliberation(OutputRules())
+
+    def table(name: str, rows: pd.DataFrame):
+        spec = TableSpec(
+            name=name, dimensions=[DimensionSpec(column="sex")], person_id="pid", rules=rules
+        )
+        return protect(rows, spec)
+
+    history = History(tmp_path / "history")
+    history.add_record(write_record(table("all", frame), tmp_path / "rec"))
+    new = table("all_but_few", frame.iloc[3:])
+    assert not [f for f in history.audit(new) if "too large" in f["detail"]]  # the control
+    monkeypatch.setattr(persons, "MAX_ROWS", 500)
+    found = [f for f in history.audit(new) if f["severity"] == "error"]
+    assert found and "too large to audit together" in found[0]["detail"]
+    assert "797 person-rows in 2 linked tables" in found[0]["detail"]
