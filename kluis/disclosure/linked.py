@@ -387,9 +387,11 @@ def audit_linked(records: list[Record], new: int, memo: dict | None = None) -> l
         return findings
     key = (id(comp[0].members), tuple(str(r.path) for r in comp[1:]))
     if memo is not None and memo.get("key") != key:
-        kept = memo.get("component")
+        kept = memo.get("component")  # _component's, for these very records
         memo.clear()
-        memo.update(key=key, component=kept)
+        memo["key"] = key
+        if kept is not None:
+            memo["component"] = kept
     try:
         if memo is not None and "space" in memo:
             space = memo["space"]
