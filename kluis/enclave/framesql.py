@@ -29,7 +29,7 @@ class FrameSQL:
             con.register("m", frame)
         except duckdb.Error as exc:
             con.close()
-            raise QueryRefused(f"its persons could not be counted: {_first(exc)}") from None
+            raise QueryRefused(_refusal(exc)) from None
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
         self.con = con
@@ -38,7 +38,7 @@ class FrameSQL:
         try:
             return self.con.execute(sql, params or []).fetchall()
         except duckdb.Error as exc:  # a column DuckDB cannot count: the model is refused
-            raise QueryRefused(f"its persons could not be counted: {_first(exc)}") from None
+            raise QueryRefused(_refusal(exc)) from None
 
     def one(self, sql: str, params: list | None = None) -> Any:
         return self.rows(sql, params)[0][0]
@@ -62,5 +62,10 @@ class FrameSQL:
         self.close()
 
 
-def _first(exc: Exception) -> str:
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+def _refusal(exc: Exception) -> str:
+    """The reason, without DuckDB's message: a conversion error quotes the value it met, and
+    the researcher chooses which value that is."""
+    return (
+        f"its persons could not be counted ({type(exc).__name__}: a column of a type or with "
+        "values the checks cannot read)"
+    )

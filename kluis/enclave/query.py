@@ -9,6 +9,7 @@ work area, and a time limit after which the query is interrupted.
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -17,6 +18,14 @@ import pyarrow as pa
 
 from kluis.enclave.extract import ExtractInfo
 from kluis.enclave.sqlcheck import QueryRefused
+
+
+def redacted(exc: Exception) -> str:
+    """The first line of an error, with every single-quoted run replaced by '…': DuckDB and
+    Python quote the value a conversion met, and a researcher can choose which value that is
+    (a person's wage as text). Double-quoted names of columns stay."""
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return re.sub(r"'[^']*'", "'…'", first)
 
 
 def _q(text: str) -> str:
@@ -72,8 +81,7 @@ class Executor:
         except duckdb.OutOfMemoryException as exc:
             raise QueryRefused(f"the query needs more memory than allowed: {exc}") from None
         except duckdb.Error as exc:
-            first = str(exc).splitlines()[0]
-            raise QueryRefused(f"the query failed: {first}") from None
+            raise QueryRefused(f"the query failed: {redacted(exc)}") from None
         finally:
             timer.cancel()
 

@@ -40,7 +40,7 @@ from kluis.enclave.outputs import (
     identity_of,
     refused,
 )
-from kluis.enclave.query import ident
+from kluis.enclave.query import ident, redacted
 from kluis.enclave.request import Output
 from kluis.enclave.sqlcheck import QueryRefused, check_rowwise, refuse_keyed
 from kluis.errors import KluisError, Refused
@@ -67,7 +67,7 @@ def _dominated(q: FrameSQL, f: Formula, groups: list[str], rules: checks.Rules) 
     """OLS: the outcome of the whole model and of each category of a categorical regressor (or
     dummy) passes the p% and (n,k) rules on each person's total, as a mean table's cell must: a
     category's coefficient is, nearly, its mean outcome, so one top earner among ten shows."""
-    y = f"abs(CAST({ident(f.response)} AS DOUBLE))"
+    y = f"abs(TRY_CAST({ident(f.response)} AS DOUBLE))"  # no error quoting a value
     for c in [None, *groups]:
         key = "'all'" if c is None else ident(c)
         parts = q.rows(
@@ -301,8 +301,9 @@ def build_regression(ctx: BuildContext, intent: RegressionIntent) -> Output:
     except (KluisError, FormulaError) as exc:
         return refused(intent.name, "regression", intent.source, str(exc))
     except (ValueError, np.linalg.LinAlgError) as exc:  # statsmodels on degenerate data
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return refused(intent.name, "regression", intent.source, f"the model failed: {first}")
+        return refused(
+            intent.name, "regression", intent.source, f"the model failed: {redacted(exc)}"
+        )
     out_coef = ctx.path(OUTPUTS, f"{intent.name}.csv")
     out_fit = ctx.path(OUTPUTS, f"{intent.name}.fit.csv")
     coef.to_csv(out_coef, index=False, float_format="%.10g", lineterminator="\n")

@@ -175,3 +175,42 @@ def test_a_column_duckdb_cannot_count_refuses_the_model_with_a_reason():
     frame["odd"] = np.full(len(frame), 1 + 2j)  # complex numbers: DuckDB has no such type
     with pytest.raises(QueryRefused, match="could not be counted"):
         check_model(frame, parse_formula("age ~ C(odd)"), "ols", 10)
+
+
+def test_a_refusal_never_quotes_a_value_of_the_data():
+    """A text outcome whose one odd value the researcher chose (a person's wage as text): the
+    checks must not fail with a message that quotes it."""
+    frame = _people()
+    frame["wage_text"] = "0"
+    frame.loc[7, "wage_text"] = "secret-4321"
+    try:
+        check_model(frame, parse_formula("wage_text ~ C(grp)"), "ols", 10, None)
+    except (ModelRefused, QueryRefused) as exc:
+        assert "secret-4321" not in str(exc)
+    rules = checks.rules_from_deliberation(OutputRules())
+    try:
+        check_model(frame, parse_formula("wage_text ~ C(grp)"), "ols", 10, rules)
+    except (ModelRefused, QueryRefused) as exc:
+        assert "secret-4321" not in str(exc)
+    with pytest.raises(ModelRefused, match="must be 0/1"):
+        check_model(frame, parse_formula("wage_text ~ C(grp)"), "logit", 10)
+
+
+def test_errors_of_the_engine_and_of_statsmodels_are_redacted_of_values():
+    """The trusted side's query errors and model failures reach the request: a conversion
+    error quotes the value it met (which the researcher can choose); the value is cut out, the
+    names of columns stay."""
+    import duckdb
+
+    from kluis.enclave.query import redacted
+
+    con = duckdb.connect()
+    with pytest.raises(duckdb.Error) as conversion:
+        con.execute("SELECT CAST(x AS INTEGER) FROM (SELECT 'secret-4321' AS x)").fetchall()
+    assert "secret-4321" in str(conversion.value)  # the control: DuckDB quotes it
+    assert "secret-4321" not in redacted(conversion.value)
+    assert "Could not convert string '…' to INT32" in redacted(conversion.value)
+    with pytest.raises(duckdb.Error) as missing:
+        con.execute('SELECT "no_such" FROM (SELECT 1 AS x)').fetchall()
+    assert '"no_such"' in redacted(missing.value)
+    assert redacted(ValueError("could not convert string to float: 'secret'")).endswith("'…'")
