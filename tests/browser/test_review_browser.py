@@ -143,7 +143,13 @@ def test_two_checkers_review_and_release(served, browser):
     assert page.locator("button[value=approve]").count() == 0
     assert "waits for another checker" in page.locator("section.decide").inner_text()
     decide(page, base, FIGURE, "approve")
-    assert page.locator("img.figure").first.evaluate("e => e.naturalWidth") > 0
+    figure = page.locator("img.figure").first
+    # the page may be shown before the picture has arrived: wait until the browser is done with
+    # it (loaded or broken), then it must have loaded
+    figure.evaluate(
+        "e => e.complete ? null : new Promise(done => { e.onload = e.onerror = done; })"
+    )
+    assert figure.evaluate("e => e.naturalWidth") > 0
     decide(page, base, REGRESSION, "approve")
     decide(page, base, PSPP, "reject")  # no comment: refused
     assert "needs a comment" in page.locator("#decision-error").inner_text()
