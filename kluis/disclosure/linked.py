@@ -25,7 +25,7 @@ import scipy.sparse as sp
 from kluis.disclosure.atoms import Space, TooLarge, build_space, linked_component
 from kluis.disclosure.attacker import check_protection
 from kluis.disclosure.incidence import cell_name, incidence, zero_leaves
-from kluis.disclosure.persons import Persons, persons_of
+from kluis.disclosure.persons import Persons, all_distinct, persons_of
 from kluis.disclosure.record import Record
 from kluis.highs import highspy
 
@@ -49,9 +49,7 @@ def linkable(rec: Record) -> str | None:
         return "aggregated input: its persons are unknown"
     if rec.meta["count_basis"] != "persons":
         return f"its counts are {rec.meta['count_basis']}, not distinct persons"
-    person = rec.members["person"].to_numpy()
-    step = np.diff(person)
-    if (step <= 0).any() and rec.members["person"].duplicated().any():  # records are sorted
+    if not all_distinct(rec.members["person"].to_numpy()):
         return "some persons are in several of its cells"
     return None
 
